@@ -1,0 +1,276 @@
+package game
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Observer receives a room's ticks. Every method runs on the room's goroutine,
+// with the world read-only, and must not block: a room's tick never waits on I/O.
+type Observer interface {
+	// Tick runs after every tick, when the world holds the state at that tick.
+	Tick(s *Sim)
+	// Ended runs once, after the Tick in which the match ended; the room's
+	// goroutine exits when it returns.
+	Ended(s *Sim, r Result)
+}
+
+// RoomConfig configures a room. Zero fields take the documented defaults.
+type RoomConfig struct {
+	// ID names the room.
+	ID string
+	// TickRate is ticks per second. Default 20.
+	TickRate int
+	// Game is the rule set. Default NewArena(ArenaConfig{}).
+	Game Game
+	// Rules are the match limits.
+	Rules Rules
+	// Seed seeds the world's random source.
+	Seed uint64
+	// MaxCatchUp bounds how many late ticks run back to back after a stall;
+	// older ones are skipped (their tick numbers are not used). Default 3.
+	MaxCatchUp int
+	// MaxQueuedInputs bounds the inputs queued between two ticks; more are
+	// dropped and counted. Default 8 per seat.
+	MaxQueuedInputs int
+	// Observer receives every tick. Required.
+	Observer Observer
+}
+
+// Room runs a Sim on a fixed tick from its own goroutine. Its methods are safe for
+// concurrent use; whatever they ask of the simulation happens at the next tick.
+type Room struct {
+	cfg      RoomConfig
+	interval time.Duration
+	sim      *Sim // owned by the room goroutine once started
+
+	// inboxMu guards the inbox: work handed to the room goroutine.
+	inboxMu      sync.Mutex
+	inputs       []PlayerInput
+	calls        []func(*Sim)
+	stopReason   EndReason
+	droppedInput uint64
+	closed       bool // set when the goroutine exits; no more calls run
+
+	start time.Time
+	stop  chan struct{} // closed by Stop
+	once  sync.Once
+	done  chan struct{} // closed when the goroutine exits
+
+	// statsMu guards stats.
+	statsMu sync.Mutex
+	stats   tickStats
+}
+
+// NewRoom builds a room; call Start to run it.
+func NewRoom(cfg RoomConfig) *Room {
+	if cfg.TickRate <= 0 {
+		cfg.TickRate = 20
+	}
+	if cfg.Game == nil {
+		cfg.Game = NewArena(ArenaConfig{})
+	}
+	if cfg.MaxCatchUp <= 0 {
+		cfg.MaxCatchUp = 3
+	}
+	sim := NewSim(cfg.Game, cfg.Rules, cfg.Seed)
+	if cfg.MaxQueuedInputs <= 0 {
+		cfg.MaxQueuedInputs = 8 * sim.rules.MaxPlayers
+	}
+	return &Room{
+		cfg:      cfg,
+		interval: time.Second / time.Duration(cfg.TickRate),
+		sim:      sim,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// ID is the room's name.
+func (r *Room) ID() string { return r.cfg.ID }
+
+// TickRate is ticks per second.
+func (r *Room) TickRate() int { return r.cfg.TickRate }
+
+// Rules are the match rules in force, defaults applied.
+func (r *Room) Rules() Rules { return r.sim.rules }
+
+// Start starts the tick loop. Tick n is scheduled at Start0().Add(n * interval).
+func (r *Room) Start() {
+	r.start = time.Now()
+	go r.run()
+}
+
+// Start0 is when tick 0 was scheduled; valid after Start.
+func (r *Room) Start0() time.Time { return r.start }
+
+// Done is closed when the room's goroutine has exited.
+func (r *Room) Done() <-chan struct{} { return r.done }
+
+// Stop ends the match with the given reason at the next tick and stops the room.
+func (r *Room) Stop(reason EndReason) {
+	r.inboxMu.Lock()
+	if r.stopReason == 0 {
+		r.stopReason = reason
+	}
+	r.inboxMu.Unlock()
+	r.once.Do(func() { close(r.stop) })
+}
+
+// Do runs f on the room goroutine at the start of the next tick, before inputs
+// are applied. It reports false if the room has stopped and f will not run.
+func (r *Room) Do(f func(*Sim)) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.calls = append(r.calls, f)
+	return true
+}
+
+// Input queues an input for the next tick. It reports false when the queue is
+// full and the input was dropped.
+func (r *Room) Input(p PlayerID, in Input) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if len(r.inputs) >= r.cfg.MaxQueuedInputs {
+		r.droppedInput++
+		return false
+	}
+	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+func (r *Room) run() {
+	defer r.exit()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var inputs []PlayerInput
+	var calls []func(*Sim)
+	var last uint64
+	for {
+		next := last + 1
+		if wait := time.Until(r.start.Add(time.Duration(next) * r.interval)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-r.stop:
+			}
+		}
+		due := uint64(time.Since(r.start) / r.interval)
+		if due > next+uint64(r.cfg.MaxCatchUp) {
+			r.recordSkip(due - uint64(r.cfg.MaxCatchUp) - next)
+			next = due - uint64(r.cfg.MaxCatchUp)
+		}
+		inputs, calls = r.tick(next, inputs, calls)
+		last = next
+		if r.sim.world.phase == PhaseEnded {
+			r.cfg.Observer.Ended(r.sim, *r.sim.result)
+			return
+		}
+	}
+}
+
+// tick runs one tick. The inbox slices are swapped with the spare ones the
+// previous tick used, so steady state allocates nothing.
+func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]PlayerInput, []func(*Sim)) {
+	began := time.Now()
+	r.inboxMu.Lock()
+	inputs, r.inputs = r.inputs, inputs[:0]
+	calls, r.calls = r.calls, calls[:0]
+	reason := r.stopReason
+	r.inboxMu.Unlock()
+
+	for _, f := range calls {
+		f(r.sim)
+	}
+	clear(calls)
+	r.sim.Advance(n, inputs)
+	if reason != 0 {
+		r.sim.End(reason)
+	}
+	r.cfg.Observer.Tick(r.sim)
+
+	took := time.Since(began)
+	r.statsMu.Lock()
+	r.stats.record(took, took > r.interval)
+	r.statsMu.Unlock()
+	return inputs, calls
+}
+
+// exit runs the calls still queued, against the ended match, so a caller
+// waiting on one hears back, and refuses any later ones.
+func (r *Room) exit() {
+	r.inboxMu.Lock()
+	r.closed = true
+	calls := r.calls
+	r.calls = nil
+	r.inboxMu.Unlock()
+	for _, f := range calls {
+		f(r.sim)
+	}
+	close(r.done)
+}
+
+func (r *Room) recordSkip(n uint64) {
+	r.statsMu.Lock()
+	r.stats.skipped += n
+	r.statsMu.Unlock()
+}
+
+// Stats is a snapshot of a room's tick timing.
+type Stats struct {
+	Ticks uint64
+	// Overruns counts ticks that took longer than the tick interval.
+	Overruns uint64
+	// Skipped counts tick slots dropped by the catch-up bound after stalls.
+	Skipped uint64
+	// DroppedInputs counts inputs refused because the queue was full.
+	DroppedInputs uint64
+	// P50, P99 and Max are over the most recent ticks (up to 1024).
+	P50, P99, Max time.Duration
+}
+
+// Stats reports the room's tick timing so far.
+func (r *Room) Stats() Stats {
+	r.inboxMu.Lock()
+	dropped := r.droppedInput
+	r.inboxMu.Unlock()
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	st := r.stats.snapshot()
+	st.DroppedInputs = dropped
+	return st
+}
+
+const tickWindow = 1024
+
+// tickStats keeps counters and the durations of the most recent ticks.
+type tickStats struct {
+	ticks, overruns, skipped uint64
+	recent                   [tickWindow]time.Duration
+}
+
+func (t *tickStats) record(d time.Duration, overrun bool) {
+	t.recent[t.ticks%tickWindow] = d
+	t.ticks++
+	if overrun {
+		t.overruns++
+	}
+}
+
+func (t *tickStats) snapshot() Stats {
+	st := Stats{Ticks: t.ticks, Overruns: t.overruns, Skipped: t.skipped}
+	n := int(min(t.ticks, tickWindow))
+	if n == 0 {
+		return st
+	}
+	d := slices.Clone(t.recent[:n])
+	slices.Sort(d)
+	st.P50 = d[(n-1)*50/100]
+	st.P99 = d[(n-1)*99/100]
+	st.Max = d[n-1]
+	return st
+}

@@ -1,0 +1,116 @@
+package game
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// tickLog is an Observer that records tick numbers and can stall the room.
+type tickLog struct {
+	mu     sync.Mutex
+	ticks  []uint64
+	stall  chan struct{} // when set, the next Tick blocks until it is closed
+	ended  chan Result
+	stalls int
+}
+
+func (l *tickLog) Tick(s *Sim) {
+	l.mu.Lock()
+	l.ticks = append(l.ticks, s.World().Tick())
+	st := l.stall
+	l.stall = nil
+	l.mu.Unlock()
+	if st != nil {
+		<-st
+	}
+}
+
+func (l *tickLog) Ended(s *Sim, r Result) { l.ended <- r }
+
+func (l *tickLog) snapshot() []uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]uint64(nil), l.ticks...)
+}
+
+func TestRoomCatchUpIsBounded(t *testing.T) {
+	log := &tickLog{ended: make(chan Result, 1)}
+	r := NewRoom(RoomConfig{ID: "r", TickRate: 100, MaxCatchUp: 2, Observer: log})
+	r.Start()
+	waitFor(t, func() bool { return len(log.snapshot()) >= 5 })
+
+	release := make(chan struct{})
+	log.mu.Lock()
+	log.stall = release
+	log.mu.Unlock()
+	waitFor(t, func() bool { log.mu.Lock(); defer log.mu.Unlock(); return log.stall == nil })
+	before := len(log.snapshot())
+	time.Sleep(150 * time.Millisecond) // about 15 tick slots pass while stalled
+	close(release)
+	waitFor(t, func() bool { return len(log.snapshot()) >= before+10 })
+
+	ticks := log.snapshot()
+	for i := 1; i < len(ticks); i++ {
+		if ticks[i] <= ticks[i-1] {
+			t.Fatalf("tick numbers not increasing: %v", ticks)
+		}
+	}
+	st := r.Stats()
+	if st.Skipped == 0 {
+		t.Fatalf("a stall of ~15 slots with MaxCatchUp 2 skipped no slot: %+v ticks %v", st, ticks)
+	}
+	// No drift: tick numbers are schedule slots, so every slot up to the
+	// latest tick was either run or counted as skipped.
+	st = r.Stats()
+	r.Stop(EndShutdown)
+	<-r.Done()
+	st = r.Stats()
+	last := log.snapshot()[len(log.snapshot())-1]
+	if st.Ticks+st.Skipped != last {
+		t.Fatalf("ran %d ticks and skipped %d, but the last tick is %d", st.Ticks, st.Skipped, last)
+	}
+}
+
+func TestRoomJoinInputAndStop(t *testing.T) {
+	log := &tickLog{ended: make(chan Result, 1)}
+	r := NewRoom(RoomConfig{ID: "r", TickRate: 50, Observer: log})
+	r.Start()
+	joined := make(chan *Player, 1)
+	r.Do(func(s *Sim) {
+		p, err := s.AddPlayer("a")
+		if err != nil {
+			t.Error(err)
+		}
+		joined <- p
+	})
+	p := <-joined
+	r.Input(p.ID, Input{Seq: 1, DX: 1})
+	waitFor(t, func() bool {
+		got := make(chan uint32, 1)
+		if !r.Do(func(s *Sim) { got <- s.World().Player(p.ID).LastSeq }) {
+			return false
+		}
+		return <-got == 1
+	})
+	r.Stop(EndShutdown)
+	res := <-log.ended
+	if res.Reason != EndShutdown || len(res.Standings) != 1 {
+		t.Fatalf("result %+v, want shutdown with one standing", res)
+	}
+	<-r.Done()
+	if r.Do(func(*Sim) {}) {
+		t.Fatal("Do accepted work after the room stopped")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

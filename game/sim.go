@@ -1,0 +1,274 @@
+package game
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+)
+
+// Phase is a match's place in its lifecycle: waiting, then running, then ended.
+type Phase uint8
+
+// Match phases.
+const (
+	PhaseWaiting Phase = iota + 1
+	PhaseRunning
+	PhaseEnded
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseWaiting:
+		return "waiting"
+	case PhaseRunning:
+		return "running"
+	case PhaseEnded:
+		return "ended"
+	}
+	return "unknown"
+}
+
+// EndReason says why a match ended.
+type EndReason uint8
+
+// Reasons a match ends.
+const (
+	EndTimeLimit EndReason = iota + 1
+	EndScoreLimit
+	// EndAbandoned: every player left a running match.
+	EndAbandoned
+	// EndShutdown: the room was stopped from outside, e.g. by a server drain.
+	EndShutdown
+)
+
+func (r EndReason) String() string {
+	switch r {
+	case EndTimeLimit:
+		return "time_limit"
+	case EndScoreLimit:
+		return "score_limit"
+	case EndAbandoned:
+		return "abandoned"
+	case EndShutdown:
+		return "shutdown"
+	}
+	return "unknown"
+}
+
+// Errors a join can fail with.
+var (
+	ErrRoomFull    = errors.New("room is full")
+	ErrMatchEnded  = errors.New("match has ended")
+	ErrRoomStopped = errors.New("room is stopped")
+)
+
+// Rules are a match's limits. The zero value is an endless match for up to 16
+// players that starts with the first one.
+type Rules struct {
+	// Mode names the game mode, for the lobby and clients. Default "arena".
+	Mode string
+	// MaxPlayers is the number of seats. Default 16.
+	MaxPlayers int
+	// MinPlayers is how many players must join before the match runs. Default 1.
+	MinPlayers int
+	// DurationTicks is the length of the running phase; 0 means no time limit.
+	DurationTicks uint64
+	// ScoreLimit ends the match when a player reaches it; 0 means no limit.
+	ScoreLimit int64
+}
+
+func (r Rules) withDefaults() Rules {
+	if r.Mode == "" {
+		r.Mode = "arena"
+	}
+	if r.MaxPlayers <= 0 {
+		r.MaxPlayers = 16
+	}
+	if r.MinPlayers <= 0 {
+		r.MinPlayers = 1
+	}
+	r.MinPlayers = min(r.MinPlayers, r.MaxPlayers)
+	return r
+}
+
+// Game is the set of rules a game developer plugs into a room. Every method runs
+// on the room's goroutine, so a Game needs no locks. To stay deterministic a Game
+// draws randomness only from World.Rand and iterates only ordered data.
+type Game interface {
+	// Setup populates the world once, before the first tick.
+	Setup(w *World)
+	// AddPlayer places a joining player and returns the entity it controls.
+	AddPlayer(w *World, p *Player) EntityID
+	// RemovePlayer clears a leaving player's entities.
+	RemovePlayer(w *World, p *Player)
+	// ApplyInput applies one input. The room calls it at the start of a tick, per
+	// player in sequence order, only for inputs newer than the player's LastSeq.
+	ApplyInput(w *World, p *Player, in Input)
+	// Step advances the world by one tick.
+	Step(w *World)
+}
+
+// PlayerInput is an input addressed to a player.
+type PlayerInput struct {
+	Player PlayerID
+	Input
+}
+
+// Standing is one player's place in a match result.
+type Standing struct {
+	Player PlayerID
+	Name   string
+	Score  int64
+	// Rank is 1-based; equal scores share a rank.
+	Rank int
+}
+
+// Result is how a match ended.
+type Result struct {
+	Tick      uint64
+	Reason    EndReason
+	Standings []Standing
+}
+
+// Sim is the deterministic core of a room: a World, its Game and the match
+// lifecycle. Given the same game, seed, joins and inputs at the same ticks, two
+// Sims reach the same state. A Sim is not safe for concurrent use.
+type Sim struct {
+	world      *World
+	game       Game
+	rules      Rules
+	endTick    uint64
+	nextPlayer PlayerID
+	result     *Result
+}
+
+// NewSim sets up a world with the given game, rules and seed.
+func NewSim(g Game, rules Rules, seed uint64) *Sim {
+	s := &Sim{world: newWorld(seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
+	s.world.phase = PhaseWaiting
+	g.Setup(s.world)
+	return s
+}
+
+// World is the simulated state; see World for who may touch it.
+func (s *Sim) World() *World { return s.world }
+
+// Rules are the match rules in force, defaults applied.
+func (s *Sim) Rules() Rules { return s.rules }
+
+// EndTick is the tick at which a running match ends by time, or 0.
+func (s *Sim) EndTick() uint64 { return s.endTick }
+
+// Result is the match result once ended, or nil.
+func (s *Sim) Result() *Result { return s.result }
+
+// AddPlayer seats a new player.
+func (s *Sim) AddPlayer(name string) (*Player, error) {
+	switch {
+	case s.world.phase == PhaseEnded:
+		return nil, ErrMatchEnded
+	case len(s.world.players) >= s.rules.MaxPlayers:
+		return nil, ErrRoomFull
+	}
+	p := &Player{ID: s.nextPlayer, Name: name}
+	s.nextPlayer++
+	s.world.addPlayer(p)
+	p.Entity = s.game.AddPlayer(s.world, p)
+	return p, nil
+}
+
+// RemovePlayer takes a player out of the room; an unknown ID does nothing.
+func (s *Sim) RemovePlayer(id PlayerID) {
+	if p := s.world.removePlayer(id); p != nil {
+		s.game.RemovePlayer(s.world, p)
+	}
+}
+
+// Advance runs tick number tick: it applies the inputs (per player in sequence
+// order, skipping stale and duplicate sequence numbers), steps the game and
+// moves the match lifecycle on. It reports whether the match has ended. The
+// inputs slice is sorted in place.
+func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
+	w := s.world
+	if w.phase == PhaseEnded {
+		return true
+	}
+	w.tick = tick
+	if w.phase == PhaseWaiting && len(w.players) >= s.rules.MinPlayers {
+		w.phase = PhaseRunning
+		if s.rules.DurationTicks > 0 {
+			s.endTick = tick + s.rules.DurationTicks
+		}
+	}
+	s.applyInputs(inputs)
+	s.game.Step(w)
+	if w.phase != PhaseRunning {
+		return false
+	}
+	switch {
+	case s.endTick > 0 && tick >= s.endTick:
+		s.End(EndTimeLimit)
+	case s.rules.ScoreLimit > 0 && s.topScore() >= s.rules.ScoreLimit:
+		s.End(EndScoreLimit)
+	case len(w.players) == 0:
+		s.End(EndAbandoned)
+	}
+	return w.phase == PhaseEnded
+}
+
+func (s *Sim) applyInputs(inputs []PlayerInput) {
+	slices.SortStableFunc(inputs, func(a, b PlayerInput) int {
+		if c := cmp.Compare(a.Player, b.Player); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	for i := range inputs {
+		in := &inputs[i]
+		p := s.world.Player(in.Player)
+		if p == nil || in.Seq <= p.LastSeq {
+			continue
+		}
+		p.LastSeq = in.Seq
+		s.game.ApplyInput(s.world, p, in.Input)
+	}
+}
+
+func (s *Sim) topScore() int64 {
+	var top int64
+	for i, p := range s.world.players {
+		if i == 0 || p.Score > top {
+			top = p.Score
+		}
+	}
+	return top
+}
+
+// End ends the match now with the given reason, if it has not ended yet.
+func (s *Sim) End(reason EndReason) {
+	if s.world.phase == PhaseEnded {
+		return
+	}
+	s.world.phase = PhaseEnded
+	s.result = &Result{Tick: s.world.tick, Reason: reason, Standings: standings(s.world.players)}
+}
+
+func standings(players []*Player) []Standing {
+	out := make([]Standing, len(players))
+	for i, p := range players {
+		out[i] = Standing{Player: p.ID, Name: p.Name, Score: p.Score}
+	}
+	slices.SortStableFunc(out, func(a, b Standing) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Player, b.Player)
+	})
+	for i := range out {
+		out[i].Rank = i + 1
+		if i > 0 && out[i].Score == out[i-1].Score {
+			out[i].Rank = out[i-1].Rank
+		}
+	}
+	return out
+}
