@@ -2,13 +2,22 @@ module github.com/tickwire/tickwire
 
 go 1.26.8
 
-require google.golang.org/protobuf v1.36.12
+require (
+	github.com/google/uuid v1.6.0
+	github.com/klauspost/compress v1.17.9
+	github.com/lxzan/gws v1.10.0
+	github.com/rs/zerolog v1.35.1
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
 	honnef.co/go/tools v0.8.2 // indirect
 )

@@ -30,7 +30,7 @@ type ArenaConfig struct {
 type Arena struct {
 	cfg     ArenaConfig
 	size    int32            // quantized
-	steps   [8][2]int32      // quantized step per direction, clockwise from east
+	steps   [8][2]int32      // quantized step per direction, from +x turning toward +y
 	heading map[PlayerID]int // latest direction index per player, -1 when still
 }
 

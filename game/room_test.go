@@ -8,11 +8,10 @@ import (
 
 // tickLog is an Observer that records tick numbers and can stall the room.
 type tickLog struct {
-	mu     sync.Mutex
-	ticks  []uint64
-	stall  chan struct{} // when set, the next Tick blocks until it is closed
-	ended  chan Result
-	stalls int
+	mu    sync.Mutex
+	ticks []uint64
+	stall chan struct{} // when set, the next Tick blocks until it is closed
+	ended chan Result
 }
 
 func (l *tickLog) Tick(s *Sim) {

@@ -1,0 +1,43 @@
+package netcode
+
+import (
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// WebSocket close codes the server uses besides the 4xxx ones.
+const (
+	closeNormal    = 1000
+	closeGoingAway = 1001
+)
+
+// closeCodeBase is added to an ErrorCode to make its close code: ROOM_FULL (4)
+// closes with 4004.
+const closeCodeBase = 4000
+
+// CloseCode is the WebSocket close code that follows an Error frame with code c.
+func CloseCode(c pb.ErrorCode) uint16 { return closeCodeBase + uint16(c) }
+
+func errorCode(err error) pb.ErrorCode {
+	switch {
+	case errors.Is(err, game.ErrRoomFull):
+		return pb.ErrorCode_ERROR_CODE_ROOM_FULL
+	case errors.Is(err, game.ErrMatchEnded), errors.Is(err, game.ErrRoomStopped):
+		return pb.ErrorCode_ERROR_CODE_MATCH_ENDED
+	}
+	return pb.ErrorCode_ERROR_CODE_INTERNAL
+}
+
+// fail sends an Error frame and then closes with the matching 4xxx code.
+func (s *session) fail(code pb.ErrorCode, msg string) {
+	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: &pb.Error{Code: code, Message: msg}}})
+	f := newFrame(b, 0)
+	s.send(f)
+	f.release()
+	s.close(CloseCode(code), code.String())
+	s.srv.stats.errors.Add(1)
+}

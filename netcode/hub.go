@@ -1,0 +1,221 @@
+package netcode
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// hub connects one game.Room to its sessions: it is the room's Observer, and
+// everything in it is owned by the room's goroutine.
+type hub struct {
+	srv  *Server
+	room *game.Room
+	enc  *encoder
+	hist history
+	log  zerolog.Logger
+
+	sessions   []*session // joined sessions, welcomed or about to be
+	emptySince time.Time  // when the last session left; zero while occupied
+}
+
+// Tick streams the state at this tick: one shared delta for every in-sync
+// session, and a welcome, snapshot or catch-up delta for the others. Hot path.
+func (h *hub) Tick(sim *game.Sim) {
+	cur := h.hist.next()
+	cur.capture(sim)
+	prev := h.hist.previous()
+	now := time.Now()
+	h.reapIfEmpty(now)
+
+	var shared *frame
+	if prev != nil && len(h.sessions) > 0 {
+		shared = newFrame(h.enc.encodeDelta(prev, cur), cur.tick)
+		if !h.srv.cfg.NoDeflate {
+			shared.compress(h.srv.cfg.DeflateLevel)
+		}
+	}
+	for _, s := range h.sessions {
+		switch {
+		case !s.welcomed:
+			h.welcome(s, sim, cur, now)
+		case s.resync.Swap(false):
+			h.catchUp(s, nil, cur)
+		case s.lagging:
+			h.whenDrained(s, cur, now)
+		case shared != nil && s.sentTick == prev.tick:
+			if s.send(shared) {
+				s.sentTick = cur.tick
+			} else {
+				s.lagging, s.lagSince = true, now
+				h.srv.stats.lagged.Add(1)
+			}
+		default:
+			s.lagging, s.lagSince = true, now
+		}
+	}
+	if shared != nil {
+		shared.release()
+	}
+}
+
+// whenDrained catches a lagging session up once its writer has emptied its
+// queue, and drops it if that takes longer than the slow-consumer bound.
+func (h *hub) whenDrained(s *session, cur *roomState, now time.Time) {
+	if !s.drained() {
+		if now.Sub(s.lagSince) > h.srv.cfg.SlowConsumerTimeout {
+			h.srv.stats.slowConsumers.Add(1)
+			h.log.Warn().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("slow consumer dropped")
+			s.fail(pb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "client did not keep up with the room")
+			s.lagging = false
+			s.sentTick = 0
+		}
+		return
+	}
+	h.catchUp(s, h.hist.at(s.delivered.Load()), cur)
+}
+
+// catchUp sends a delta from base (the state the client surely has) to cur, or a
+// full snapshot when base is nil or no longer kept.
+func (h *hub) catchUp(s *session, base, cur *roomState) {
+	var f *frame
+	if base != nil && base.tick > 0 && base.tick < cur.tick {
+		f = newFrame(h.enc.encodeDelta(base, cur), cur.tick)
+	} else {
+		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: snapshot(cur, s.playerID())}}
+		f = newFrame(marshal(sf), cur.tick)
+	}
+	if s.deflate {
+		f.compress(h.srv.cfg.DeflateLevel)
+	}
+	if s.send(f) {
+		s.sentTick, s.lagging = cur.tick, false
+		h.srv.stats.resyncs.Add(1)
+	}
+	f.release()
+}
+
+func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) {
+	pid := s.playerID()
+	var entity uint32
+	if p := cur.player(pid); p != nil {
+		entity = uint32(p.entity)
+	}
+	rules := sim.Rules()
+	w := &pb.Welcome{
+		PlayerId:     uint32(pid),
+		EntityId:     entity,
+		RoomId:       h.room.ID(),
+		TickRate:     uint32(h.room.TickRate()),
+		Tick0UnixUs:  h.room.Start0().UnixMicro(),
+		ServerTimeUs: now.UnixMicro(),
+		Match: &pb.MatchInfo{
+			Mode:          rules.Mode,
+			MaxPlayers:    uint32(rules.MaxPlayers),
+			MinPlayers:    uint32(rules.MinPlayers),
+			DurationTicks: rules.DurationTicks,
+			ScoreLimit:    rules.ScoreLimit,
+		},
+		Snapshot: snapshot(cur, pid),
+	}
+	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Welcome{Welcome: w}}), cur.tick)
+	if s.deflate {
+		f.compress(h.srv.cfg.DeflateLevel)
+	}
+	s.welcomed = s.send(f)
+	s.sentTick = cur.tick
+	f.release()
+	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Msg("player joined")
+}
+
+// join seats s in the room. It runs on the room goroutine.
+func (h *hub) join(sim *game.Sim, s *session, name string) {
+	p, err := sim.AddPlayer(name)
+	if err != nil {
+		s.fail(errorCode(err), err.Error())
+		return
+	}
+	s.mu.Lock()
+	gone := s.gone
+	if !gone {
+		s.player.Store(uint32(p.ID))
+		s.hub.Store(h)
+	}
+	s.mu.Unlock()
+	if gone { // the connection closed while the join was queued
+		sim.RemovePlayer(p.ID)
+		return
+	}
+	h.sessions = append(h.sessions, s)
+	h.emptySince = time.Time{}
+}
+
+// leave takes s out of the room. It runs on the room goroutine.
+func (h *hub) leave(sim *game.Sim, s *session) {
+	for i, o := range h.sessions {
+		if o == s {
+			h.sessions = append(h.sessions[:i], h.sessions[i+1:]...)
+			break
+		}
+	}
+	sim.RemovePlayer(s.playerID())
+	h.log.Info().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("player left")
+	if len(h.sessions) == 0 {
+		h.emptySince = time.Now()
+	}
+}
+
+// reapIfEmpty stops a room nobody has been in for EmptyRoomTimeout.
+func (h *hub) reapIfEmpty(now time.Time) {
+	if len(h.sessions) > 0 {
+		return
+	}
+	if h.emptySince.IsZero() {
+		h.emptySince = now
+		return
+	}
+	if now.Sub(h.emptySince) > h.srv.cfg.EmptyRoomTimeout {
+		h.room.Stop(game.EndAbandoned)
+	}
+}
+
+// Ended tells every session the final scores and closes it.
+func (h *hub) Ended(sim *game.Sim, r game.Result) {
+	h.srv.removeRoom(h)
+	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
+	for _, st := range r.Standings {
+		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
+	}
+	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_MatchEnd{MatchEnd: end}}), 0)
+	if !h.srv.cfg.NoDeflate {
+		f.compress(h.srv.cfg.DeflateLevel)
+	}
+	code, reason := uint16(closeNormal), "match ended"
+	if r.Reason == game.EndShutdown {
+		code, reason = closeGoingAway, "server going away"
+	}
+	for _, s := range h.sessions {
+		s.send(f)
+		s.close(code, reason)
+	}
+	f.release()
+	h.sessions = nil
+	h.log.Info().Str("reason", r.Reason.String()).Uint64("tick", r.Tick).Int("players", len(r.Standings)).Msg("match ended")
+}
+
+func endReasonToWire(r game.EndReason) pb.MatchEndReason {
+	switch r {
+	case game.EndTimeLimit:
+		return pb.MatchEndReason_MATCH_END_REASON_TIME_LIMIT
+	case game.EndScoreLimit:
+		return pb.MatchEndReason_MATCH_END_REASON_SCORE_LIMIT
+	case game.EndAbandoned:
+		return pb.MatchEndReason_MATCH_END_REASON_ABANDONED
+	case game.EndShutdown:
+		return pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN
+	}
+	return pb.MatchEndReason_MATCH_END_REASON_UNSPECIFIED
+}

@@ -1,0 +1,550 @@
+package netcode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/klauspost/compress/flate"
+	"github.com/lxzan/gws"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// Path is where the game socket is served, under the server's base URL.
+const Path = "/ws"
+
+// Config configures a Server. Zero fields take the documented defaults, which
+// run on a laptop.
+type Config struct {
+	// NoDeflate turns permessage-deflate off. By default it is negotiated with
+	// every client that offers it.
+	NoDeflate bool
+	// DeflateLevel is the flate level for frames. Default 1 (best speed).
+	DeflateLevel int
+	// TickRate is ticks per second for new rooms. Default 20.
+	TickRate int
+	// Rules are the match rules of new rooms (seats, time and score limits).
+	Rules game.Rules
+	// NewGame makes the game for a new room. Default: the arena game.
+	NewGame func(roomID string) game.Game
+	// OpenRooms lets a join name any room id and creates the room on first join.
+	// Without it only rooms made with CreateRoom can be joined.
+	OpenRooms bool
+	// ReadLimit is the largest client frame accepted, in bytes. Default 4096.
+	ReadLimit int
+	// HandshakeTimeout bounds both the HTTP upgrade and the time from connect to
+	// a successful join. Default 5s.
+	HandshakeTimeout time.Duration
+	// PingInterval is how often the server pings each client. Default 10s.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection that sent nothing (not even a pong) for
+	// this long. Default 30s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one socket write; a client that takes longer is
+	// disconnected. Default 5s.
+	WriteTimeout time.Duration
+	// MaxPending is how many frames may wait in a client's queue before they are
+	// dropped and the client is resynced. Default 8.
+	MaxPending int
+	// SlowConsumerTimeout is how long a client may stay behind before it is
+	// dropped. Default 5s.
+	SlowConsumerTimeout time.Duration
+	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
+	EmptyRoomTimeout time.Duration
+	// Logger receives structured logs. Default: no logs.
+	Logger zerolog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.DeflateLevel == 0 {
+		c.DeflateLevel = flate.BestSpeed
+	}
+	if c.TickRate <= 0 {
+		c.TickRate = 20
+	}
+	if c.NewGame == nil {
+		c.NewGame = func(string) game.Game { return game.NewArena(game.ArenaConfig{}) }
+	}
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = 4096
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 8
+	}
+	def(&c.HandshakeTimeout, 5*time.Second)
+	def(&c.PingInterval, 10*time.Second)
+	def(&c.IdleTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.SlowConsumerTimeout, 5*time.Second)
+	def(&c.EmptyRoomTimeout, 30*time.Second)
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.DeflateLevel < flate.HuffmanOnly || c.DeflateLevel > flate.BestCompression:
+		return fmt.Errorf("deflate level %d: want -2 to 9", c.DeflateLevel)
+	case c.TickRate > 1000:
+		return fmt.Errorf("tick rate %d: want 1 to 1000", c.TickRate)
+	case c.ReadLimit < 64:
+		return fmt.Errorf("read limit %d: want at least 64 bytes", c.ReadLimit)
+	case c.MaxPending > 1024:
+		return fmt.Errorf("max pending %d: want 1 to 1024", c.MaxPending)
+	case c.Rules.MaxPlayers < 0 || c.Rules.MinPlayers < 0:
+		return errors.New("room size must not be negative")
+	}
+	return nil
+}
+
+// Server accepts game clients and runs their rooms. It is an http.Handler for
+// Path. Create it with NewServer; stop it with Shutdown.
+type Server struct {
+	cfg      Config
+	log      zerolog.Logger
+	upgrader *gws.Upgrader
+
+	// roomsMu guards rooms.
+	roomsMu sync.Mutex
+	rooms   map[string]*hub
+	closed  bool // set by Shutdown: no new rooms
+
+	// sessionsMu guards sessions.
+	sessionsMu sync.Mutex
+	sessions   map[*session]struct{}
+
+	stats    counters
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Shutdown; ends the janitor
+}
+
+// counters are the server's event counts, updated atomically.
+type counters struct {
+	connections, connectionsTotal       atomic.Int64
+	framesOut, bytesOut, framesDropped  atomic.Uint64
+	lagged, resyncs, slowConsumers      atomic.Uint64
+	errors, inputsDropped, roomsCreated atomic.Uint64
+}
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	Connections      int64  `json:"connections"`
+	ConnectionsTotal int64  `json:"connections_total"`
+	Rooms            int    `json:"rooms"`
+	RoomsCreated     uint64 `json:"rooms_created"`
+	FramesOut        uint64 `json:"frames_out"`
+	BytesOut         uint64 `json:"bytes_out"`
+	FramesDropped    uint64 `json:"frames_dropped"`
+	Lagged           uint64 `json:"lagged"`
+	Resyncs          uint64 `json:"resyncs"`
+	SlowConsumers    uint64 `json:"slow_consumers"`
+	Errors           uint64 `json:"errors"`
+	InputsDropped    uint64 `json:"inputs_dropped"`
+}
+
+// NewServer builds a server; it validates cfg.
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("netcode config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		rooms:    map[string]*hub{},
+		sessions: map[*session]struct{}{},
+		stop:     make(chan struct{}),
+	}
+	s.upgrader = gws.NewUpgrader(&events{s}, &gws.ServerOption{
+		// gws refuses frames past this hard cap; ReadLimit is checked per message
+		// so the client hears why.
+		ReadMaxPayloadSize: max(cfg.ReadLimit*4, 16<<10),
+		ReadBufferSize:     2048,
+		HandshakeTimeout:   cfg.HandshakeTimeout,
+		PermessageDeflate: gws.PermessageDeflate{
+			Enabled:               !cfg.NoDeflate,
+			Level:                 cfg.DeflateLevel,
+			ServerContextTakeover: false,
+			ClientContextTakeover: false,
+		},
+		Logger: gwsLogger{cfg.Logger},
+	})
+	go s.janitor()
+	return s, nil
+}
+
+// ServeHTTP upgrades a request to a game connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.stop:
+		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	deflate := !s.cfg.NoDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+	conn, err := s.upgrader.Upgrade(w, r)
+	if err != nil {
+		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
+		return
+	}
+	sess := newSession(s, conn, deflate)
+	conn.Session().Store(sessionKey, sess)
+	s.sessionsMu.Lock()
+	s.sessions[sess] = struct{}{}
+	s.sessionsMu.Unlock()
+	s.stats.connections.Add(1)
+	s.stats.connectionsTotal.Add(1)
+	go conn.ReadLoop()
+}
+
+const sessionKey = "s"
+
+// Stats reports the server's counters.
+func (s *Server) Stats() Stats {
+	s.roomsMu.Lock()
+	rooms := len(s.rooms)
+	s.roomsMu.Unlock()
+	c := &s.stats
+	return Stats{
+		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
+		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
+		FramesOut: c.framesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
+		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
+		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
+	}
+}
+
+// RoomStats reports the tick timing of every running room, by room id.
+func (s *Server) RoomStats() map[string]game.Stats {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	out := make(map[string]game.Stats, len(s.rooms))
+	for id, h := range s.rooms {
+		out[id] = h.room.Stats()
+	}
+	return out
+}
+
+// ErrRoomExists is returned by CreateRoom for an id in use.
+var ErrRoomExists = errors.New("room already exists")
+
+// ErrShuttingDown is returned when the server no longer takes new rooms.
+var ErrShuttingDown = errors.New("server is shutting down")
+
+// CreateRoom starts a room with the server's default rules, or with rules if
+// given, and returns its id.
+func (s *Server) CreateRoom(id string, rules *game.Rules) error {
+	if !validRoomID(id) {
+		return fmt.Errorf("create room %q: invalid room id", id)
+	}
+	_, created, err := s.room(id, true, rules)
+	if err != nil {
+		return fmt.Errorf("create room %s: %w", id, err)
+	}
+	if !created {
+		return fmt.Errorf("create room %s: %w", id, ErrRoomExists)
+	}
+	return nil
+}
+
+// room finds a room, creating it if create is set.
+func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, created bool, err error) {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	if h := s.rooms[id]; h != nil {
+		return h, false, nil
+	}
+	if s.closed {
+		return nil, false, ErrShuttingDown
+	}
+	if !create {
+		return nil, false, nil
+	}
+	r := s.cfg.Rules
+	if rules != nil {
+		r = *rules
+	}
+	h = &hub{srv: s, enc: newEncoder(), log: s.log.With().Str("room", id).Logger()}
+	h.room = game.NewRoom(game.RoomConfig{
+		ID: id, TickRate: s.cfg.TickRate, Game: s.cfg.NewGame(id), Rules: r,
+		Seed: randomSeed(), Observer: h,
+	})
+	s.rooms[id] = h
+	s.stats.roomsCreated.Add(1)
+	h.room.Start()
+	h.log.Info().Str("mode", h.room.Rules().Mode).Int("max_players", h.room.Rules().MaxPlayers).Msg("room created")
+	return h, true, nil
+}
+
+func (s *Server) removeRoom(h *hub) {
+	s.roomsMu.Lock()
+	if s.rooms[h.room.ID()] == h {
+		delete(s.rooms, h.room.ID())
+	}
+	s.roomsMu.Unlock()
+}
+
+// Shutdown stops taking rooms and connections, ends every match (clients get
+// the final scores and a "going away" close) and waits for the rooms to stop or
+// ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.roomsMu.Lock()
+	s.closed = true
+	hubs := make([]*hub, 0, len(s.rooms))
+	for _, h := range s.rooms {
+		hubs = append(hubs, h)
+	}
+	s.roomsMu.Unlock()
+	for _, h := range hubs {
+		h.room.Stop(game.EndShutdown)
+	}
+	var err error
+	for _, h := range hubs {
+		select {
+		case <-h.room.Done():
+		case <-ctx.Done():
+			err = fmt.Errorf("shutdown: %w", ctx.Err())
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.stopOnce.Do(func() { close(s.stop) })
+	for _, sess := range s.sessionList() {
+		sess.close(closeGoingAway, "server going away")
+	}
+	return err
+}
+
+func (s *Server) sessionList() []*session {
+	s.sessionsMu.Lock()
+	defer s.sessionsMu.Unlock()
+	out := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}
+
+// janitor pings clients and enforces the handshake and idle timeouts. One
+// goroutine serves every connection.
+func (s *Server) janitor() {
+	period := min(s.cfg.PingInterval, s.cfg.HandshakeTimeout, s.cfg.IdleTimeout) / 4
+	t := time.NewTicker(max(period, 10*time.Millisecond))
+	defer t.Stop()
+	ping := newControlFrame(opPing, nil)
+	defer ping.release()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			for _, sess := range s.sessionList() {
+				s.inspect(sess, now, ping)
+			}
+		}
+	}
+}
+
+func (s *Server) inspect(sess *session, now time.Time, ping *frame) {
+	switch {
+	case sess.hub.Load() == nil && now.Sub(sess.opened) > s.cfg.HandshakeTimeout:
+		sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time")
+	case now.UnixNano()-sess.lastRead.Load() > int64(s.cfg.IdleTimeout):
+		sess.fail(pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT, "nothing received in time")
+	case now.UnixNano()-sess.lastPing.Load() > int64(s.cfg.PingInterval):
+		sess.lastPing.Store(now.UnixNano())
+		sess.send(ping)
+	}
+}
+
+// events is the gws event handler. Its methods run on each connection's read
+// goroutine.
+type events struct{ srv *Server }
+
+func sessionOf(c *gws.Conn) *session {
+	v, _ := c.Session().Load(sessionKey)
+	s, _ := v.(*session)
+	return s
+}
+
+func (e *events) OnOpen(c *gws.Conn) {}
+
+func (e *events) OnClose(c *gws.Conn, err error) {
+	sess := sessionOf(c)
+	if sess == nil {
+		return
+	}
+	sess.mu.Lock()
+	sess.gone, sess.closing = true, true
+	sess.dropLocked()
+	h := sess.hub.Load()
+	sess.mu.Unlock()
+	_ = sess.netConn.Close()
+	e.srv.sessionsMu.Lock()
+	delete(e.srv.sessions, sess)
+	e.srv.sessionsMu.Unlock()
+	e.srv.stats.connections.Add(-1)
+	if h != nil {
+		h.room.Do(func(sim *game.Sim) { h.leave(sim, sess) })
+	}
+	e.srv.log.Debug().Str("conn", sess.id).Err(err).Msg("connection closed")
+}
+
+func (e *events) OnPing(c *gws.Conn, payload []byte) {
+	if sess := sessionOf(c); sess != nil {
+		sess.lastRead.Store(time.Now().UnixNano())
+	}
+	_ = c.WritePong(payload)
+}
+
+func (e *events) OnPong(c *gws.Conn, payload []byte) {
+	if sess := sessionOf(c); sess != nil {
+		sess.lastRead.Store(time.Now().UnixNano())
+	}
+}
+
+func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	sess := sessionOf(c)
+	if sess == nil {
+		return
+	}
+	sess.lastRead.Store(time.Now().UnixNano())
+	if m.Opcode != gws.OpcodeBinary {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "text frames are refused; send binary protobuf ClientFrames")
+		return
+	}
+	if m.Data.Len() > e.srv.cfg.ReadLimit {
+		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
+		return
+	}
+	var f pb.ClientFrame
+	if err := proto.Unmarshal(m.Bytes(), &f); err != nil {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "frame is not a ClientFrame: "+err.Error())
+		return
+	}
+	e.srv.handle(sess, &f)
+}
+
+func (s *Server) handle(sess *session, f *pb.ClientFrame) {
+	h := sess.hub.Load()
+	switch body := f.Body.(type) {
+	case *pb.ClientFrame_Join:
+		if h != nil || !sess.joining.CompareAndSwap(false, true) {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "already joined")
+			return
+		}
+		s.join(sess, body.Join)
+	case *pb.ClientFrame_Input:
+		if h == nil { // join still in flight: nothing to steer yet
+			return
+		}
+		in := body.Input
+		if !h.room.Input(sess.playerID(), game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons}) {
+			s.stats.inputsDropped.Add(1)
+		}
+	case *pb.ClientFrame_Ping:
+		var tick uint64
+		if h != nil {
+			tick = sess.delivered.Load()
+		}
+		pong := &pb.ServerFrame{Body: &pb.ServerFrame_Pong{Pong: &pb.Pong{
+			ClientTimeUs: body.Ping.ClientTimeUs, ServerTimeUs: time.Now().UnixMicro(), ServerTick: tick,
+		}}}
+		pf := newFrame(marshal(pong), 0)
+		sess.send(pf)
+		pf.release()
+	case *pb.ClientFrame_Leave:
+		sess.close(closeNormal, "left")
+	case *pb.ClientFrame_Resync:
+		if h == nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "resync before join")
+			return
+		}
+		sess.resync.Store(true)
+	default:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "empty or unknown frame body")
+	}
+}
+
+func (s *Server) join(sess *session, j *pb.Join) {
+	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
+		return
+	}
+	if !validRoomID(j.RoomId) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "room id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+		return
+	}
+	name, err := cleanName(j.Name)
+	if err != nil {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+		return
+	}
+	h, _, err := s.room(j.RoomId, s.cfg.OpenRooms, nil)
+	switch {
+	case err != nil:
+		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
+		return
+	case h == nil:
+		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
+		return
+	}
+	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, name) }) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
+	}
+}
+
+var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
+
+// maxName is the longest display name accepted, in bytes.
+const maxName = 32
+
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case !utf8.ValidString(name):
+		return "", errors.New("name is not valid UTF-8")
+	case len(name) > maxName:
+		return "", fmt.Errorf("name is %d bytes; at most %d", len(name), maxName)
+	case name == "":
+		return "player", nil
+	}
+	return name, nil
+}
+
+func newID() string { return uuid.NewString() }
+
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// gwsLogger sends gws's own messages to zerolog.
+type gwsLogger struct{ l zerolog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error().Str("component", "gws").Msg(fmt.Sprint(v...)) }

@@ -1,0 +1,199 @@
+package netcode
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/tickwire/tickwire/game"
+)
+
+// session is one client connection. Its queue is written by a writer goroutine
+// that runs only while there is something to write, so an idle session costs no
+// goroutine beyond gws's read loop.
+type session struct {
+	id      string
+	conn    *gws.Conn
+	netConn net.Conn
+	srv     *Server
+	deflate bool // negotiated permessage-deflate
+	opened  time.Time
+
+	lastRead atomic.Int64 // unix nanos of the last frame or pong read
+	lastPing atomic.Int64 // unix nanos of the last ping sent
+
+	// Set once by the room goroutine when the join succeeds; read by the read
+	// goroutine to route inputs.
+	hub    atomic.Pointer[hub]
+	player atomic.Uint32
+	// joining is set by the read goroutine when a join is in flight.
+	joining atomic.Bool
+	// resync asks the room goroutine for a full snapshot (ResyncRequest).
+	resync atomic.Bool
+
+	// delivered is the state tick of the last frame written in full to the socket:
+	// the state the client surely has.
+	delivered atomic.Uint64
+
+	// mu guards the queue and the writer's state.
+	mu      sync.Mutex
+	queue   []*frame // ring, cap = Config.MaxPending
+	head, n int
+	writing bool  // a writer goroutine is running
+	closing bool  // a close frame is queued or written: queue nothing more
+	gone    bool  // the connection has closed (OnClose ran)
+	dropped int64 // frames dropped because the queue was full, for stats
+	bufs    net.Buffers
+	scratch [][]byte // backing array for bufs, reused
+	batch   []*frame // frames being written; used by the writer only
+
+	// Owned by the room goroutine of the session's hub.
+	sentTick uint64    // state tick of the last state frame queued
+	lagging  bool      // frames were dropped; waiting to drain to catch up
+	lagSince time.Time // when the session started lagging
+	welcomed bool
+}
+
+func newSession(srv *Server, conn *gws.Conn, deflate bool) *session {
+	s := &session{
+		id:      newID(),
+		conn:    conn,
+		netConn: conn.NetConn(),
+		srv:     srv,
+		deflate: deflate,
+		opened:  time.Now(),
+		queue:   make([]*frame, srv.cfg.MaxPending),
+		scratch: make([][]byte, 0, srv.cfg.MaxPending),
+		batch:   make([]*frame, 0, srv.cfg.MaxPending),
+	}
+	s.lastRead.Store(s.opened.UnixNano())
+	s.lastPing.Store(s.opened.UnixNano())
+	return s
+}
+
+// send queues f (taking a reference) and makes sure a writer runs. If the queue
+// is full every pending frame is dropped, f is not queued, and send reports
+// false: the caller must resync the client. Hot path: once per client per tick.
+func (s *session) send(f *frame) bool {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return false
+	}
+	if s.n == len(s.queue) {
+		s.dropLocked()
+		if !f.control { // a close or ping still goes out, after the drop
+			s.mu.Unlock()
+			return false
+		}
+	}
+	f.retain()
+	s.queue[(s.head+s.n)%len(s.queue)] = f
+	s.n++
+	if f.closing {
+		s.closing = true
+	}
+	start := !s.writing
+	s.writing = true
+	s.mu.Unlock()
+	if start {
+		go s.write()
+	}
+	return true
+}
+
+// dropLocked releases every queued frame.
+func (s *session) dropLocked() {
+	for s.n > 0 {
+		s.queue[s.head].release()
+		s.queue[s.head] = nil
+		s.head = (s.head + 1) % len(s.queue)
+		s.n--
+		s.dropped++
+		s.srv.stats.framesDropped.Add(1)
+	}
+}
+
+// drained reports whether nothing is queued or being written.
+func (s *session) drained() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n == 0 && !s.writing
+}
+
+// write is the session's writer: it writes queued frames in batches (one writev
+// per batch) until the queue is empty, then exits.
+func (s *session) write() {
+	for {
+		s.mu.Lock()
+		if s.n == 0 {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		batch := s.batch[:0]
+		s.bufs = s.scratch[:0]
+		for s.n > 0 {
+			f := s.queue[s.head]
+			s.queue[s.head] = nil
+			s.head = (s.head + 1) % len(s.queue)
+			s.n--
+			batch = append(batch, f)
+			s.bufs = append(s.bufs, f.bytesFor(s.deflate))
+		}
+		bufs := s.bufs
+		s.mu.Unlock()
+
+		var size int
+		for _, b := range bufs {
+			size += len(b)
+		}
+		_ = s.netConn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		_, err := bufs.WriteTo(s.netConn)
+		s.srv.stats.bytesOut.Add(uint64(size))
+		closing := false
+		for _, f := range batch {
+			if err == nil && f.tick > 0 {
+				s.delivered.Store(f.tick)
+			}
+			if !f.control {
+				s.srv.stats.framesOut.Add(1)
+			}
+			closing = closing || f.closing
+			f.release()
+		}
+		clear(batch)
+		if err != nil || closing {
+			s.finish(err == nil)
+		}
+	}
+}
+
+// finish ends the connection after a close frame (graceful) or a failed write.
+// After a close frame the client gets a moment to answer before the socket goes.
+func (s *session) finish(graceful bool) {
+	s.mu.Lock()
+	s.closing = true
+	s.dropLocked()
+	s.mu.Unlock()
+	if graceful {
+		_ = s.netConn.SetReadDeadline(time.Now().Add(closeWait))
+		return
+	}
+	_ = s.netConn.Close()
+}
+
+// closeWait is how long the server waits for a client's close reply.
+const closeWait = 2 * time.Second
+
+// close queues a close frame; the connection ends once it is written.
+func (s *session) close(code uint16, reason string) {
+	f := newControlFrame(opClose, closePayload(code, reason))
+	s.send(f) // refused only when a close is already on its way
+	f.release()
+}
+
+func (s *session) playerID() game.PlayerID { return game.PlayerID(s.player.Load()) }
