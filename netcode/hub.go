@@ -185,6 +185,9 @@ func (h *hub) reapIfEmpty(now time.Time) {
 // Ended tells every session the final scores and closes it.
 func (h *hub) Ended(sim *game.Sim, r game.Result) {
 	h.srv.removeRoom(h)
+	if h.srv.cfg.OnMatchEnd != nil {
+		h.srv.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
+	}
 	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
 	for _, st := range r.Standings {
 		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
@@ -218,4 +221,19 @@ func endReasonToWire(r game.EndReason) pb.MatchEndReason {
 		return pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN
 	}
 	return pb.MatchEndReason_MATCH_END_REASON_UNSPECIFIED
+}
+
+func finalState(roomID string, sim *game.Sim, r game.Result) MatchResult {
+	w := sim.World()
+	m := MatchResult{
+		RoomID:   roomID,
+		Mode:     sim.Rules().Mode,
+		Result:   r,
+		Entities: append([]game.Entity(nil), w.Entities()...),
+		Checksum: w.Checksum(),
+	}
+	for _, p := range w.Players() {
+		m.Players = append(m.Players, *p)
+	}
+	return m
 }

@@ -65,8 +65,23 @@ type Config struct {
 	SlowConsumerTimeout time.Duration
 	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
 	EmptyRoomTimeout time.Duration
+	// OnMatchEnd, if set, receives every room's final state when its match
+	// ends, on the room's goroutine: it must not block. The lobby uses it to
+	// submit scores.
+	OnMatchEnd func(MatchResult)
 	// Logger receives structured logs. Default: no logs.
 	Logger zerolog.Logger
+}
+
+// MatchResult is a room's final state, handed to Config.OnMatchEnd. It is a
+// copy the receiver may keep.
+type MatchResult struct {
+	RoomID   string
+	Mode     string
+	Result   game.Result
+	Entities []game.Entity
+	Players  []game.Player
+	Checksum uint32
 }
 
 func (c Config) withDefaults() Config {

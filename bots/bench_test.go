@@ -1,0 +1,105 @@
+package bots
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// benchFrames returns the reference room at tick 1 (64 entities, 16 players)
+// and two encoded deltas: every entity steps one way (tick 2) and back (tick
+// 3), with every player's input acknowledged, so the mirror can be wound back
+// to tick 1 and the same bytes applied again.
+func benchFrames(b *testing.B) (State, [2][]byte) {
+	s := State{Tick: 1, Phase: running}
+	for i := range 64 {
+		kind := KindOrb
+		if i < 16 {
+			kind = KindAvatar
+			s.Players = append(s.Players, Player{ID: uint32(i + 1), Name: "bot", EntityID: uint32(i + 1), Score: int64(i)})
+		}
+		s.Entities = append(s.Entities, Entity{ID: uint32(i + 1), Kind: kind, X: int32(i * 250), Y: int32(i * 200)})
+	}
+	moved := State{Entities: append([]Entity(nil), s.Entities...), Players: s.Players}
+	step := &tickwirev1.EntityUpdates{All: true, Masks: []uint32{mX | mY}}
+	back := &tickwirev1.EntityUpdates{All: true, Masks: []uint32{mX | mY}}
+	for i := range moved.Entities {
+		dx, dy := int32(80-i%3*80), int32(-56+i%2*112)
+		moved.Entities[i].X += dx
+		moved.Entities[i].Y += dy
+		step.Dx, step.Dy = append(step.Dx, dx), append(step.Dy, dy)
+		back.Dx, back.Dy = append(back.Dx, -dx), append(back.Dy, -dy)
+	}
+	var acks, seqs []uint32
+	for i := range 16 {
+		acks, seqs = append(acks, uint32(i+1)), append(seqs, 100)
+	}
+	var frames [2][]byte
+	for i, d := range []*tickwirev1.Delta{
+		{Tick: 2, BaseTick: 1, Updates: step, AckPlayers: acks, AckSeqs: seqs, Checksum: Checksum(moved.Entities, moved.Players)},
+		{Tick: 3, BaseTick: 2, Updates: back, AckPlayers: acks, AckSeqs: seqs, Checksum: Checksum(s.Entities, s.Players)},
+	} {
+		var err error
+		if frames[i], err = proto.Marshal(&tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Delta{Delta: d}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, frames
+}
+
+// BenchmarkApplyDelta measures a bot's per-tick hot path on the reference
+// room (64 entities, all moving): decoding one delta frame and applying it,
+// checksum included. "mirror" is the decode and Mirror.ApplyDelta alone;
+// "client" is the whole frame handler of a Client.
+func BenchmarkApplyDelta(b *testing.B) {
+	state, frames := benchFrames(b)
+	b.Run("mirror", func(b *testing.B) {
+		var m Mirror
+		m.SetSelf(1, 1)
+		if err := m.ApplySnapshot(snapshotOf(state)); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(int64(len(frames[0])))
+		for i := 0; b.Loop(); i++ {
+			var f tickwirev1.ServerFrame
+			if err := proto.Unmarshal(frames[i%2], &f); err != nil {
+				b.Fatal(err)
+			}
+			if err := m.ApplyDelta(f.GetDelta()); err != nil {
+				b.Fatal(err)
+			}
+			if i%2 == 1 {
+				m.tick = 1
+			}
+		}
+	})
+	b.Run("client", func(b *testing.B) {
+		c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.conn = &fakeConn{}
+		welcome, _ := proto.Marshal(&tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
+			PlayerId: 1, EntityId: 1, TickRate: 20, Tick0UnixUs: time.Now().UnixMicro(), Snapshot: snapshotOf(state),
+		}}})
+		c.handleMessage(gws.OpcodeBinary, welcome, time.Now())
+		b.ReportAllocs()
+		b.SetBytes(int64(len(frames[0])))
+		for i := 0; b.Loop(); i++ {
+			c.handleMessage(gws.OpcodeBinary, frames[i%2], time.Now())
+			if i%2 == 1 {
+				c.mu.Lock()
+				c.mirror.tick, c.lastUpdateTick = 1, 1
+				c.mu.Unlock()
+			}
+		}
+		if s := c.Stats(); s.Desyncs != 0 || s.BadFrames != 0 {
+			b.Fatalf("desyncs %d bad frames %d", s.Desyncs, s.BadFrames)
+		}
+	})
+}

@@ -1,0 +1,859 @@
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/lxzan/gws"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// ProtocolVersion is the wire protocol version a Client speaks.
+const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_1)
+
+const (
+	defaultJoinTimeout = 10 * time.Second
+	// errorCloseGrace is how long Dial waits for the server's close after an
+	// Error frame, to report the close code along with the error.
+	errorCloseGrace = time.Second
+	// maxPendingWrites bounds a bot's queued outgoing frames: a server that
+	// stops reading costs inputs (counted as dropped), not memory.
+	maxPendingWrites = 8
+	// readBufferSize is gws's per-connection read buffer. Frames of the arena
+	// workload are a few hundred bytes; larger ones are read in several goes.
+	readBufferSize = 2048
+	// maxFrameSize is the largest frame (after inflating) a bot accepts.
+	maxFrameSize = 4 << 20
+)
+
+// ErrBackpressure is returned when a frame is not sent because the bot's
+// earlier frames are still queued.
+var ErrBackpressure = errors.New("write queue full")
+
+// Config configures one [Client]. URL, RoomID and Name are required.
+type Config struct {
+	// URL is the server's base address, e.g. ws://127.0.0.1:7350; the client
+	// connects to its /ws path. A URL that already has a path is used as is;
+	// http and https are taken as ws and wss.
+	URL string
+	// RoomID is the room to join.
+	RoomID string
+	// Name is the display name, at most 32 bytes.
+	Name string
+	// Ticket is a signed join ticket from the lobby; empty for open rooms.
+	Ticket string
+	// Behaviour decides the inputs [Client.Act] sends. Default [Idle].
+	Behaviour Behaviour
+	// JoinTimeout bounds connecting, the WebSocket handshake and waiting for
+	// Welcome. Default 10 s.
+	JoinTimeout time.Duration
+	// DisableCompression turns permessage-deflate off: the server then sends
+	// this client uncompressed frames, and the client saves gws's
+	// per-connection inflater and deflater, about 380 KiB.
+	DisableCompression bool
+	// Logger receives the client's events, with room and bot fields added.
+	// The zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// Session is what the server told the client in Welcome.
+type Session struct {
+	PlayerID uint32
+	EntityID uint32
+	RoomID   string
+	// TickRate is in ticks per second.
+	TickRate uint32
+	// Tick0 is when tick 0 was scheduled; tick T is scheduled at
+	// Tick0 + T/TickRate seconds.
+	Tick0 time.Time
+	// ServerTime is the server's clock when it built the Welcome.
+	ServerTime time.Time
+	// Match holds the match rules; it must not be modified.
+	Match *tickwirev1.MatchInfo
+}
+
+// ServerError is an Error frame the server sent. As the error of a failed
+// [Dial] it says why the join was refused.
+type ServerError struct {
+	Code    tickwirev1.ErrorCode
+	Message string
+	// CloseCode is the WebSocket close code that followed (4000 + Code by
+	// protocol), or 0 if the connection had not closed yet.
+	CloseCode uint16
+}
+
+func (e *ServerError) Error() string {
+	s := fmt.Sprintf("server error %s: %s", e.Code, e.Message)
+	if e.CloseCode != 0 {
+		s += fmt.Sprintf(" (close %d)", e.CloseCode)
+	}
+	return s
+}
+
+// FinalScore is one player's result in a MatchEnd.
+type FinalScore struct {
+	PlayerID uint32 `json:"player_id"`
+	Name     string `json:"name"`
+	Score    int64  `json:"score"`
+	Rank     uint32 `json:"rank"`
+}
+
+// MatchResult is the MatchEnd a client received.
+type MatchResult struct {
+	Tick   uint64                    `json:"tick"`
+	Reason tickwirev1.MatchEndReason `json:"reason"`
+	// Scores are the final standings, best first, as the server sent them.
+	Scores   []FinalScore `json:"scores"`
+	Checksum uint32       `json:"checksum"`
+	// Verified reports that the mirror was in sync at Tick when MatchEnd
+	// arrived and its checksum matched. When the mirror was at another tick
+	// the checksum could not be compared and Verified is false; a mismatch at
+	// the same tick is counted as a desync.
+	Verified bool `json:"verified"`
+}
+
+// Stats are a client's counters. Frame counts, bytes and latency cover the
+// measured window: from Welcome until the first of MatchEnd, the connection
+// closing, or the runner stopping the bot.
+type Stats struct {
+	RoomID   string
+	Name     string
+	PlayerID uint32
+	TickRate uint32
+	// JoinTime is from starting to dial until Welcome arrived.
+	JoinTime time.Duration
+	// Connected is the length of the measured window.
+	Connected time.Duration
+	// FramesReceived counts every ServerFrame, in or out of the window.
+	FramesReceived int64
+	// Deltas and Snapshots count frames applied to the mirror, in or out of
+	// the window; Snapshots excludes the Welcome's.
+	Deltas    int64
+	Snapshots int64
+	// Updates counts deltas and snapshots applied within the window: the
+	// figure to compare with TickRate × Connected.
+	Updates int64
+	// FramesMissed counts tick numbers skipped between consecutive applied
+	// updates in the window (after a server stall as well as after loss).
+	FramesMissed int64
+	// DeltasIgnored counts deltas dropped while waiting for a snapshot.
+	DeltasIgnored int64
+	// Desyncs counts detected divergences: a checksum mismatch, a delta for
+	// another base tick, or a malformed frame. Each sends a ResyncRequest.
+	Desyncs int64
+	// Resyncs counts ResyncRequests sent, retries included.
+	Resyncs int64
+	// BadFrames counts frames that were not a decodable binary ServerFrame or
+	// came out of place (a delta before Welcome, a second Welcome, ...).
+	BadFrames int64
+	// WireBytes counts bytes read from the TCP connection in the window:
+	// WebSocket frame headers and payloads as sent, compressed or not.
+	// PayloadBytes counts WebSocket message payloads after inflating.
+	WireBytes    int64
+	PayloadBytes int64
+	// TotalWireBytes counts every byte read, the HTTP handshake included.
+	TotalWireBytes int64
+	// InputsSent and InputsDropped count inputs, the latter not sent because
+	// of ErrBackpressure. LastSentSeq is the seq of the last input sent and
+	// LastAckedSeq the last one the server acknowledged.
+	InputsSent    int64
+	InputsDropped int64
+	LastSentSeq   uint32
+	LastAckedSeq  uint32
+	// Latency holds, per delta or snapshot arriving in the window, its arrival
+	// time minus the time its tick was scheduled on the server. It is only
+	// meaningful when client and server clocks agree, e.g. on one host.
+	Latency Histogram
+	// RTT holds Ping round trips.
+	RTT Histogram
+	// MatchEnd is the MatchEnd received, or nil.
+	MatchEnd *MatchResult
+	// ServerError is the last Error frame received, or nil.
+	ServerError *ServerError
+	// CloseCode is the close code the server sent, 0 if the connection ended
+	// otherwise (closed by this client, a network error, or still open).
+	CloseCode uint16
+	// Closed reports that the connection has ended.
+	Closed bool
+}
+
+// Client is one headless game client: it joins a room over WebSocket, keeps a
+// verified [Mirror] of the room's state, sends its [Behaviour]'s inputs when
+// [Client.Act] is called and records [Stats].
+//
+// A Client costs one goroutine (gws's read loop, which also applies frames);
+// it starts none to send inputs: whoever drives it (the [Runner]'s single
+// ticker) calls Act. In memory it costs about 10 KiB, or about 390 KiB with
+// permessage-deflate, nearly all of which is gws's per-connection inflater and
+// deflater (see [Config.DisableCompression]). Its methods are safe for
+// concurrent use.
+type Client struct {
+	cfg  Config
+	addr string
+	log  zerolog.Logger // set once in newClient: write callbacks read it unlocked
+
+	conn      wsConn       // set by Dial before the read loop starts
+	wire      atomic.Int64 // bytes read from the TCP connection
+	pending   atomic.Int32 // frames queued for writing
+	onWritten func(error)
+
+	joinDone chan struct{} // closed on Welcome, or on close before it
+	errFrame chan struct{} // closed on an Error frame before Welcome
+	done     chan struct{} // closed when the connection has closed
+
+	// mu guards everything below. The read loop holds it while applying a
+	// frame; Act holds it while the Behaviour reads the mirror.
+	mu               sync.Mutex
+	mirror           Mirror
+	behaviour        Behaviour
+	session          Session
+	tick0Us          int64
+	welcomed         bool
+	joinSignalled    bool
+	errSignalled     bool
+	closed           bool
+	closedByClient   bool
+	awaitingSnapshot bool
+	ignoredInResync  int
+	lastUpdateTick   uint64
+	seq              uint32
+	joinStart        time.Time
+	measuring        bool
+	windowStart      time.Time
+	windowEnd        time.Time
+	wireAtStart      int64
+	wireAtEnd        int64
+	stats            Stats
+}
+
+// wsConn is the part of *gws.Conn a Client uses; tests replace it.
+type wsConn interface {
+	WriteMessage(opcode gws.Opcode, payload []byte) error
+	WriteAsync(opcode gws.Opcode, payload []byte, callback func(error))
+	WriteClose(code uint16, reason []byte) error
+}
+
+// Dial connects to the server, joins cfg.RoomID and waits for the Welcome. It
+// returns a live client, or an error wrapping a *[ServerError] if the server
+// refused the join.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.join(ctx); err != nil {
+		return nil, fmt.Errorf("join room %s as %s: %w", cfg.RoomID, cfg.Name, err)
+	}
+	return c, nil
+}
+
+func newClient(cfg Config) (*Client, error) {
+	if cfg.RoomID == "" || cfg.Name == "" {
+		return nil, errors.New("bots: client config needs a room id and a name")
+	}
+	addr, err := socketURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = defaultJoinTimeout
+	}
+	if cfg.Behaviour == nil {
+		cfg.Behaviour = Idle{}
+	}
+	c := &Client{
+		cfg:       cfg,
+		addr:      addr,
+		log:       cfg.Logger.With().Str("room", cfg.RoomID).Str("bot", cfg.Name).Logger(),
+		behaviour: cfg.Behaviour,
+		joinDone:  make(chan struct{}),
+		errFrame:  make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	c.stats.RoomID, c.stats.Name = cfg.RoomID, cfg.Name
+	c.onWritten = c.written
+	return c, nil
+}
+
+// socketURL turns a server base URL into the game socket's address.
+func socketURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("bots: server url %q: %w", base, err)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("bots: server url %q: scheme must be ws or wss", base)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("bots: server url %q has no host", base)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/ws"
+	}
+	return u.String(), nil
+}
+
+func (c *Client) join(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.JoinTimeout)
+	defer cancel()
+	c.mu.Lock()
+	c.joinStart = time.Now()
+	c.mu.Unlock()
+
+	conn, _, err := gws.NewClient((*events)(c), c.clientOption(ctx))
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", c.addr, err)
+	}
+	c.conn = conn
+	go conn.ReadLoop()
+
+	join, err := proto.Marshal(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Join{Join: &tickwirev1.Join{
+		ProtocolVersion: ProtocolVersion,
+		RoomId:          c.cfg.RoomID,
+		Name:            c.cfg.Name,
+		Ticket:          c.cfg.Ticket,
+	}}})
+	if err == nil {
+		err = conn.WriteMessage(gws.OpcodeBinary, join)
+	}
+	if err != nil {
+		_ = c.Close()
+		return fmt.Errorf("send join: %w", err)
+	}
+	return c.awaitWelcome(ctx)
+}
+
+func (c *Client) clientOption(ctx context.Context) *gws.ClientOption {
+	return &gws.ClientOption{
+		Addr:               c.addr,
+		ReadBufferSize:     readBufferSize,
+		ReadMaxPayloadSize: maxFrameSize,
+		HandshakeTimeout:   c.cfg.JoinTimeout,
+		NewDialer: func() (gws.Dialer, error) {
+			return &countingDialer{ctx: ctx, n: &c.wire}, nil
+		},
+		// Only server frames are worth compressing. Without client context
+		// takeover gws honours Threshold, so a client frame (tens of bytes)
+		// is never compressed; without server context takeover the client
+		// keeps no 32 KiB inflate window between messages. gws still builds
+		// a compressor per connection; HuffmanOnly is its cheapest kind
+		// (about 170 KiB less per bot than the default level).
+		PermessageDeflate: gws.PermessageDeflate{
+			Enabled:               !c.cfg.DisableCompression,
+			Threshold:             math.MaxInt32,
+			Level:                 flate.HuffmanOnly,
+			ServerContextTakeover: false,
+			ClientContextTakeover: false,
+		},
+		Logger: gwsLogger{c.log},
+		Recovery: func(gws.Logger) {
+			if r := recover(); r != nil {
+				c.recovered(r)
+			}
+		},
+	}
+}
+
+func (c *Client) awaitWelcome(ctx context.Context) error {
+	select {
+	case <-c.joinDone:
+	case <-ctx.Done():
+	case <-c.errFrame:
+		t := time.NewTimer(errorCloseGrace)
+		select {
+		case <-c.joinDone:
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.mu.Lock()
+	welcomed, serverErr, closed, code := c.welcomed, c.stats.ServerError, c.closed, c.stats.CloseCode
+	c.mu.Unlock()
+	if welcomed {
+		return nil
+	}
+	_ = c.Close()
+	switch {
+	case serverErr != nil:
+		e := *serverErr
+		return &e
+	case closed:
+		return fmt.Errorf("connection closed before welcome (close code %d)", code)
+	}
+	return fmt.Errorf("waiting for welcome: %w", ctx.Err())
+}
+
+// Act asks the Behaviour for the next input and sends it. It does nothing
+// before Welcome, after MatchEnd and once the connection has closed.
+func (c *Client) Act(now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return nil
+	}
+	return c.sendInputLocked(c.behaviour.Next(&c.mirror, now))
+}
+
+// SendInput sends one input, numbered with the next seq.
+func (c *Client) SendInput(in Input) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send input: %w", net.ErrClosed)
+	}
+	return c.sendInputLocked(in)
+}
+
+func (c *Client) active() bool {
+	return c.welcomed && !c.closed && c.stats.MatchEnd == nil
+}
+
+func (c *Client) sendInputLocked(in Input) error {
+	seq := c.seq + 1
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Input{Input: &tickwirev1.Input{
+		Seq: seq, Dx: in.DX, Dy: in.DY, Buttons: in.Buttons,
+	}}})
+	if err != nil {
+		c.stats.InputsDropped++
+		return fmt.Errorf("send input %d: %w", seq, err)
+	}
+	c.seq = seq
+	c.stats.InputsSent++
+	return nil
+}
+
+// Ping sends a Ping; the Pong's round trip is recorded in Stats.RTT.
+func (c *Client) Ping(now time.Time) error {
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Ping{Ping: &tickwirev1.Ping{
+		ClientTimeUs: uint64(now.UnixMicro()),
+	}}})
+	if err != nil {
+		return fmt.Errorf("send ping: %w", err)
+	}
+	return nil
+}
+
+// Leave asks the server to end the session; it closes the connection with
+// 1000 and [Client.Done] is closed then.
+func (c *Client) Leave() error {
+	if err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Leave{Leave: &tickwirev1.Leave{}}}); err != nil {
+		return fmt.Errorf("send leave: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection at once with close code 1000.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closedByClient = true
+	c.mu.Unlock()
+	if c.conn == nil {
+		return nil
+	}
+	if err := c.conn.WriteClose(1000, nil); err != nil && !errors.Is(err, gws.ErrConnClosed) {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// Done is closed once the connection has closed.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Session returns what the server sent in Welcome.
+func (c *Client) Session() Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// State returns a copy of the mirror: the room's state as this client last
+// verified it (or, after an unresolved desync, as far as it got).
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mirror.State()
+}
+
+// Synced reports whether the mirror is verified and accepting deltas.
+func (c *Client) Synced() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mirror.Synced()
+}
+
+// Stats returns a copy of the client's counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Latency = c.stats.Latency.Clone()
+	s.RTT = c.stats.RTT.Clone()
+	s.LastSentSeq = c.seq
+	s.LastAckedSeq = c.mirror.LastInputSeq()
+	s.TotalWireBytes = c.wire.Load()
+	s.Closed = c.closed
+	if se := c.stats.ServerError; se != nil {
+		e := *se // the read loop fills in CloseCode later
+		s.ServerError = &e
+	}
+	if c.measuring {
+		s.Connected = time.Since(c.windowStart)
+		s.WireBytes = c.wire.Load() - c.wireAtStart
+	} else if !c.windowStart.IsZero() {
+		s.Connected = c.windowEnd.Sub(c.windowStart)
+		s.WireBytes = c.wireAtEnd - c.wireAtStart
+	}
+	return s
+}
+
+// send queues one frame. It never blocks, so the read loop and the runner's
+// ticker can call it; a frame that would queue behind maxPendingWrites others
+// is refused with ErrBackpressure.
+func (c *Client) send(f *tickwirev1.ClientFrame) error {
+	if c.conn == nil {
+		return net.ErrClosed
+	}
+	b, err := proto.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode frame: %w", err)
+	}
+	if c.pending.Add(1) > maxPendingWrites {
+		c.pending.Add(-1)
+		return ErrBackpressure
+	}
+	c.conn.WriteAsync(gws.OpcodeBinary, b, c.onWritten)
+	return nil
+}
+
+func (c *Client) written(err error) {
+	c.pending.Add(-1)
+	if err != nil && !errors.Is(err, gws.ErrConnClosed) {
+		c.log.Debug().Err(err).Msg("write failed")
+	}
+}
+
+// startWindow opens the measured window; c.mu must be held.
+func (c *Client) startWindow(now time.Time) {
+	c.measuring = true
+	c.windowStart = now
+	c.wireAtStart = c.wire.Load()
+}
+
+// endWindow closes the measured window; c.mu must be held.
+func (c *Client) endWindow(now time.Time) {
+	if !c.measuring {
+		return
+	}
+	c.measuring = false
+	c.windowEnd = now
+	c.wireAtEnd = c.wire.Load()
+	c.stats.Connected = c.windowEnd.Sub(c.windowStart)
+}
+
+// stop ends the measured window so that frames arriving while the bot leaves
+// are not counted.
+func (c *Client) stop(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endWindow(now)
+}
+
+func (c *Client) recovered(r any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log.Error().Interface("panic", r).Msg("panic while handling a frame")
+	c.desync(fmt.Errorf("panic: %v", r))
+}
+
+// events adapts a Client to gws.Event without adding its methods to Client's
+// API. The read loop calls them.
+type events Client
+
+func (e *events) OnOpen(*gws.Conn) {}
+
+func (e *events) OnClose(_ *gws.Conn, err error) {
+	(*Client)(e).closedWith(err, time.Now())
+}
+
+func (e *events) OnPing(socket *gws.Conn, payload []byte) { _ = socket.WritePong(payload) }
+
+func (e *events) OnPong(*gws.Conn, []byte) {}
+
+func (e *events) OnMessage(_ *gws.Conn, msg *gws.Message) {
+	defer func() { _ = msg.Close() }()
+	(*Client)(e).handleMessage(msg.Opcode, msg.Bytes(), time.Now())
+}
+
+func (c *Client) closedWith(err error, now time.Time) {
+	c.markClosed(err, now)
+	close(c.done)
+}
+
+func (c *Client) markClosed(err error, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		c.stats.CloseCode = ce.Code
+		if c.stats.ServerError != nil && c.stats.ServerError.CloseCode == 0 {
+			c.stats.ServerError.CloseCode = ce.Code
+		}
+	}
+	c.endWindow(now)
+	ev := c.log.Debug().Uint16("close_code", c.stats.CloseCode).Bool("by_client", c.closedByClient)
+	if ce == nil && !c.closedByClient {
+		ev = c.log.Warn().Err(err)
+	}
+	ev.Msg("connection closed")
+	if !c.joinSignalled {
+		c.joinSignalled = true
+		close(c.joinDone)
+	}
+}
+
+func (c *Client) handleMessage(op gws.Opcode, data []byte, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats.FramesReceived++
+	if c.measuring {
+		c.stats.PayloadBytes += int64(len(data))
+	}
+	if op != gws.OpcodeBinary {
+		c.badFrame("text frame")
+		return
+	}
+	var f tickwirev1.ServerFrame
+	if err := proto.Unmarshal(data, &f); err != nil {
+		c.badFrame(err.Error())
+		return
+	}
+	c.handleFrame(&f, now)
+}
+
+// handleFrame applies one server frame; c.mu must be held.
+func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time) {
+	switch body := f.GetBody().(type) {
+	case *tickwirev1.ServerFrame_Welcome:
+		c.onWelcome(body.Welcome, now)
+	case *tickwirev1.ServerFrame_Delta:
+		c.onDelta(body.Delta, now)
+	case *tickwirev1.ServerFrame_Snapshot:
+		c.onSnapshot(body.Snapshot, now)
+	case *tickwirev1.ServerFrame_Pong:
+		sent := int64(body.Pong.GetClientTimeUs())
+		c.stats.RTT.Record(time.Duration(now.UnixMicro()-sent) * time.Microsecond)
+	case *tickwirev1.ServerFrame_Error:
+		c.onError(body.Error)
+	case *tickwirev1.ServerFrame_MatchEnd:
+		c.onMatchEnd(body.MatchEnd, now)
+	default:
+		c.badFrame("empty server frame")
+	}
+}
+
+func (c *Client) badFrame(why string) {
+	c.stats.BadFrames++
+	c.log.Warn().Str("reason", why).Msg("bad frame from server")
+}
+
+func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
+	if c.welcomed {
+		c.badFrame("second welcome")
+		return
+	}
+	c.welcomed = true
+	c.session = Session{
+		PlayerID:   w.GetPlayerId(),
+		EntityID:   w.GetEntityId(),
+		RoomID:     w.GetRoomId(),
+		TickRate:   w.GetTickRate(),
+		Tick0:      time.UnixMicro(w.GetTick0UnixUs()),
+		ServerTime: time.UnixMicro(w.GetServerTimeUs()),
+		Match:      w.GetMatch(),
+	}
+	c.tick0Us = w.GetTick0UnixUs()
+	c.stats.PlayerID, c.stats.TickRate = w.GetPlayerId(), w.GetTickRate()
+	c.stats.JoinTime = now.Sub(c.joinStart)
+	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
+	c.startWindow(now)
+	c.lastUpdateTick = w.GetSnapshot().GetTick()
+	if err := c.mirror.ApplySnapshot(w.GetSnapshot()); err != nil {
+		c.desync(fmt.Errorf("welcome: %w", err))
+	}
+	c.log.Debug().Uint32("player", w.GetPlayerId()).Uint32("entity", w.GetEntityId()).Uint32("tick_rate", w.GetTickRate()).
+		Uint64("tick", c.mirror.Tick()).Dur("join_time", c.stats.JoinTime).Msg("joined")
+	if !c.joinSignalled {
+		c.joinSignalled = true
+		close(c.joinDone)
+	}
+}
+
+func (c *Client) onDelta(d *tickwirev1.Delta, now time.Time) {
+	if !c.welcomed {
+		c.badFrame("delta before welcome")
+		return
+	}
+	c.recordLatency(d.GetTick(), now)
+	if c.awaitingSnapshot {
+		c.stats.DeltasIgnored++
+		c.ignoredInResync++
+		// A ResyncRequest is never lost over TCP, but a server may drop it
+		// under load; ask again after about two seconds of deltas.
+		if c.ignoredInResync >= 2*max(int(c.session.TickRate), 10) {
+			c.requestResync()
+		}
+		return
+	}
+	if err := c.mirror.ApplyDelta(d); err != nil {
+		c.desync(err)
+		return
+	}
+	c.stats.Deltas++
+	c.applied(d.GetTick())
+}
+
+func (c *Client) onSnapshot(s *tickwirev1.Snapshot, now time.Time) {
+	if !c.welcomed {
+		c.badFrame("snapshot before welcome")
+		return
+	}
+	c.recordLatency(s.GetTick(), now)
+	if err := c.mirror.ApplySnapshot(s); err != nil {
+		c.desync(err)
+		return
+	}
+	c.awaitingSnapshot = false
+	c.stats.Snapshots++
+	c.applied(s.GetTick())
+}
+
+// applied counts an update that moved the mirror to tick.
+func (c *Client) applied(tick uint64) {
+	if c.measuring {
+		c.stats.Updates++
+		if tick > c.lastUpdateTick+1 {
+			c.stats.FramesMissed += int64(tick - c.lastUpdateTick - 1)
+		}
+	}
+	c.lastUpdateTick = tick
+}
+
+func (c *Client) recordLatency(tick uint64, now time.Time) {
+	rate := uint64(c.session.TickRate)
+	if !c.measuring || rate == 0 {
+		return
+	}
+	scheduledUs := c.tick0Us + int64(tick/rate*1e6+tick%rate*1e6/rate)
+	c.stats.Latency.Record(time.Duration(now.UnixMicro()-scheduledUs) * time.Microsecond)
+}
+
+// desync counts a divergence and asks for a snapshot.
+func (c *Client) desync(err error) {
+	c.stats.Desyncs++
+	c.log.Warn().Err(err).Uint64("tick", c.lastUpdateTick).Msg("desync; requesting a snapshot")
+	c.requestResync()
+}
+
+func (c *Client) requestResync() {
+	c.awaitingSnapshot = true
+	c.ignoredInResync = 0
+	c.stats.Resyncs++
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Resync{Resync: &tickwirev1.ResyncRequest{
+		LastTick: c.lastUpdateTick,
+	}}})
+	if err != nil {
+		c.log.Warn().Err(err).Msg("send resync request")
+	}
+}
+
+func (c *Client) onError(e *tickwirev1.Error) {
+	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage()}
+	c.log.Warn().Stringer("code", e.GetCode()).Str("message", e.GetMessage()).Bool("joined", c.welcomed).
+		Msg("server error")
+	if !c.welcomed && !c.errSignalled {
+		c.errSignalled = true
+		close(c.errFrame)
+	}
+}
+
+func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
+	if c.stats.MatchEnd != nil {
+		c.badFrame("second match end")
+		return
+	}
+	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Checksum: me.GetChecksum()}
+	for _, s := range me.GetScores() {
+		r.Scores = append(r.Scores, FinalScore{
+			PlayerID: s.GetPlayerId(), Name: s.GetName(), Score: s.GetScore(), Rank: s.GetRank(),
+		})
+	}
+	c.stats.MatchEnd = r
+	c.endWindow(now)
+	if c.mirror.Synced() && c.mirror.Tick() == r.Tick {
+		r.Verified = c.mirror.Checksum() == r.Checksum
+		if !r.Verified {
+			c.stats.Desyncs++
+			c.log.Warn().Uint64("tick", r.Tick).Uint32("checksum", c.mirror.Checksum()).
+				Uint32("server_checksum", r.Checksum).Msg("desync at match end")
+		}
+	}
+	c.log.Debug().Stringer("reason", r.Reason).Uint64("tick", r.Tick).Bool("verified", r.Verified).Msg("match ended")
+}
+
+// countingDialer dials with the join's context and counts the bytes read from
+// the connection.
+type countingDialer struct {
+	ctx context.Context
+	n   *atomic.Int64
+}
+
+func (d *countingDialer) Dial(network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	conn, err := nd.DialContext(d.ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, n: d.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// gwsLogger routes gws's own error logs to zerolog.
+type gwsLogger struct{ log zerolog.Logger }
+
+func (l gwsLogger) Error(v ...any) {
+	l.log.Error().Str("component", "gws").Msg(strings.TrimSpace(fmt.Sprint(v...)))
+}

@@ -1,0 +1,359 @@
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// RunConfig configures a [Runner]. Zero fields take the documented defaults;
+// only URL is required.
+type RunConfig struct {
+	// URL is the server's base address, e.g. ws://127.0.0.1:7350 (see
+	// [Config.URL]).
+	URL string
+	// Rooms is the number of rooms. Default 1.
+	Rooms int
+	// Players is the number of bots per room. Default 1.
+	Players int
+	// Duration is how long the bots stay once every join has been tried. The
+	// run ends earlier when every bot's match has ended or its connection
+	// closed, or when the context is done. 0 means no time limit.
+	Duration time.Duration
+	// Behaviour names every bot's behaviour (see [BehaviourByName]). Default
+	// "random".
+	Behaviour string
+	// RoomPrefix names the rooms <RoomPrefix>-0 .. <RoomPrefix>-<Rooms-1>.
+	// Bots are named bot-<room>-<n>. Default "bots".
+	RoomPrefix string
+	// InputRate is how many inputs per second each bot sends. Default 10;
+	// negative sends none (a server may then close the bots as idle).
+	InputRate float64
+	// Seed makes the bots' random choices reproducible.
+	Seed uint64
+	// JoinConcurrency bounds how many joins are in flight at once. Default 64.
+	JoinConcurrency int
+	// JoinTimeout bounds each join (see [Config.JoinTimeout]). Default 10 s.
+	JoinTimeout time.Duration
+	// LeaveTimeout is how long bots wait for the server to close after Leave
+	// before closing themselves. Default 3 s.
+	LeaveTimeout time.Duration
+	// Ticket, if set, returns the join ticket for a bot, e.g. from the lobby.
+	Ticket func(ctx context.Context, roomID, name string) (string, error)
+	// DisableCompression turns permessage-deflate off for every bot.
+	DisableCompression bool
+	// Logger receives the run's events. The zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// inputSlots spreads the bots' inputs over this many phases of each input
+// period, so that a thousand bots do not all send in the same millisecond.
+const inputSlots = 10
+
+func (c RunConfig) withDefaults() (RunConfig, error) {
+	if c.URL == "" {
+		return c, errors.New("bots: run config needs a server url")
+	}
+	if _, err := socketURL(c.URL); err != nil {
+		return c, err
+	}
+	if c.Rooms < 0 || c.Players < 0 || c.Duration < 0 {
+		return c, fmt.Errorf("bots: rooms (%d), players (%d) and duration (%s) must not be negative",
+			c.Rooms, c.Players, c.Duration)
+	}
+	c.Rooms = max(c.Rooms, 1)
+	c.Players = max(c.Players, 1)
+	if c.Behaviour == "" {
+		c.Behaviour = "random"
+	}
+	if _, err := BehaviourByName(c.Behaviour, 0); err != nil {
+		return c, fmt.Errorf("bots: %w", err)
+	}
+	if c.RoomPrefix == "" {
+		c.RoomPrefix = "bots"
+	}
+	if c.InputRate == 0 {
+		c.InputRate = 10
+	}
+	if c.JoinConcurrency <= 0 {
+		c.JoinConcurrency = 64
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = defaultJoinTimeout
+	}
+	if c.LeaveTimeout <= 0 {
+		c.LeaveTimeout = 3 * time.Second
+	}
+	return c, nil
+}
+
+// Runner runs Rooms × Players bots against a server and reports on them. After
+// Run returns, Clients gives every bot that joined, so a test can compare each
+// one's mirror and final scores with the server.
+type Runner struct {
+	cfg RunConfig
+	log zerolog.Logger
+
+	// mu guards clients, joinErrs and ran. Lock order: mu before a Client's
+	// own lock.
+	mu       sync.Mutex
+	clients  []*Client // one slot per bot, room-major; nil until joined or if the join failed
+	joinErrs []error
+	ran      bool
+}
+
+// NewRunner validates cfg and returns a Runner.
+func NewRunner(cfg RunConfig) (*Runner, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("component", "bots").Logger(),
+		clients: make([]*Client, cfg.Rooms*cfg.Players),
+	}, nil
+}
+
+// Run runs the bots with a fresh Runner; see [Runner.Run].
+func Run(ctx context.Context, cfg RunConfig) (Report, error) {
+	r, err := NewRunner(cfg)
+	if err != nil {
+		return Report{}, err
+	}
+	return r.Run(ctx)
+}
+
+// Run joins every bot, lets them play until Duration has passed (counted from
+// the end of the joins), every match has ended or ctx is done, has them leave,
+// and returns the report. A Runner runs once. Run's error is about the run
+// itself (a second Run); faults of the server under test are in the report
+// (see [Report.Failed]), and a done ctx ends the run early with a report of
+// what ran.
+func (r *Runner) Run(ctx context.Context) (Report, error) {
+	r.mu.Lock()
+	if r.ran {
+		r.mu.Unlock()
+		return Report{}, errors.New("bots: runner already ran")
+	}
+	r.ran = true
+	r.mu.Unlock()
+
+	start := time.Now()
+	r.log.Info().Str("url", r.cfg.URL).Int("rooms", r.cfg.Rooms).Int("players", r.cfg.Players).
+		Str("behaviour", r.cfg.Behaviour).Dur("duration", r.cfg.Duration).Msg("starting bots")
+
+	stopInputs, inputsDone := make(chan struct{}), make(chan struct{})
+	go r.sendInputs(stopInputs, inputsDone)
+
+	r.joinAll(ctx)
+	joined := r.Clients()
+	r.log.Info().Int("joined", len(joined)).Int("failed", len(r.JoinErrors())).
+		Dur("join_phase", time.Since(start)).Msg("joins done")
+
+	r.wait(ctx, joined)
+	close(stopInputs)
+	<-inputsDone
+	r.leave(joined)
+
+	stats := make([]Stats, len(joined))
+	for i, c := range joined {
+		stats[i] = c.Stats()
+	}
+	rep := NewReport(stats, r.JoinErrors(), time.Since(start))
+	rep.Rooms, rep.PlayersPerRoom, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Behaviour
+	r.log.Info().Int("joined", rep.ClientsJoined).Int64("desyncs", rep.Desyncs).
+		Float64("updates_delivered", rep.UpdatesDelivered).Msg("bots done")
+	return rep, nil
+}
+
+// Clients returns the bots that joined, in room-major order (room 0's bots
+// first). Each keeps its mirror, stats and match result after Run.
+func (r *Runner) Clients() []*Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Client, 0, len(r.clients))
+	for _, c := range r.clients {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// JoinErrors returns the errors of the joins that failed.
+func (r *Runner) JoinErrors() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.joinErrs...)
+}
+
+// joinAll joins every bot with at most JoinConcurrency joins in flight. Joins
+// not started because ctx is done are not counted as failures.
+func (r *Runner) joinAll(ctx context.Context) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.cfg.JoinConcurrency, len(r.clients)) {
+		wg.Go(func() {
+			for k := range jobs {
+				r.joinOne(ctx, k)
+			}
+		})
+	}
+feed:
+	for k := range r.clients {
+		select {
+		case jobs <- k:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+func (r *Runner) joinOne(ctx context.Context, k int) {
+	room, n := k/r.cfg.Players, k%r.cfg.Players
+	roomID := fmt.Sprintf("%s-%d", r.cfg.RoomPrefix, room)
+	name := fmt.Sprintf("bot-%d-%d", room, n)
+	behaviour, err := BehaviourByName(r.cfg.Behaviour, r.cfg.Seed+uint64(k)*0x9e3779b97f4a7c15)
+	if err != nil {
+		r.joinFailed(ctx, fmt.Errorf("bot %s: %w", name, err))
+		return
+	}
+	cfg := Config{
+		URL:                r.cfg.URL,
+		RoomID:             roomID,
+		Name:               name,
+		Behaviour:          behaviour,
+		JoinTimeout:        r.cfg.JoinTimeout,
+		DisableCompression: r.cfg.DisableCompression,
+		Logger:             r.cfg.Logger,
+	}
+	if r.cfg.Ticket != nil {
+		if cfg.Ticket, err = r.cfg.Ticket(ctx, roomID, name); err != nil {
+			r.joinFailed(ctx, fmt.Errorf("ticket for %s in room %s: %w", name, roomID, err))
+			return
+		}
+	}
+	c, err := Dial(ctx, cfg)
+	if err != nil {
+		r.joinFailed(ctx, err)
+		return
+	}
+	r.mu.Lock()
+	r.clients[k] = c
+	r.mu.Unlock()
+}
+
+func (r *Runner) joinFailed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // the run is over; this join was cut short, not refused
+	}
+	r.log.Warn().Err(err).Msg("join failed")
+	r.mu.Lock()
+	r.joinErrs = append(r.joinErrs, err)
+	r.mu.Unlock()
+}
+
+// sendInputs is the one goroutine that drives every bot's Behaviour: each tick
+// it lets one slot in inputSlots of the bots act.
+func (r *Runner) sendInputs(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	if r.cfg.InputRate < 0 {
+		<-stop
+		return
+	}
+	t := time.NewTicker(time.Duration(float64(time.Second) / r.cfg.InputRate / inputSlots))
+	defer t.Stop()
+	for slot := 0; ; slot = (slot + 1) % inputSlots {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		r.mu.Lock()
+		for i := slot; i < len(r.clients); i += inputSlots {
+			if c := r.clients[i]; c != nil {
+				_ = c.Act(now) // a dropped input is counted in the client's stats
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// wait returns when Duration has passed, ctx is done, or no bot has a match
+// left to play.
+func (r *Runner) wait(ctx context.Context, clients []*Client) {
+	var deadline <-chan time.Time
+	if r.cfg.Duration > 0 {
+		t := time.NewTimer(r.cfg.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for !finished(clients) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// finished reports whether every client's match has ended or its connection
+// has closed.
+func finished(clients []*Client) bool {
+	for _, c := range clients {
+		c.mu.Lock()
+		playing := !c.closed && c.stats.MatchEnd == nil
+		c.mu.Unlock()
+		if playing {
+			return false
+		}
+	}
+	return true
+}
+
+// leave ends every bot's measured window, sends Leave, waits up to
+// LeaveTimeout for the server to close the connections and then closes the
+// rest itself.
+func (r *Runner) leave(clients []*Client) {
+	now := time.Now()
+	for _, c := range clients {
+		c.stop(now)
+		if err := c.Leave(); err != nil {
+			_ = c.Close()
+		}
+	}
+	if awaitClosed(clients, r.cfg.LeaveTimeout) {
+		return
+	}
+	for _, c := range clients {
+		_ = c.Close()
+	}
+	if !awaitClosed(clients, time.Second) {
+		r.log.Warn().Msg("some bot connections did not close")
+	}
+}
+
+func awaitClosed(clients []*Client, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for _, c := range clients {
+		select {
+		case <-c.Done():
+		case <-t.C:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+type serveConfig struct {
+	addr            string
+	logLevel        string
+	logFormat       string
+	deflate         bool
+	roomSize        int
+	minPlayers      int
+	matchDuration   time.Duration
+	scoreLimit      int64
+	shutdownTimeout time.Duration
+	net             netcode.Config
+}
+
+func serveFlags(fs *flag.FlagSet, c *serveConfig) {
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:7350", "listen address (host:port)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
+	fs.BoolVar(&c.deflate, "deflate", true, "negotiate permessage-deflate with clients")
+	fs.IntVar(&c.net.DeflateLevel, "deflate-level", 1, "flate level for frames, 1 (fast) to 9")
+	fs.IntVar(&c.net.TickRate, "tick-rate", 20, "room ticks per second")
+	fs.IntVar(&c.roomSize, "room-size", 16, "seats per room")
+	fs.IntVar(&c.minPlayers, "min-players", 1, "players needed before a match runs")
+	fs.DurationVar(&c.matchDuration, "match-duration", 0, "match length once running; 0 means no time limit")
+	fs.Int64Var(&c.scoreLimit, "score-limit", 0, "score that ends a match; 0 means none")
+	fs.BoolVar(&c.net.OpenRooms, "open-rooms", true, "let a join name any room id and create it (local play and tests)")
+	fs.IntVar(&c.net.ReadLimit, "read-limit", 4096, "largest client frame in bytes")
+	fs.DurationVar(&c.net.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed from connect to a successful join")
+	fs.DurationVar(&c.net.PingInterval, "ping-interval", 10*time.Second, "keepalive ping interval")
+	fs.DurationVar(&c.net.IdleTimeout, "idle-timeout", 30*time.Second, "close a client silent for this long")
+	fs.DurationVar(&c.net.WriteTimeout, "write-timeout", 5*time.Second, "bound on one socket write")
+	fs.IntVar(&c.net.MaxPending, "max-pending", 8, "frames queued per client before they are dropped and it is resynced")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for matches to close")
+}
+
+func (c *serveConfig) validate() error {
+	switch {
+	case c.net.TickRate < 1 || c.net.TickRate > 1000:
+		return fmt.Errorf("--tick-rate %d: want 1 to 1000", c.net.TickRate)
+	case c.roomSize < 1 || c.roomSize > 1024:
+		return fmt.Errorf("--room-size %d: want 1 to 1024", c.roomSize)
+	case c.minPlayers < 1 || c.minPlayers > c.roomSize:
+		return fmt.Errorf("--min-players %d: want 1 to --room-size (%d)", c.minPlayers, c.roomSize)
+	case c.matchDuration < 0:
+		return fmt.Errorf("--match-duration %v: must not be negative", c.matchDuration)
+	case c.scoreLimit < 0:
+		return fmt.Errorf("--score-limit %d: must not be negative", c.scoreLimit)
+	}
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return fmt.Errorf("--addr %q: %w", c.addr, err)
+	}
+	c.net.NoDeflate = !c.deflate
+	c.net.Rules = game.Rules{
+		MaxPlayers:    c.roomSize,
+		MinPlayers:    c.minPlayers,
+		DurationTicks: uint64(c.matchDuration.Seconds() * float64(c.net.TickRate)),
+		ScoreLimit:    c.scoreLimit,
+	}
+	return c.net.Validate()
+}
+
+func newLogger(level, format string, w io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Nop(), fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format %q: want json or console", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c serveConfig
+	serveFlags(fs, &c)
+	fs.Usage = usageWithEnv(fs, "tickwire serve [flags]")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if err := c.validate(); err != nil {
+		return usageError{err}
+	}
+	log, err := newLogger(c.logLevel, c.logFormat, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	c.net.Logger = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	srv, err := newNode(c.net)
+	if err != nil {
+		return err
+	}
+	log.Info().Str("addr", ln.Addr().String()).Str("ws", "ws://"+ln.Addr().String()+netcode.Path).
+		Int("tick_rate", c.net.TickRate).Int("room_size", c.roomSize).Bool("deflate", c.deflate).
+		Bool("open_rooms", c.net.OpenRooms).Msg("tickwire serving")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Dur("timeout", c.shutdownTimeout).Msg("shutting down: ending matches")
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	return srv.shutdown(sctx)
+}
+
+// node is one server process's listener and game server.
+type node struct {
+	game *netcode.Server
+	http *http.Server
+}
+
+func newNode(cfg netcode.Config) (*node, error) {
+	gs, err := netcode.NewServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+netcode.Path, gs)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, gs) })
+	return &node{
+		game: gs,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: cfg.HandshakeTimeout},
+	}, nil
+}
+
+// shutdown stops accepting, ends every match and closes the clients.
+func (n *node) shutdown(ctx context.Context) error {
+	_ = n.http.Shutdown(ctx) // stops the listener; game sockets are hijacked
+	err := n.game.Shutdown(ctx)
+	// Give writers a moment to flush the final frames and close frames.
+	time.Sleep(200 * time.Millisecond)
+	return err
+}
+
+// statsBody is the JSON of GET /v1/stats. Tick figures are the worst room's.
+type statsBody struct {
+	netcode.Stats
+	TickP50Ms float64 `json:"tick_p50_ms"`
+	TickP99Ms float64 `json:"tick_p99_ms"`
+	TickMaxMs float64 `json:"tick_max_ms"`
+	Overruns  uint64  `json:"tick_overruns"`
+}
+
+func writeStats(w http.ResponseWriter, gs *netcode.Server) {
+	body := statsBody{Stats: gs.Stats()}
+	for _, st := range gs.RoomStats() {
+		body.TickP50Ms = max(body.TickP50Ms, ms(st.P50))
+		body.TickP99Ms = max(body.TickP99Ms, ms(st.P99))
+		body.TickMaxMs = max(body.TickMaxMs, ms(st.Max))
+		body.Overruns += st.Overruns
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

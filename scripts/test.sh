@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it. Installs what the tests need on a
+# fresh Debian machine (protoc for the generated-code check, redis-server for the
+# Redis store), then runs formatting, vet, staticcheck, the generated-code check
+# and the race-enabled tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+need=()
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== go mod download"
+go mod download
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== generated code is current"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+protoc --plugin=protoc-gen-go="$(go tool -n protoc-gen-go)" --go_out="$tmp" \
+  --go_opt=module=github.com/tickwire/tickwire/proto -I proto tickwire/v1/tickwire.proto
+if ! diff -r "$tmp/tickwirev1" proto/tickwirev1; then
+  echo "proto/tickwirev1 is stale: run 'go generate ./proto/' and commit the result"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go tool staticcheck ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
