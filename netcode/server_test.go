@@ -44,6 +44,7 @@ type rawClient struct {
 	conn   *gws.Conn
 	mu     sync.Mutex
 	frames []*pb.ServerFrame
+	pings  int
 	closed chan struct{}
 	code   uint16
 }
@@ -195,5 +196,49 @@ func TestRoomFull(t *testing.T) {
 	code, e := b.waitClose(t)
 	if e == nil || e.Code != pb.ErrorCode_ERROR_CODE_ROOM_FULL || code != 4004 {
 		t.Fatalf("second join into a 1-seat room: error %v close %d, want ROOM_FULL and 4004", e, code)
+	}
+}
+
+// silentClient never answers the server's pings.
+type silentClient struct{ rawClient }
+
+func (c *silentClient) OnPing(conn *gws.Conn, payload []byte) {
+	c.mu.Lock()
+	c.pings++
+	c.mu.Unlock()
+}
+
+func TestKeepaliveAndIdleTimeout(t *testing.T) {
+	_, base := startServer(t, Config{OpenRooms: true, PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+	c := &silentClient{rawClient{closed: make(chan struct{})}}
+	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: base + Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.conn = conn
+	go conn.ReadLoop()
+	defer conn.NetConn().Close()
+	c.join(t, "quiet")
+	c.firstWelcome(t)
+	code, e := c.rawClient.waitClose(t)
+	if e == nil || e.Code != pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT || code != 4007 {
+		t.Fatalf("silent client: error %v close %d, want IDLE_TIMEOUT and 4007", e, code)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pings < 2 {
+		t.Fatalf("server sent %d pings in 600ms at a 100ms interval", c.pings)
+	}
+}
+
+func TestPongKeepsClientAlive(t *testing.T) {
+	_, base := startServer(t, Config{OpenRooms: true, PingInterval: 50 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	c := dial(t, base) // answers pings, sends nothing else
+	c.join(t, "chatty")
+	c.firstWelcome(t)
+	select {
+	case <-c.closed:
+		t.Fatalf("client that answers pings was closed with %d", c.code)
+	case <-time.After(time.Second):
 	}
 }
