@@ -60,6 +60,8 @@ var (
 	ErrRoomFull    = errors.New("room is full")
 	ErrMatchEnded  = errors.New("match has ended")
 	ErrRoomStopped = errors.New("room is stopped")
+	// ErrAlreadySeated: the account already has a seat in this room.
+	ErrAlreadySeated = errors.New("player already has a seat in this room")
 )
 
 // Rules are a match's limits. The zero value is an endless match for up to 16
@@ -116,9 +118,10 @@ type PlayerInput struct {
 
 // Standing is one player's place in a match result.
 type Standing struct {
-	Player PlayerID
-	Name   string
-	Score  int64
+	Player  PlayerID
+	Name    string
+	Account string
+	Score   int64
 	// Rank is 1-based; equal scores share a rank.
 	Rank int
 }
@@ -162,15 +165,26 @@ func (s *Sim) EndTick() uint64 { return s.endTick }
 // Result is the match result once ended, or nil.
 func (s *Sim) Result() *Result { return s.result }
 
-// AddPlayer seats a new player.
-func (s *Sim) AddPlayer(name string) (*Player, error) {
+// AddPlayer seats a new player with no account.
+func (s *Sim) AddPlayer(name string) (*Player, error) { return s.AddPlayerAs(name, "") }
+
+// AddPlayerAs seats a new player who belongs to an account (the lobby's player
+// id), so results can be credited to it.
+func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 	switch {
 	case s.world.phase == PhaseEnded:
 		return nil, ErrMatchEnded
 	case len(s.world.players) >= s.rules.MaxPlayers:
 		return nil, ErrRoomFull
 	}
-	p := &Player{ID: s.nextPlayer, Name: name}
+	if account != "" {
+		for _, p := range s.world.players {
+			if p.Account == account {
+				return nil, ErrAlreadySeated
+			}
+		}
+	}
+	p := &Player{ID: s.nextPlayer, Name: name, Account: account}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)
@@ -256,7 +270,7 @@ func (s *Sim) End(reason EndReason) {
 func standings(players []*Player) []Standing {
 	out := make([]Standing, len(players))
 	for i, p := range players {
-		out[i] = Standing{Player: p.ID, Name: p.Name, Score: p.Score}
+		out[i] = Standing{Player: p.ID, Name: p.Name, Account: p.Account, Score: p.Score}
 	}
 	slices.SortStableFunc(out, func(a, b Standing) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {

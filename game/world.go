@@ -32,10 +32,13 @@ type Entity struct {
 
 // Player is one seat in a room.
 type Player struct {
-	ID     PlayerID
-	Name   string
-	Entity EntityID
-	Score  int64
+	ID   PlayerID
+	Name string
+	// Account is who the player is outside the room (the lobby's player id);
+	// empty for open-room players.
+	Account string
+	Entity  EntityID
+	Score   int64
 	// LastSeq is the sequence number of the last input applied for this player.
 	LastSeq uint32
 }

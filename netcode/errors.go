@@ -28,6 +28,8 @@ func errorCode(err error) pb.ErrorCode {
 		return pb.ErrorCode_ERROR_CODE_ROOM_FULL
 	case errors.Is(err, game.ErrMatchEnded), errors.Is(err, game.ErrRoomStopped):
 		return pb.ErrorCode_ERROR_CODE_MATCH_ENDED
+	case errors.Is(err, game.ErrAlreadySeated):
+		return pb.ErrorCode_ERROR_CODE_UNAUTHORIZED
 	}
 	return pb.ErrorCode_ERROR_CODE_INTERNAL
 }

@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,6 +21,12 @@ type hub struct {
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied
+
+	// Written by the room goroutine, read by anyone (the directory).
+	capacity int // set before the room starts
+	players  atomic.Int32
+	joined   atomic.Int32
+	phase    atomic.Uint32
 }
 
 // Tick streams the state at this tick: one shared delta for every in-sync
@@ -27,6 +34,8 @@ type hub struct {
 func (h *hub) Tick(sim *game.Sim) {
 	cur := h.hist.next()
 	cur.capture(sim)
+	h.players.Store(int32(len(cur.players)))
+	h.phase.Store(uint32(cur.phase))
 	prev := h.hist.previous()
 	now := time.Now()
 	h.reapIfEmpty(now)
@@ -132,8 +141,8 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 }
 
 // join seats s in the room. It runs on the room goroutine.
-func (h *hub) join(sim *game.Sim, s *session, name string) {
-	p, err := sim.AddPlayer(name)
+func (h *hub) join(sim *game.Sim, s *session, name, account string) {
+	p, err := sim.AddPlayerAs(name, account)
 	if err != nil {
 		s.fail(errorCode(err), err.Error())
 		return
@@ -151,6 +160,7 @@ func (h *hub) join(sim *game.Sim, s *session, name string) {
 	}
 	h.sessions = append(h.sessions, s)
 	h.emptySince = time.Time{}
+	h.joined.Add(1)
 }
 
 // leave takes s out of the room. It runs on the room goroutine.

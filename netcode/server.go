@@ -39,11 +39,15 @@ type Config struct {
 	TickRate int
 	// Rules are the match rules of new rooms (seats, time and score limits).
 	Rules game.Rules
-	// NewGame makes the game for a new room. Default: the arena game.
-	NewGame func(roomID string) game.Game
-	// OpenRooms lets a join name any room id and creates the room on first join.
-	// Without it only rooms made with CreateRoom can be joined.
+	// NewGame makes the game for a new room of a mode. Default: the arena game.
+	NewGame func(mode string) game.Game
+	// OpenRooms lets a join without a ticket name any room id, and creates the
+	// room on first join with Rules. For local play and tests.
 	OpenRooms bool
+	// Admit verifies a join ticket and says what it grants. A join with a ticket
+	// needs Admit to accept it; the room is created on first admitted join with
+	// the admission's rules.
+	Admit func(ticket, roomID string) (Admission, error)
 	// ReadLimit is the largest client frame accepted, in bytes. Default 4096.
 	ReadLimit int
 	// HandshakeTimeout bounds both the HTTP upgrade and the time from connect to
@@ -71,6 +75,16 @@ type Config struct {
 	OnMatchEnd func(MatchResult)
 	// Logger receives structured logs. Default: no logs.
 	Logger zerolog.Logger
+}
+
+// Admission is what a verified join ticket grants: a seat for one account in
+// one room, with the rules to create that room with.
+type Admission struct {
+	RoomID string
+	// Account is the lobby's player id; Name the display name to use.
+	Account string
+	Name    string
+	Rules   game.Rules
 }
 
 // MatchResult is a room's final state, handed to Config.OnMatchEnd. It is a
@@ -260,6 +274,36 @@ func (s *Server) RoomStats() map[string]game.Stats {
 	return out
 }
 
+// RoomInfo is a running room as the lobby's directory shows it.
+type RoomInfo struct {
+	ID       string
+	Mode     string
+	Capacity int
+	Players  int
+	// Joined counts every join the room has taken, leaves included.
+	Joined int
+	Phase  game.Phase
+}
+
+// Rooms lists the running rooms.
+func (s *Server) Rooms() []RoomInfo {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	out := make([]RoomInfo, 0, len(s.rooms))
+	for id, h := range s.rooms {
+		out = append(out, RoomInfo{
+			ID: id, Mode: h.room.Rules().Mode, Capacity: h.capacity,
+			Players: int(h.players.Load()), Joined: int(h.joined.Load()),
+			Phase: game.Phase(h.phase.Load()),
+		})
+	}
+	return out
+}
+
+// ErrRoomElsewhere is what Config.Admit returns for a valid ticket to a room
+// that another node hosts; the client is refused with ROOM_NOT_FOUND.
+var ErrRoomElsewhere = errors.New("room is hosted on another node")
+
 // ErrRoomExists is returned by CreateRoom for an id in use.
 var ErrRoomExists = errors.New("room already exists")
 
@@ -301,9 +345,11 @@ func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, create
 	}
 	h = &hub{srv: s, enc: newEncoder(), log: s.log.With().Str("room", id).Logger()}
 	h.room = game.NewRoom(game.RoomConfig{
-		ID: id, TickRate: s.cfg.TickRate, Game: s.cfg.NewGame(id), Rules: r,
+		ID: id, TickRate: s.cfg.TickRate, Game: s.cfg.NewGame(r.Mode), Rules: r,
 		Seed: randomSeed(), Observer: h,
 	})
+	h.capacity = h.room.Rules().MaxPlayers
+	h.phase.Store(uint32(game.PhaseWaiting))
 	s.rooms[id] = h
 	s.stats.roomsCreated.Add(1)
 	h.room.Start()
@@ -517,7 +563,32 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
 		return
 	}
-	h, _, err := s.room(j.RoomId, s.cfg.OpenRooms, nil)
+	var account string
+	var rules *game.Rules
+	switch {
+	case j.Ticket != "" && s.cfg.Admit != nil:
+		adm, err := s.cfg.Admit(j.Ticket, j.RoomId)
+		if errors.Is(err, ErrRoomElsewhere) {
+			sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, err.Error())
+			return
+		}
+		if err != nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "join ticket refused: "+err.Error())
+			return
+		}
+		account, name, rules = adm.Account, adm.Name, &adm.Rules
+	case j.Ticket != "":
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this server does not take join tickets")
+		return
+	case !s.cfg.OpenRooms:
+		if h, _, _ := s.room(j.RoomId, false, nil); h == nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
+			return
+		}
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "a join ticket from the lobby is required")
+		return
+	}
+	h, _, err := s.room(j.RoomId, true, rules)
 	switch {
 	case err != nil:
 		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
@@ -526,7 +597,7 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
 		return
 	}
-	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, name) }) {
+	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, name, account) }) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
 	}
 }

@@ -141,6 +141,20 @@ func (c *rawClient) firstWelcome(t *testing.T) *pb.Welcome {
 func TestRefusals(t *testing.T) {
 	_, open := startServer(t, Config{OpenRooms: true, HandshakeTimeout: 300 * time.Millisecond, Rules: gameRules(1)})
 	_, closed := startServer(t, Config{})
+	_, ticketed := startServer(t, Config{Admit: func(ticket, room string) (Admission, error) {
+		switch ticket {
+		case "elsewhere":
+			return Admission{}, ErrRoomElsewhere
+		case "good-" + room:
+			return Admission{RoomID: room, Account: "acct-1", Name: "Ann", Rules: gameRules(4)}, nil
+		}
+		return Admission{}, errors.New("bad signature")
+	}})
+	ticketJoin := func(room, ticket string) func(t *testing.T, c *rawClient) {
+		return func(t *testing.T, c *rawClient) {
+			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Ticket: ticket}}})
+		}
+	}
 	tests := []struct {
 		name string
 		base string
@@ -167,6 +181,11 @@ func TestRefusals(t *testing.T) {
 			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r", Ticket: strings.Repeat("x", 5000)}}})
 		}, pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE},
 		{"no join", open, func(t *testing.T, c *rawClient) {}, pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT},
+		{"forged ticket", ticketed, ticketJoin("r1", "forged"), pb.ErrorCode_ERROR_CODE_UNAUTHORIZED},
+		{"ticket for another room", ticketed, ticketJoin("r1", "good-r2"), pb.ErrorCode_ERROR_CODE_UNAUTHORIZED},
+		{"ticket for another node", ticketed, ticketJoin("r1", "elsewhere"), pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND},
+		{"no ticket", ticketed, func(t *testing.T, c *rawClient) { c.join(t, "r1") }, pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND},
+		{"ticket to an open server", open, ticketJoin("r1", "good-r1"), pb.ErrorCode_ERROR_CODE_UNAUTHORIZED},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,5 +259,36 @@ func TestPongKeepsClientAlive(t *testing.T) {
 	case <-c.closed:
 		t.Fatalf("client that answers pings was closed with %d", c.code)
 	case <-time.After(time.Second):
+	}
+}
+
+func TestTicketedJoin(t *testing.T) {
+	_, base := startServer(t, Config{Admit: func(ticket, room string) (Admission, error) {
+		if ticket != "good" {
+			return Admission{}, errors.New("bad signature")
+		}
+		return Admission{RoomID: room, Account: "acct-1", Name: "Ann", Rules: gameRules(3)}, nil
+	}})
+	send := func(c *rawClient, room, ticket string) {
+		c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Ticket: ticket, Name: "ignored"}}})
+	}
+	a := dial(t, base)
+	send(a, "lobby-room", "good")
+	w := a.firstWelcome(t)
+	if w.Match.MaxPlayers != 3 || w.Snapshot.Players[0].Name != "Ann" {
+		t.Fatalf("welcome %v: want the admission's rules (3 seats) and name (Ann)", w)
+	}
+	// The same account may not take a second seat with the same ticket.
+	b := dial(t, base)
+	send(b, "lobby-room", "good")
+	code, e := b.waitClose(t)
+	if e == nil || e.Code != pb.ErrorCode_ERROR_CODE_UNAUTHORIZED || code != 4005 {
+		t.Fatalf("second seat for one account: error %v close %d, want UNAUTHORIZED 4005", e, code)
+	}
+	// Without a ticket the room that now exists refuses the join.
+	c := dial(t, base)
+	c.join(t, "lobby-room")
+	if _, e := c.waitClose(t); e == nil || e.Code != pb.ErrorCode_ERROR_CODE_UNAUTHORIZED {
+		t.Fatalf("unticketed join to a ticketed room: %v, want UNAUTHORIZED", e)
 	}
 }
