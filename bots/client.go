@@ -54,6 +54,9 @@ type Config struct {
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
+	// Account is the lobby player id the ticket was issued for, kept in Stats
+	// so results can be checked against leaderboards.
+	Account string
 	// Behaviour decides the inputs [Client.Act] sends. Default [Idle].
 	Behaviour Behaviour
 	// JoinTimeout bounds connecting, the WebSocket handshake and waiting for
@@ -130,6 +133,7 @@ type MatchResult struct {
 type Stats struct {
 	RoomID   string
 	Name     string
+	Account  string
 	PlayerID uint32
 	TickRate uint32
 	// JoinTime is from starting to dial until Welcome arrived.
@@ -282,7 +286,7 @@ func newClient(cfg Config) (*Client, error) {
 		errFrame:  make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	c.stats.RoomID, c.stats.Name = cfg.RoomID, cfg.Name
+	c.stats.RoomID, c.stats.Name, c.stats.Account = cfg.RoomID, cfg.Name, cfg.Account
 	c.onWritten = c.written
 	return c, nil
 }

@@ -55,11 +55,38 @@ type Report struct {
 	InputsSent    int64 `json:"inputs_sent"`
 	InputsDropped int64 `json:"inputs_dropped"`
 
+	// Queue waits of bots seated by matchmaking, from ticket to assignment.
+	QueueWaitP50Ms float64 `json:"queue_wait_p50_ms,omitempty"`
+	QueueWaitP99Ms float64 `json:"queue_wait_p99_ms,omitempty"`
+	QueueWaitMaxMs float64 `json:"queue_wait_max_ms,omitempty"`
+	// LeaderboardChecked and LeaderboardMismatches count bots whose final
+	// score was looked up on the lobby's leaderboard, and those whose entry
+	// did not show it (see CheckLeaderboard).
+	LeaderboardChecked    int `json:"leaderboard_checked,omitempty"`
+	LeaderboardMismatches int `json:"leaderboard_mismatches,omitempty"`
+
 	// MatchesEnded counts rooms in which some client received MatchEnd.
 	MatchesEnded int `json:"matches_ended"`
 	// CloseCodes counts clients by the close code the server sent them; 0
 	// stands for none (closed by the bot, or by a network error).
 	CloseCodes map[uint16]int `json:"close_codes"`
+}
+
+func (r *Report) addQueueWaits(waits []time.Duration) {
+	var h Histogram
+	n := 0
+	for _, w := range waits {
+		if w > 0 {
+			h.Record(w)
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	r.QueueWaitP50Ms = ms(h.Quantile(0.50))
+	r.QueueWaitP99Ms = ms(h.Quantile(0.99))
+	r.QueueWaitMaxMs = ms(h.Max())
 }
 
 // NewReport aggregates the stats of the clients that joined, the errors of
@@ -130,6 +157,9 @@ func (r Report) Failed() error {
 	if r.Desyncs > 0 {
 		errs = append(errs, fmt.Errorf("%d desyncs (%d resyncs)", r.Desyncs, r.Resyncs))
 	}
+	if r.LeaderboardMismatches > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d final scores missing from the leaderboard", r.LeaderboardMismatches, r.LeaderboardChecked))
+	}
 	return errors.Join(errs...)
 }
 
@@ -148,6 +178,12 @@ func (r Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "bytes/client/s\t%.0f on the wire, %.0f inflated\n", r.BytesPerClientPerS, r.PayloadBytesPerClientPerS)
 	fmt.Fprintf(tw, "inputs\t%d sent, %d dropped\n", r.InputsSent, r.InputsDropped)
 	fmt.Fprintf(tw, "matches ended\t%d\n", r.MatchesEnded)
+	if r.QueueWaitMaxMs > 0 {
+		fmt.Fprintf(tw, "queue wait\tp50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.QueueWaitP50Ms, r.QueueWaitP99Ms, r.QueueWaitMaxMs)
+	}
+	if r.LeaderboardChecked > 0 {
+		fmt.Fprintf(tw, "leaderboard\t%d of %d final scores found\n", r.LeaderboardChecked-r.LeaderboardMismatches, r.LeaderboardChecked)
+	}
 	codes := make([]uint16, 0, len(r.CloseCodes))
 	for code := range r.CloseCodes {
 		codes = append(codes, code)

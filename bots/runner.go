@@ -42,8 +42,10 @@ type RunConfig struct {
 	// LeaveTimeout is how long bots wait for the server to close after Leave
 	// before closing themselves. Default 3 s.
 	LeaveTimeout time.Duration
-	// Ticket, if set, returns the join ticket for a bot, e.g. from the lobby.
-	Ticket func(ctx context.Context, roomID, name string) (string, error)
+	// Seat, if set, gets bot n of room `room` its seat (a room id, a join
+	// ticket and the node to connect to), e.g. from the lobby's API. Without it
+	// bots join open rooms <RoomPrefix>-<room> at URL.
+	Seat func(ctx context.Context, room, n int, name string) (Seat, error)
 	// DisableCompression turns permessage-deflate off for every bot.
 	DisableCompression bool
 	// Logger receives the run's events. The zero value logs nothing.
@@ -103,7 +105,9 @@ type Runner struct {
 	mu       sync.Mutex
 	clients  []*Client // one slot per bot, room-major; nil until joined or if the join failed
 	joinErrs []error
-	ran      bool
+	// queueWaits are the matchmaking waits of bots seated through the lobby.
+	queueWaits []time.Duration
+	ran        bool
 }
 
 // NewRunner validates cfg and returns a Runner.
@@ -165,6 +169,9 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 		stats[i] = c.Stats()
 	}
 	rep := NewReport(stats, r.JoinErrors(), time.Since(start))
+	r.mu.Lock()
+	rep.addQueueWaits(r.queueWaits)
+	r.mu.Unlock()
 	rep.Rooms, rep.PlayersPerRoom, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Behaviour
 	r.log.Info().Int("joined", rep.ClientsJoined).Int64("desyncs", rep.Desyncs).
 		Float64("updates_delivered", rep.UpdatesDelivered).Msg("bots done")
@@ -234,11 +241,20 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 		DisableCompression: r.cfg.DisableCompression,
 		Logger:             r.cfg.Logger,
 	}
-	if r.cfg.Ticket != nil {
-		if cfg.Ticket, err = r.cfg.Ticket(ctx, roomID, name); err != nil {
-			r.joinFailed(ctx, fmt.Errorf("ticket for %s in room %s: %w", name, roomID, err))
+	if r.cfg.Seat != nil {
+		seat, err := r.cfg.Seat(ctx, room, n, name)
+		if err != nil {
+			r.joinFailed(ctx, fmt.Errorf("seat for %s: %w", name, err))
 			return
 		}
+		cfg.RoomID, cfg.Ticket = seat.RoomID, seat.Ticket
+		if seat.URL != "" {
+			cfg.URL = seat.URL
+		}
+		cfg.Account = seat.Player
+		r.mu.Lock()
+		r.queueWaits = append(r.queueWaits, seat.QueueWait)
+		r.mu.Unlock()
 	}
 	c, err := Dial(ctx, cfg)
 	if err != nil {

@@ -77,6 +77,9 @@ type Rules struct {
 	DurationTicks uint64
 	// ScoreLimit ends the match when a player reaches it; 0 means no limit.
 	ScoreLimit int64
+	// StartAfterTicks starts the match with fewer than MinPlayers once someone
+	// has waited this many ticks; 0 waits for MinPlayers however long it takes.
+	StartAfterTicks uint64
 }
 
 func (r Rules) withDefaults() Rules {
@@ -143,6 +146,7 @@ type Sim struct {
 	endTick    uint64
 	nextPlayer PlayerID
 	result     *Result
+	waitFrom   uint64 // first tick a player waited in; 0 while nobody has
 }
 
 // NewSim sets up a world with the given game, rules and seed.
@@ -208,7 +212,10 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		return true
 	}
 	w.tick = tick
-	if w.phase == PhaseWaiting && len(w.players) >= s.rules.MinPlayers {
+	if w.phase == PhaseWaiting && s.waitFrom == 0 && len(w.players) > 0 {
+		s.waitFrom = tick
+	}
+	if w.phase == PhaseWaiting && (len(w.players) >= s.rules.MinPlayers || s.waitedOut(tick)) {
 		w.phase = PhaseRunning
 		if s.rules.DurationTicks > 0 {
 			s.endTick = tick + s.rules.DurationTicks
@@ -228,6 +235,10 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		s.End(EndAbandoned)
 	}
 	return w.phase == PhaseEnded
+}
+
+func (s *Sim) waitedOut(tick uint64) bool {
+	return s.rules.StartAfterTicks > 0 && s.waitFrom > 0 && len(s.world.players) > 0 && tick-s.waitFrom >= s.rules.StartAfterTicks
 }
 
 func (s *Sim) applyInputs(inputs []PlayerInput) {

@@ -188,3 +188,20 @@ func TestChecksumWorkedExample(t *testing.T) {
 		t.Fatalf("checksum of empty state = %08x, want the FNV offset basis 811c9dc5", got)
 	}
 }
+
+func TestSimStartsAfterWaitingBound(t *testing.T) {
+	s := NewSim(NewArena(ArenaConfig{}), Rules{MinPlayers: 4, StartAfterTicks: 10}, 1)
+	if _, err := s.AddPlayer("early"); err != nil {
+		t.Fatal(err)
+	}
+	for tick := uint64(1); tick <= 10; tick++ {
+		s.Advance(tick, nil)
+		if s.World().Phase() != PhaseWaiting {
+			t.Fatalf("started at tick %d with 1 of 4 players, before the 10-tick bound", tick)
+		}
+	}
+	s.Advance(11, nil)
+	if s.World().Phase() != PhaseRunning {
+		t.Fatalf("phase %v after waiting 10 ticks, want running", s.World().Phase())
+	}
+}

@@ -81,7 +81,7 @@ func (c *mirrorClient) OnMessage(conn *gws.Conn, m *gws.Message) {
 // in sync. The healthy client misses nothing.
 func TestStalledReaderIsResyncedAndOthersUnaffected(t *testing.T) {
 	srv, addr := serve(t, netcode.Config{
-		OpenRooms: true, TickRate: 100, MaxPending: 4,
+		OpenRooms: true, TickRate: 50, MaxPending: 16,
 		SlowConsumerTimeout: time.Minute, NoDeflate: true,
 		// Big frames (thousands of moving orbs) fill the socket buffers fast.
 		NewGame: func(string) game.Game { return game.NewArena(game.ArenaConfig{NPCs: 3000}) },

@@ -31,6 +31,10 @@ type botsConfig struct {
 	jsonOut   bool
 	deflate   bool
 	logLevel  string
+	mode      string
+	viaLobby  bool
+	noLobby   bool
+	matchDur  time.Duration
 }
 
 func botsFlags(fs *flag.FlagSet, c *botsConfig) {
@@ -45,6 +49,10 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object instead of the summary")
 	fs.BoolVar(&c.deflate, "deflate", true, "offer permessage-deflate")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.StringVar(&c.mode, "mode", "arena", "game mode to play, as the lobby names it")
+	fs.BoolVar(&c.viaLobby, "via-lobby", false, "queue every bot through matchmaking, play each match to its end and check the leaderboard")
+	fs.BoolVar(&c.noLobby, "no-lobby", false, "skip the lobby: join open rooms <room-prefix>-N directly (the server needs --open-rooms)")
+	fs.DurationVar(&c.matchDur, "match-duration", 0, "match length of the mode on the in-process server (without --url); 0 means no limit")
 }
 
 func runBots(args []string, stdout, stderr io.Writer) error {
@@ -58,6 +66,9 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return usageError{err}
+	}
+	if c.viaLobby && c.noLobby {
+		return usageError{errors.New("--via-lobby and --no-lobby exclude each other")}
 	}
 	if c.rooms < 1 || c.players < 1 || c.duration <= 0 {
 		return usageError{fmt.Errorf("--rooms (%d) and --players (%d) must be at least 1 and --duration (%v) positive", c.rooms, c.players, c.duration)}
@@ -73,24 +84,42 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.url == "" {
-		url, shutdown, err := localServer(log.With().Str("component", "server").Logger().Level(log.GetLevel()))
+		modes := fmt.Sprintf("%s:%d:%s", c.mode, c.players, c.matchDur)
+		url, shutdown, err := localServer(ctx, modes, log.With().Str("component", "server").Logger().Level(log.GetLevel()))
 		if err != nil {
 			return err
 		}
 		defer shutdown()
 		c.url = url
 	}
-	runner, err := bots.NewRunner(bots.RunConfig{
+	rc := bots.RunConfig{
 		URL: c.url, Rooms: c.rooms, Players: c.players, Duration: c.duration,
 		Behaviour: c.behaviour, RoomPrefix: c.prefix, InputRate: c.inputRate, Seed: c.seed,
 		DisableCompression: !c.deflate, Logger: log,
-	})
+	}
+	var lob *bots.Lobby
+	if !c.noLobby {
+		if lob, err = bots.NewLobby(c.url); err != nil {
+			return usageError{err}
+		}
+		if c.viaLobby {
+			rc.Seat = bots.MatchmakingSeats(lob, c.mode, c.prefix, c.players)
+		} else {
+			rc.Seat = bots.RoomSeats(lob, c.mode, c.prefix)
+		}
+	}
+	runner, err := bots.NewRunner(rc)
 	if err != nil {
 		return usageError{err}
 	}
 	rep, err := runner.Run(ctx)
 	if err != nil {
 		return err
+	}
+	if c.viaLobby {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		rep.LeaderboardChecked, rep.LeaderboardMismatches = bots.CheckLeaderboard(cctx, lob, c.mode, runner.Clients())
+		cancel()
 	}
 	if c.jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -106,19 +135,26 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 
 // localServer starts a server with open rooms on a loopback port, for bot runs
 // without --url.
-func localServer(log zerolog.Logger) (string, func(), error) {
-	n, err := newNode(netcode.Config{OpenRooms: true, Logger: log})
-	if err != nil {
-		return "", nil, err
-	}
+func localServer(ctx context.Context, modes string, log zerolog.Logger) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on loopback: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "tickwire-bots-")
+	if err != nil {
+		return "", nil, err
+	}
+	lc := lobbyConfig{store: "embedded", dataDir: dir, modes: modes, ticketTTL: time.Minute, matchInterval: 200 * time.Millisecond}
+	n, err := newNode(ctx, ln.Addr().String(), netcode.Config{OpenRooms: true, Logger: log}, &lc, log)
+	if err != nil {
+		_ = ln.Close()
+		return "", nil, err
 	}
 	go func() { _ = n.http.Serve(ln) }()
 	return "ws://" + ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = n.shutdown(ctx)
+		_ = os.RemoveAll(dir)
 	}, nil
 }

@@ -7,62 +7,133 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tickwire/tickwire/bots"
-	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/netcode"
 )
 
-// TestBotMatch plays 4 rooms x 8 bots to the end of their matches against a real
-// server on loopback, then checks what every bot saw against the server.
-func TestBotMatch(t *testing.T) {
-	const rooms, players = 4, 8
-	var mu sync.Mutex
-	final := map[string]netcode.MatchResult{}
-	n, err := newNode(netcode.Config{
-		OpenRooms: true,
-		Rules:     game.Rules{MaxPlayers: players, MinPlayers: players, DurationTicks: 3 * 20},
-		OnMatchEnd: func(m netcode.MatchResult) {
-			mu.Lock()
-			final[m.RoomID] = m
-			mu.Unlock()
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
+// testNode is a full node (game server and embedded lobby) on a loopback port
+// that records every room's final state.
+type testNode struct {
+	*node
+	url   string
+	mu    sync.Mutex
+	final map[string]netcode.MatchResult
+}
+
+func startNode(t *testing.T, modes string, nc netcode.Config) *testNode {
+	t.Helper()
+	tn := &testNode{final: map[string]netcode.MatchResult{}}
+	nc.OnMatchEnd = func(m netcode.MatchResult) {
+		tn.mu.Lock()
+		tn.final[m.RoomID] = m
+		tn.mu.Unlock()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	lc := lobbyConfig{store: "embedded", dataDir: t.TempDir(), modes: modes, ticketTTL: time.Minute, matchInterval: 100 * time.Millisecond}
+	n, err := newNode(t.Context(), ln.Addr().String(), nc, &lc, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() { _ = n.http.Serve(ln) }()
-	defer func() { _ = n.shutdown(context.Background()) }()
+	t.Cleanup(func() { _ = n.shutdown(context.Background()) })
+	tn.node, tn.url = n, "ws://"+ln.Addr().String()
+	return tn
+}
 
+func (tn *testNode) results() map[string]netcode.MatchResult {
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	out := make(map[string]netcode.MatchResult, len(tn.final))
+	for k, v := range tn.final {
+		out[k] = v
+	}
+	return out
+}
+
+// TestBotMatch plays 4 rooms x 8 bots, seated through the lobby's room API, to
+// the end of their matches against a real server on loopback, then checks what
+// every bot saw against the server.
+func TestBotMatch(t *testing.T) {
+	const rooms, players = 4, 8
+	tn := startNode(t, "arena:8:3s", netcode.Config{})
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
 	runner, err := bots.NewRunner(bots.RunConfig{
-		URL: "ws://" + ln.Addr().String(), Rooms: rooms, Players: players,
-		Duration: 30 * time.Second, Behaviour: "chase", RoomPrefix: "match", Seed: 7,
+		URL: tn.url, Rooms: rooms, Players: players, Duration: 30 * time.Second,
+		Behaviour: "chase", RoomPrefix: "match", Seed: 7, Seat: bots.RoomSeats(lob, "arena", "match"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	rep := play(t, runner, rooms*players)
+	checkAgainstServer(t, runner.Clients(), tn.results(), rooms)
+	if rep.MatchesEnded != rooms {
+		t.Fatalf("%d matches ended, want %d", rep.MatchesEnded, rooms)
+	}
+}
+
+// TestBotMatchViaLobby queues 16 bots through matchmaking into rooms of 4,
+// plays them to the end and checks the leaderboard holds every final score.
+func TestBotMatchViaLobby(t *testing.T) {
+	const rooms, players = 4, 4
+	tn := startNode(t, "arena:4:3s", netcode.Config{})
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := bots.NewRunner(bots.RunConfig{
+		URL: tn.url, Rooms: rooms, Players: players, Duration: 30 * time.Second,
+		Behaviour: "chase", Seed: 3, Seat: bots.MatchmakingSeats(lob, "arena", "mm", players),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := play(t, runner, rooms*players)
+	checkAgainstServer(t, runner.Clients(), tn.results(), rooms)
+	if rep.QueueWaitMaxMs <= 0 {
+		t.Fatal("no queue wait was recorded for matchmade bots")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	checked, bad := bots.CheckLeaderboard(ctx, lob, "arena", runner.Clients())
+	if checked != rooms*players || bad != 0 {
+		t.Fatalf("leaderboard: %d of %d final scores checked, %d missing", checked, rooms*players, bad)
+	}
+}
+
+func play(t *testing.T, runner *bots.Runner, want int) bots.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	rep, err := runner.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.ClientsJoined != rooms*players || rep.JoinFailures != 0 {
-		t.Fatalf("%d of %d bots joined, %d failed: %v", rep.ClientsJoined, rooms*players, rep.JoinFailures, runner.JoinErrors())
+	if rep.ClientsJoined != want || rep.JoinFailures != 0 {
+		t.Fatalf("%d of %d bots joined, %d failed: %v", rep.ClientsJoined, want, rep.JoinFailures, runner.JoinErrors())
 	}
 	if rep.Desyncs != 0 {
 		t.Fatalf("%d desyncs", rep.Desyncs)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	return rep
+}
+
+// checkAgainstServer compares every bot's final mirror and final scores with
+// the server's final state of its room.
+func checkAgainstServer(t *testing.T, clients []*bots.Client, final map[string]netcode.MatchResult, rooms int) {
+	t.Helper()
 	if len(final) != rooms {
 		t.Fatalf("%d rooms ended, want %d", len(final), rooms)
 	}
 	var scored int64
-	for _, c := range runner.Clients() {
+	for _, c := range clients {
 		st := c.Stats()
 		m, ok := final[st.RoomID]
 		if !ok {
@@ -85,7 +156,7 @@ func TestBotMatch(t *testing.T) {
 		}
 	}
 	if scored == 0 {
-		t.Fatal("no bot scored: the match did not really run")
+		t.Fatal("no bot scored: the matches did not really run")
 	}
 }
 

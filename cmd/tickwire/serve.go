@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -31,6 +32,7 @@ type serveConfig struct {
 	scoreLimit      int64
 	shutdownTimeout time.Duration
 	net             netcode.Config
+	lobby           lobbyConfig
 }
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
@@ -44,7 +46,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.minPlayers, "min-players", 1, "players needed before a match runs")
 	fs.DurationVar(&c.matchDuration, "match-duration", 0, "match length once running; 0 means no time limit")
 	fs.Int64Var(&c.scoreLimit, "score-limit", 0, "score that ends a match; 0 means none")
-	fs.BoolVar(&c.net.OpenRooms, "open-rooms", true, "let a join name any room id and create it (local play and tests)")
+	fs.BoolVar(&c.net.OpenRooms, "open-rooms", false, "also let joins without a lobby ticket name any room id and create it (local play and tests)")
 	fs.IntVar(&c.net.ReadLimit, "read-limit", 4096, "largest client frame in bytes")
 	fs.DurationVar(&c.net.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed from connect to a successful join")
 	fs.DurationVar(&c.net.PingInterval, "ping-interval", 10*time.Second, "keepalive ping interval")
@@ -52,6 +54,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.WriteTimeout, "write-timeout", 5*time.Second, "bound on one socket write")
 	fs.IntVar(&c.net.MaxPending, "max-pending", 8, "frames queued per client before they are dropped and it is resynced")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for matches to close")
+	lobbyFlags(fs, &c.lobby)
 }
 
 func (c *serveConfig) validate() error {
@@ -122,15 +125,17 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
-	srv, err := newNode(c.net)
+	n, err := newNode(ctx, ln.Addr().String(), c.net, &c.lobby, log)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
-	log.Info().Str("addr", ln.Addr().String()).Str("ws", "ws://"+ln.Addr().String()+netcode.Path).
+	log.Info().Str("addr", ln.Addr().String()).Str("ws", n.address+netcode.Path).
+		Str("node", n.lobby.NodeID()).Str("store", c.lobby.store).
 		Int("tick_rate", c.net.TickRate).Int("room_size", c.roomSize).Bool("deflate", c.deflate).
 		Bool("open_rooms", c.net.OpenRooms).Msg("tickwire serving")
 	errc := make(chan error, 1)
-	go func() { errc <- srv.http.Serve(ln) }()
+	go func() { errc <- n.http.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -139,39 +144,86 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info().Dur("timeout", c.shutdownTimeout).Msg("shutting down: ending matches")
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	return srv.shutdown(sctx)
+	return n.shutdown(sctx)
 }
 
-// node is one server process's listener and game server.
+// node is one server process: its listener's HTTP server, the game server
+// and the lobby.
 type node struct {
-	game *netcode.Server
-	http *http.Server
+	address   string // ws base URL clients reach this node at
+	game      *netcode.Server
+	lobby     *lobby.Lobby
+	stores    *stores
+	http      *http.Server
+	stopLobby context.CancelFunc
 }
 
-func newNode(cfg netcode.Config) (*node, error) {
-	gs, err := netcode.NewServer(cfg)
+// newNode wires a game server and a lobby for a listener at addr.
+func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfig, log zerolog.Logger) (*node, error) {
+	n := &node{address: lc.publicURL}
+	if n.address == "" {
+		n.address = "ws://" + addr
+	}
+	modes, err := lobby.ParseModes(lc.modes)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--modes: %w", err)}
+	}
+	secret, err := lc.secretBytes(log)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	st, err := openStores(ctx, lc, lc.ticketTTL)
 	if err != nil {
 		return nil, err
 	}
+	n.stores = st
+	n.lobby, err = lobby.New(ctx, lobby.Config{
+		NodeID: lc.nodeID, Address: n.address, Secret: secret, TicketTTL: lc.ticketTTL,
+		TickRate: nc.TickRate, Modes: modes,
+		Leaderboards: st.boards, Queue: st.queue, Directory: st.dir,
+		Rooms:  roomReports(func() *netcode.Server { return n.game }),
+		APIKey: lc.apiKey, MatchInterval: lc.matchInterval, Logger: log.With().Str("component", "lobby").Logger(),
+	})
+	if err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	nc.Admit = admitter(n.lobby)
+	also := nc.OnMatchEnd
+	nc.OnMatchEnd = func(m netcode.MatchResult) {
+		n.lobby.MatchEnded(m.Mode, m.Result.Standings)
+		if also != nil {
+			also(m)
+		}
+	}
+	if n.game, err = netcode.NewServer(nc); err != nil {
+		_ = st.close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+netcode.Path, gs)
+	mux.Handle("GET "+netcode.Path, n.game)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, gs) })
-	return &node{
-		game: gs,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: cfg.HandshakeTimeout},
-	}, nil
+	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })
+	mux.Handle("/v1/", n.lobby.Handler())
+	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: nc.HandshakeTimeout}
+	lctx, cancel := context.WithCancel(context.Background())
+	n.stopLobby = cancel
+	n.lobby.Run(lctx)
+	return n, nil
 }
 
-// shutdown stops accepting, ends every match and closes the clients.
+// shutdown stops accepting, ends every match (crediting the results), closes
+// the clients and the stores.
 func (n *node) shutdown(ctx context.Context) error {
 	_ = n.http.Shutdown(ctx) // stops the listener; game sockets are hijacked
 	err := n.game.Shutdown(ctx)
 	// Give writers a moment to flush the final frames and close frames.
 	time.Sleep(200 * time.Millisecond)
+	n.stopLobby()
+	err = errors.Join(err, n.lobby.Close(ctx), n.stores.close())
 	return err
 }
 

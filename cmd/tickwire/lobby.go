@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/tickwire/tickwire/lobby"
+	"github.com/tickwire/tickwire/lobby/directory"
+	"github.com/tickwire/tickwire/lobby/leaderboard"
+	"github.com/tickwire/tickwire/lobby/matchmaker"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// lobbyConfig is the lobby half of serve's flags.
+type lobbyConfig struct {
+	store         string
+	dataDir       string
+	redisURL      string
+	redisPrefix   string
+	nodeID        string
+	publicURL     string
+	secret        string
+	apiKey        string
+	modes         string
+	ticketTTL     time.Duration
+	matchInterval time.Duration
+}
+
+func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
+	fs.StringVar(&c.store, "store", "embedded", "where lobby state lives: embedded (a local bbolt file) or redis (shared by several nodes)")
+	fs.StringVar(&c.dataDir, "data-dir", "tickwire-data", "directory of the embedded store")
+	fs.StringVar(&c.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis server for --store=redis")
+	fs.StringVar(&c.redisPrefix, "redis-prefix", "tickwire:", "prefix of every Redis key")
+	fs.StringVar(&c.nodeID, "node-id", "", "this node's id among the nodes; default: random")
+	fs.StringVar(&c.publicURL, "public-url", "", "ws base URL clients use to reach this node; default ws://<addr>")
+	fs.StringVar(&c.secret, "ticket-secret", "", "secret (16+ bytes) that signs join tickets; required with --store=redis, random per process otherwise")
+	fs.StringVar(&c.apiKey, "api-key", "", "bearer key for score submissions and board changes over the API; empty refuses them")
+	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]], comma-separated")
+	fs.DurationVar(&c.ticketTTL, "ticket-ttl", time.Minute, "how long a join ticket stays valid")
+	fs.DurationVar(&c.matchInterval, "match-interval", time.Second, "how often the matchmaker runs")
+}
+
+// stores are the lobby's three stores and how to close them.
+type stores struct {
+	boards leaderboard.Store
+	queue  matchmaker.Queue
+	dir    directory.Directory
+	close  func() error
+}
+
+func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration) (*stores, error) {
+	switch c.store {
+	case "embedded":
+		if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", c.dataDir, err)
+		}
+		b, err := leaderboard.OpenBolt(filepath.Join(c.dataDir, "leaderboards.db"), leaderboard.BoltOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("open embedded store: %w", err)
+		}
+		return &stores{boards: b, queue: matchmaker.NewMemory(), dir: directory.NewMemory(grace), close: b.Close}, nil
+	case "redis":
+		opts, err := redis.ParseURL(c.redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url %q: %w", c.redisURL, err)
+		}
+		rc := redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := rc.Ping(pctx).Err(); err != nil {
+			_ = rc.Close()
+			return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
+		}
+		return &stores{
+			boards: leaderboard.NewRedis(rc, c.redisPrefix),
+			queue:  matchmaker.NewRedis(rc, c.redisPrefix),
+			dir:    directory.NewRedis(rc, c.redisPrefix, grace),
+			close:  rc.Close,
+		}, nil
+	}
+	return nil, fmt.Errorf("--store %q: want embedded or redis", c.store)
+}
+
+func (c *lobbyConfig) secretBytes(log zerolog.Logger) ([]byte, error) {
+	if c.secret != "" {
+		if len(c.secret) < lobby.MinSecret {
+			return nil, fmt.Errorf("--ticket-secret is %d bytes; at least %d are needed", len(c.secret), lobby.MinSecret)
+		}
+		return []byte(c.secret), nil
+	}
+	if c.store == "redis" {
+		return nil, errors.New("--ticket-secret is required with --store=redis: every node must verify the others' tickets")
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	log.Info().Msg("no --ticket-secret: using a random one; join tickets are valid on this process only")
+	return b, nil
+}
+
+// admitter adapts the lobby's ticket check to the game server's.
+func admitter(l *lobby.Lobby) func(ticket, roomID string) (netcode.Admission, error) {
+	return func(ticket, roomID string) (netcode.Admission, error) {
+		c, rules, err := l.Admit(ticket, roomID)
+		if errors.Is(err, lobby.ErrWrongNode) {
+			return netcode.Admission{}, fmt.Errorf("%w: %v", netcode.ErrRoomElsewhere, err)
+		}
+		if err != nil {
+			return netcode.Admission{}, err
+		}
+		return netcode.Admission{RoomID: c.Room, Account: c.Player, Name: c.Name, Rules: rules}, nil
+	}
+}
+
+// roomReports adapts the game server's room list to the lobby's.
+func roomReports(gs func() *netcode.Server) func() []lobby.RoomReport {
+	return func() []lobby.RoomReport {
+		rooms := gs().Rooms()
+		out := make([]lobby.RoomReport, len(rooms))
+		for i, r := range rooms {
+			out[i] = lobby.RoomReport{ID: r.ID, Players: r.Players, Joined: r.Joined, Phase: r.Phase}
+		}
+		return out
+	}
+}

@@ -1,0 +1,311 @@
+package lobby
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/lobby/directory"
+	"github.com/tickwire/tickwire/lobby/leaderboard"
+	"github.com/tickwire/tickwire/lobby/matchmaker"
+)
+
+// RoomReport is one room of this node, as the game server sees it.
+type RoomReport struct {
+	ID      string
+	Players int
+	Joined  int
+	Phase   game.Phase
+}
+
+// Config configures a Lobby. Zero fields take the documented defaults.
+type Config struct {
+	// NodeID names this server process among the nodes. Default: random.
+	NodeID string
+	// Address is the ws base URL clients use to reach this node's game socket,
+	// e.g. ws://127.0.0.1:7350. Required.
+	Address string
+	// Secret signs join tickets; every node of a cluster needs the same one.
+	Secret []byte
+	// TicketTTL is how long a join ticket stays valid. Default 60s.
+	TicketTTL time.Duration
+	// TickRate is the game server's tick rate, to turn mode durations into ticks.
+	TickRate int
+	// Modes are the kinds of match players can queue for. Required.
+	Modes []Mode
+	// Stores. Required.
+	Leaderboards leaderboard.Store
+	Queue        matchmaker.Queue
+	Directory    directory.Directory
+	// Rooms reports this node's rooms for the directory. Required.
+	Rooms func() []RoomReport
+	// APIKey authorizes score submissions and board changes over HTTP
+	// ("Authorization: Bearer KEY"). Empty refuses them all.
+	APIKey string
+	// MatchInterval is how often the matchmaker runs. Default 1s.
+	MatchInterval time.Duration
+	// Heartbeat is how often this node reports itself and its rooms. Default 1s;
+	// a node silent for 5 heartbeats is gone, and so are its rooms.
+	Heartbeat time.Duration
+	Logger    zerolog.Logger
+}
+
+// Lobby matches players, lists rooms, issues join tickets and keeps
+// leaderboards. Start it with Run; stop it by ending Run's context, then Close.
+type Lobby struct {
+	cfg     Config
+	log     zerolog.Logger
+	signer  *Signer
+	modes   map[string]Mode
+	matcher *matchmaker.Matcher
+
+	results chan result // match results waiting to be written to boards
+
+	// placedMu guards placed: seats handed out per node since the nodes'
+	// last reports, so placement does not wait a heartbeat to see them.
+	placedMu sync.Mutex
+	placed   map[string]int
+	wg       sync.WaitGroup
+	now      func() time.Time
+}
+
+// result is one finished match to credit to leaderboards.
+type result struct {
+	mode      string
+	standings []game.Standing
+	at        time.Time
+}
+
+// New validates cfg and builds a lobby; it creates the modes' leaderboards.
+func New(ctx context.Context, cfg Config) (*Lobby, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, fmt.Errorf("lobby config: %w", err)
+	}
+	signer, err := NewSigner(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("lobby config: %w", err)
+	}
+	l := &Lobby{
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
+		signer:  signer,
+		modes:   map[string]Mode{},
+		results: make(chan result, 1024),
+		placed:  map[string]int{},
+		now:     time.Now,
+	}
+	for _, m := range cfg.Modes {
+		l.modes[m.Name] = m
+		for _, b := range m.Boards() {
+			if err := cfg.Leaderboards.CreateBoard(ctx, b); err != nil && !errors.Is(err, leaderboard.ErrBoardExists) {
+				return nil, fmt.Errorf("create board %s: %w", b.ID, err)
+			}
+		}
+	}
+	l.matcher = matchmaker.New(matchmaker.Config{
+		Queue: cfg.Queue,
+		Modes: func(name string) (matchmaker.Mode, bool) {
+			m, ok := l.modes[name]
+			return m.matchmaking(), ok
+		},
+		Open:     l.openRooms,
+		Place:    l.place,
+		Interval: cfg.MatchInterval,
+		Owner:    cfg.NodeID,
+		Logger:   l.log,
+	})
+	return l, nil
+}
+
+func (c *Config) fill() error {
+	if c.NodeID == "" {
+		c.NodeID = "node-" + uuid.NewString()[:8]
+	}
+	if c.TicketTTL <= 0 {
+		c.TicketTTL = time.Minute
+	}
+	if c.TickRate <= 0 {
+		c.TickRate = 20
+	}
+	if c.MatchInterval <= 0 {
+		c.MatchInterval = time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	u, err := url.Parse(c.Address)
+	switch {
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+		return fmt.Errorf("node address %q: want ws://host:port or wss://host:port", c.Address)
+	case len(c.Modes) == 0:
+		return errors.New("no game modes")
+	case c.Leaderboards == nil || c.Queue == nil || c.Directory == nil || c.Rooms == nil:
+		return errors.New("leaderboards, queue, directory and rooms are all required")
+	}
+	return nil
+}
+
+// NodeID is this node's id.
+func (l *Lobby) NodeID() string { return l.cfg.NodeID }
+
+// Run reports this node, runs the matchmaker and credits match results until
+// ctx ends.
+func (l *Lobby) Run(ctx context.Context) {
+	l.wg.Add(3)
+	go func() { defer l.wg.Done(); l.heartbeat(ctx) }()
+	go func() {
+		defer l.wg.Done()
+		if err := l.matcher.Run(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error().Err(err).Msg("matchmaker stopped")
+		}
+	}()
+	go func() { defer l.wg.Done(); l.credit(ctx) }()
+}
+
+// Close waits for Run's goroutines, after writing every match result still
+// queued (up to ctx's deadline).
+func (l *Lobby) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("lobby close: %w", ctx.Err())
+	}
+	for {
+		select {
+		case r := <-l.results:
+			if err := l.submit(ctx, r); err != nil {
+				return fmt.Errorf("lobby close: results not written: %w", err)
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func (l *Lobby) heartbeat(ctx context.Context) {
+	t := time.NewTicker(l.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		l.report(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// report publishes this node and its rooms to the directory.
+func (l *Lobby) report(ctx context.Context) {
+	rooms := l.cfg.Rooms()
+	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms)}
+	reports := make([]directory.RoomReport, len(rooms))
+	for i, r := range rooms {
+		n.Players += r.Players
+		reports[i] = directory.RoomReport{ID: r.ID, Players: r.Players, Joined: r.Joined, State: roomState(r.Phase)}
+	}
+	ttl := 5 * l.cfg.Heartbeat
+	l.placedMu.Lock()
+	clear(l.placed) // the reports below and the other nodes' carry them now
+	l.placedMu.Unlock()
+	if err := l.cfg.Directory.Heartbeat(ctx, n, ttl); err != nil {
+		l.log.Warn().Err(err).Msg("node heartbeat failed")
+		return
+	}
+	if err := l.cfg.Directory.ReportRooms(ctx, l.cfg.NodeID, reports, ttl); err != nil {
+		l.log.Warn().Err(err).Msg("room report failed")
+	}
+}
+
+func roomState(p game.Phase) directory.State {
+	switch p {
+	case game.PhaseRunning:
+		return "running"
+	case game.PhaseEnded:
+		return "ended"
+	}
+	return "waiting"
+}
+
+// MatchEnded queues a finished match's standings to be credited to its mode's
+// leaderboards. It never blocks: it runs on a room's goroutine.
+func (l *Lobby) MatchEnded(mode string, standings []game.Standing) {
+	select {
+	case l.results <- result{mode: mode, standings: standings, at: l.now()}:
+	default:
+		l.log.Error().Str("mode", mode).Msg("match result queue full; result dropped")
+	}
+}
+
+// credit writes queued match results to the boards, retrying while a store is
+// unavailable.
+func (l *Lobby) credit(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-l.results:
+			for attempt := 0; ; attempt++ {
+				err := l.submit(ctx, r)
+				if err == nil || ctx.Err() != nil {
+					break
+				}
+				l.log.Warn().Err(err).Int("attempt", attempt).Msg("crediting match result failed; retrying")
+				select {
+				case <-ctx.Done():
+				case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
+				}
+			}
+		}
+	}
+}
+
+func (l *Lobby) submit(ctx context.Context, r result) error {
+	m, ok := l.modes[r.mode]
+	if !ok {
+		return nil // a room of a mode this node does not know: nothing to credit
+	}
+	for _, s := range r.standings {
+		if s.Account == "" {
+			continue // open-room players have no account
+		}
+		for _, b := range m.Boards() {
+			if _, err := l.cfg.Leaderboards.Submit(ctx, b.ID, s.Account, s.Name, s.Score, r.at); err != nil {
+				return fmt.Errorf("submit %s to %s: %w", s.Account, b.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ErrWrongNode is returned by Admit for a ticket to a room on another node.
+var ErrWrongNode = errors.New("room is hosted on another node")
+
+// Admit verifies a join ticket for roomID on this node and returns its claims
+// and the rules to create the room with.
+func (l *Lobby) Admit(token, roomID string) (Claims, game.Rules, error) {
+	c, err := l.signer.Verify(token, l.now())
+	if err != nil {
+		return Claims{}, game.Rules{}, err
+	}
+	if c.Room != roomID {
+		return Claims{}, game.Rules{}, ErrTicketWrongRoom
+	}
+	if c.Node != l.cfg.NodeID {
+		return Claims{}, game.Rules{}, fmt.Errorf("%w: %s", ErrWrongNode, c.Node)
+	}
+	m, ok := l.modes[c.Mode]
+	if !ok {
+		return Claims{}, game.Rules{}, fmt.Errorf("join ticket names unknown mode %q", c.Mode)
+	}
+	return c, m.Rules(l.cfg.TickRate), nil
+}
