@@ -2,17 +2,17 @@ package bots
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/lxzan/gws"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
@@ -63,12 +63,16 @@ type Config struct {
 	// Welcome. Default 10 s.
 	JoinTimeout time.Duration
 	// DisableCompression turns permessage-deflate off: the server then sends
-	// this client uncompressed frames, and the client saves gws's
-	// per-connection inflater and deflater, about 380 KiB.
+	// this client uncompressed frames. With it on, compressed frames are
+	// inflated by inflaters shared by every client of the process, so it
+	// costs a client only about 1 KiB of read buffer.
 	DisableCompression bool
 	// Logger receives the client's events, with room and bot fields added.
 	// The zero value logs nothing.
 	Logger zerolog.Logger
+
+	// meter, if set, is the Runner's live counters this client adds to.
+	meter *meter
 }
 
 // Session is what the server told the client in Welcome.
@@ -169,6 +173,8 @@ type Stats struct {
 	PayloadBytes int64
 	// TotalWireBytes counts every byte read, the HTTP handshake included.
 	TotalWireBytes int64
+	// Deflate reports that the server agreed to permessage-deflate.
+	Deflate bool
 	// InputsSent and InputsDropped count inputs, the latter not sent because
 	// of ErrBackpressure. LastSentSeq is the seq of the last input sent and
 	// LastAckedSeq the last one the server acknowledged.
@@ -199,14 +205,14 @@ type Stats struct {
 //
 // A Client costs one goroutine (gws's read loop, which also applies frames);
 // it starts none to send inputs: whoever drives it (the [Runner]'s single
-// ticker) calls Act. In memory it costs about 10 KiB, or about 390 KiB with
-// permessage-deflate, nearly all of which is gws's per-connection inflater and
-// deflater (see [Config.DisableCompression]). Its methods are safe for
-// concurrent use.
+// ticker) calls Act. In memory it costs about 15 KiB, permessage-deflate or
+// not (see [Config.DisableCompression]). Its methods are safe for concurrent
+// use.
 type Client struct {
-	cfg  Config
-	addr string
-	log  zerolog.Logger // set once in newClient: write callbacks read it unlocked
+	cfg   Config
+	addr  string
+	meter *meter         // the runner's live counters, or nil
+	log   zerolog.Logger // set once in newClient: write callbacks read it unlocked
 
 	conn      wsConn       // set by Dial before the read loop starts
 	wire      atomic.Int64 // bytes read from the TCP connection
@@ -280,6 +286,7 @@ func newClient(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:       cfg,
 		addr:      addr,
+		meter:     cfg.meter,
 		log:       cfg.Logger.With().Str("room", cfg.RoomID).Str("bot", cfg.Name).Logger(),
 		behaviour: cfg.Behaviour,
 		joinDone:  make(chan struct{}),
@@ -322,7 +329,7 @@ func (c *Client) join(ctx context.Context) error {
 	c.joinStart = time.Now()
 	c.mu.Unlock()
 
-	conn, _, err := gws.NewClient((*events)(c), c.clientOption(ctx))
+	conn, err := c.connect(ctx)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", c.addr, err)
 	}
@@ -345,35 +352,65 @@ func (c *Client) join(ctx context.Context) error {
 	return c.awaitWelcome(ctx)
 }
 
-func (c *Client) clientOption(ctx context.Context) *gws.ClientOption {
-	return &gws.ClientOption{
+// connect dials the server, counting the bytes read, and does the WebSocket
+// handshake. With compression on, the bot offers permessage-deflate itself
+// and reads through an inflateConn (see deflateOffer).
+func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
+	u, err := url.Parse(c.addr)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"ws": "80", "wss": "443"}[u.Scheme])
+	}
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	var conn net.Conn = &countingConn{Conn: raw, n: &c.wire, meter: c.meter}
+	if u.Scheme == "wss" {
+		conn = tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
+	}
+	if !c.cfg.DisableCompression {
+		conn = newInflateConn(conn, maxFrameSize)
+	}
+	ws, resp, err := gws.NewClientFromConn((*events)(c), c.clientOption(), conn)
+	if err != nil {
+		return nil, err
+	}
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") {
+		if !strings.Contains(ext, "server_no_context_takeover") {
+			_ = raw.Close()
+			return nil, fmt.Errorf("server wants permessage-deflate with context takeover (%q), which bots do not keep", ext)
+		}
+		c.mu.Lock()
+		c.stats.Deflate = true
+		c.mu.Unlock()
+	}
+	return ws, nil
+}
+
+func (c *Client) clientOption() *gws.ClientOption {
+	opt := &gws.ClientOption{
 		Addr:               c.addr,
 		ReadBufferSize:     readBufferSize,
 		ReadMaxPayloadSize: maxFrameSize,
 		HandshakeTimeout:   c.cfg.JoinTimeout,
-		NewDialer: func() (gws.Dialer, error) {
-			return &countingDialer{ctx: ctx, n: &c.wire}, nil
-		},
-		// Only server frames are worth compressing. Without client context
-		// takeover gws honours Threshold, so a client frame (tens of bytes)
-		// is never compressed; without server context takeover the client
-		// keeps no 32 KiB inflate window between messages. gws still builds
-		// a compressor per connection; HuffmanOnly is its cheapest kind
-		// (about 170 KiB less per bot than the default level).
-		PermessageDeflate: gws.PermessageDeflate{
-			Enabled:               !c.cfg.DisableCompression,
-			Threshold:             math.MaxInt32,
-			Level:                 flate.HuffmanOnly,
-			ServerContextTakeover: false,
-			ClientContextTakeover: false,
-		},
-		Logger: gwsLogger{c.log},
+		// gws is told nothing of permessage-deflate: see deflateOffer.
+		RequestHeader: http.Header{},
+		Logger:        gwsLogger{c.log},
 		Recovery: func(gws.Logger) {
 			if r := recover(); r != nil {
 				c.recovered(r)
 			}
 		},
 	}
+	if !c.cfg.DisableCompression {
+		opt.RequestHeader.Set("Sec-WebSocket-Extensions", deflateOffer)
+	}
+	return opt
 }
 
 func (c *Client) awaitWelcome(ctx context.Context) error {
@@ -620,6 +657,9 @@ func (c *Client) markClosed(err error, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+	if c.welcomed && c.meter != nil {
+		c.meter.connected.Add(-1)
+	}
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		c.stats.CloseCode = ce.Code
@@ -701,6 +741,9 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	}
 	c.tick0Us = w.GetTick0UnixUs()
 	c.stats.PlayerID, c.stats.TickRate = w.GetPlayerId(), w.GetTickRate()
+	if c.meter != nil {
+		c.meter.connected.Add(1)
+	}
 	c.stats.JoinTime = now.Sub(c.joinStart)
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
@@ -757,6 +800,9 @@ func (c *Client) onSnapshot(s *tickwirev1.Snapshot, now time.Time) {
 
 // applied counts an update that moved the mirror to tick.
 func (c *Client) applied(tick uint64) {
+	if c.meter != nil {
+		c.meter.updates.Add(1)
+	}
 	if c.measuring {
 		c.stats.Updates++
 		if tick > c.lastUpdateTick+1 {
@@ -766,13 +812,21 @@ func (c *Client) applied(tick uint64) {
 	c.lastUpdateTick = tick
 }
 
+// recordLatency records the latency of an update for tick, in the live meter
+// always and in Stats within the window.
 func (c *Client) recordLatency(tick uint64, now time.Time) {
 	rate := uint64(c.session.TickRate)
-	if !c.measuring || rate == 0 {
+	if rate == 0 || (!c.measuring && c.meter == nil) {
 		return
 	}
 	scheduledUs := c.tick0Us + int64(tick/rate*1e6+tick%rate*1e6/rate)
-	c.stats.Latency.Record(time.Duration(now.UnixMicro()-scheduledUs) * time.Microsecond)
+	d := time.Duration(now.UnixMicro()-scheduledUs) * time.Microsecond
+	if c.meter != nil {
+		c.meter.recordLatency(d)
+	}
+	if c.measuring {
+		c.stats.Latency.Record(d)
+	}
 }
 
 // desync counts a divergence and asks for a snapshot.
@@ -828,30 +882,20 @@ func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
 	c.log.Debug().Stringer("reason", r.Reason).Uint64("tick", r.Tick).Bool("verified", r.Verified).Msg("match ended")
 }
 
-// countingDialer dials with the join's context and counts the bytes read from
-// the connection.
-type countingDialer struct {
-	ctx context.Context
-	n   *atomic.Int64
-}
-
-func (d *countingDialer) Dial(network, addr string) (net.Conn, error) {
-	var nd net.Dialer
-	conn, err := nd.DialContext(d.ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: conn, n: d.n}, nil
-}
-
+// countingConn counts the bytes read from a connection, for the client and
+// for the runner's meter.
 type countingConn struct {
 	net.Conn
-	n *atomic.Int64
+	n     *atomic.Int64
+	meter *meter // or nil
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.n.Add(int64(n))
+	if c.meter != nil {
+		c.meter.wire.Add(int64(n))
+	}
 	return n, err
 }
 

@@ -113,3 +113,44 @@ func (h *Histogram) Clone() Histogram {
 	c.counts = append([]uint32(nil), h.counts...)
 	return c
 }
+
+// histogramOf returns a Histogram of the given bucket counts, sharing them:
+// its Max is the top of the highest non-empty bucket and its Mean is taken
+// from bucket midpoints.
+func histogramOf(counts []uint32) Histogram {
+	h := Histogram{counts: counts}
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		lower, width := histLower(i)
+		h.n += uint64(c)
+		h.sumUs += uint64(c) * (lower + (width-1)/2)
+		h.maxUs = lower + width - 1
+	}
+	return h
+}
+
+// HistogramBuckets are a histogram's non-empty buckets in columns: Count[i]
+// samples were at least LowUs[i] and less than LowUs[i]+WidthUs[i]
+// microseconds (the top bucket ends at the histogram's Max).
+type HistogramBuckets struct {
+	LowUs   []uint64 `json:"low_us"`
+	WidthUs []uint64 `json:"width_us"`
+	Count   []uint32 `json:"count"`
+}
+
+// Buckets returns the histogram's non-empty buckets, in ascending order.
+func (h *Histogram) Buckets() HistogramBuckets {
+	var b HistogramBuckets
+	for i, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		lower, width := histLower(i)
+		b.LowUs = append(b.LowUs, lower)
+		b.WidthUs = append(b.WidthUs, width)
+		b.Count = append(b.Count, c)
+	}
+	return b
+}

@@ -11,14 +11,32 @@ import (
 )
 
 // Report sums up a run of many bots. Its JSON form is what `tickwire bots`
-// prints and what benchmark scripts read.
+// prints and what benchmark scripts read; [Report.WriteHTML] draws it.
+//
+// Client figures (updates, latency, bytes) cover each client's own measured
+// window, from its Welcome to the end of the run. Server figures cover the
+// runner's measured window, from the end of the joins (and ramp-up) to the
+// end of the run, and come from the server's stats endpoint (see
+// [RunConfig.StatsURL]); they are zero when it could not be read, and
+// ServerStatsError says why.
 type Report struct {
 	Rooms          int    `json:"rooms"`
 	PlayersPerRoom int    `json:"players_per_room"`
 	Behaviour      string `json:"behaviour"`
+	// Clients is the number of bots the run started, Rooms × PlayersPerRoom;
+	// ClientsJoined says how many got in.
+	Clients int `json:"clients"`
+	// Deflate reports that every joined client had permessage-deflate: the
+	// bots offered it and the server agreed.
+	Deflate bool `json:"deflate"`
 	// DurationS is the wall-clock length of the run, joins and leaves
 	// included, in seconds.
 	DurationS float64 `json:"duration_s"`
+	// RampUpS is the configured ramp-up ([RunConfig.RampUp]), in seconds.
+	RampUpS float64 `json:"ramp_up_s"`
+	// MeasureS is the length of the measured window in seconds: from when
+	// every join was done to when the bots began to leave.
+	MeasureS float64 `json:"measure_s"`
 
 	ClientsJoined int `json:"clients_joined"`
 	JoinFailures  int `json:"join_failures"`
@@ -33,8 +51,10 @@ type Report struct {
 	UpdatesExpected int64 `json:"updates_expected"`
 	// UpdatesReceived counts deltas and snapshots applied in those windows.
 	UpdatesReceived int64 `json:"updates_received"`
-	// UpdatesDelivered is UpdatesReceived / UpdatesExpected (0 when nothing
-	// was expected).
+	// DeliveryRatio is UpdatesReceived / UpdatesExpected (0 when nothing was
+	// expected): the share of expected updates delivered. UpdatesDelivered is
+	// the same figure under its older name, kept for existing scripts.
+	DeliveryRatio    float64 `json:"delivery_ratio"`
 	UpdatesDelivered float64 `json:"updates_delivered"`
 	FramesMissed     int64   `json:"frames_missed"`
 	Desyncs          int64   `json:"desyncs"`
@@ -70,6 +90,37 @@ type Report struct {
 	// CloseCodes counts clients by the close code the server sent them; 0
 	// stands for none (closed by the bot, or by a network error).
 	CloseCodes map[uint16]int `json:"close_codes"`
+
+	// ServerCPUUsPerClientUpdate is the server's CPU time over the window
+	// (ServerCPUSeconds) per state frame it wrote to a client in the window
+	// (ServerStateFramesOut), in microseconds.
+	ServerCPUUsPerClientUpdate float64 `json:"server_cpu_us_per_client_update"`
+	ServerCPUSeconds           float64 `json:"server_cpu_s"`
+	ServerStateFramesOut       int64   `json:"server_state_frames_out"`
+	// ServerRSSBytes is the server's resident memory at the end of the
+	// window; ServerRSSBytesPerClient its growth since before the first join,
+	// per joined client.
+	ServerRSSBytes          int64 `json:"server_rss_bytes"`
+	ServerRSSBytesPerClient int64 `json:"server_rss_bytes_per_client"`
+	// Tick durations over every room's recent ticks, and the overruns since
+	// the server started, at the end of the window.
+	TickP50Ms    float64 `json:"tick_p50_ms"`
+	TickP99Ms    float64 `json:"tick_p99_ms"`
+	TickMaxMs    float64 `json:"tick_max_ms"`
+	TickOverruns int64   `json:"tick_overruns"`
+	// ServerFramesDropped and ServerSlowConsumers count the server's dropped
+	// frames and slow consumers in the window.
+	ServerFramesDropped int64 `json:"server_frames_dropped"`
+	ServerSlowConsumers int64 `json:"server_slow_consumers"`
+	// ServerStatsError says why some server figures are missing.
+	ServerStatsError string `json:"server_stats_error,omitempty"`
+
+	// LatencyHistogram is the tick-to-client latency of every update in every
+	// client's window (the histogram LatencyP50Ms and the rest come from).
+	LatencyHistogram HistogramBuckets `json:"latency_histogram"`
+	// Series is the run second by second; nil for a report made by NewReport
+	// alone.
+	Series *Series `json:"series,omitempty"`
 }
 
 func (r *Report) addQueueWaits(waits []time.Duration) {
@@ -104,6 +155,7 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 	var latency, join Histogram
 	var expected, seconds float64
 	var wire, payload int64
+	deflated := 0
 	ended := map[string]bool{}
 	for i := range stats {
 		s := &stats[i]
@@ -121,14 +173,19 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 		r.InputsSent += s.InputsSent
 		r.InputsDropped += s.InputsDropped
 		r.CloseCodes[s.CloseCode]++
+		if s.Deflate {
+			deflated++
+		}
 		if s.MatchEnd != nil {
 			ended[s.RoomID] = true
 		}
 	}
 	r.UpdatesExpected = int64(math.Round(expected))
 	if r.UpdatesExpected > 0 {
-		r.UpdatesDelivered = float64(r.UpdatesReceived) / float64(r.UpdatesExpected)
+		r.DeliveryRatio = float64(r.UpdatesReceived) / float64(r.UpdatesExpected)
+		r.UpdatesDelivered = r.DeliveryRatio
 	}
+	r.Deflate = deflated == len(stats) && len(stats) > 0
 	if seconds > 0 {
 		r.BytesPerClientPerS = float64(wire) / seconds
 		r.PayloadBytesPerClientPerS = float64(payload) / seconds
@@ -136,6 +193,7 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 	r.LatencyP50Ms = ms(latency.Quantile(0.50))
 	r.LatencyP99Ms = ms(latency.Quantile(0.99))
 	r.LatencyMaxMs = ms(latency.Max())
+	r.LatencyHistogram = latency.Buckets()
 	r.JoinP50Ms = ms(join.Quantile(0.50))
 	r.JoinP99Ms = ms(join.Quantile(0.99))
 	r.MatchesEnded = len(ended)
@@ -167,17 +225,20 @@ func (r Report) Failed() error {
 func (r Report) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "run\t%d rooms x %d players, behaviour %s, %.1f s\n", r.Rooms, r.PlayersPerRoom, r.Behaviour, r.DurationS)
-	fmt.Fprintf(tw, "clients joined\t%d (%d failed; join p50 %.1f ms, p99 %.1f ms)\n", r.ClientsJoined, r.JoinFailures, r.JoinP50Ms, r.JoinP99Ms)
+	fmt.Fprintf(tw, "clients joined\t%d of %d (%d failed; join p50 %.1f ms, p99 %.1f ms), deflate %s\n",
+		r.ClientsJoined, r.Clients, r.JoinFailures, r.JoinP50Ms, r.JoinP99Ms, onOff(r.Deflate))
+	fmt.Fprintf(tw, "measured window\t%.1f s (after %.1f s of ramp-up)\n", r.MeasureS, r.RampUpS)
 	if r.FirstJoinError != "" {
 		fmt.Fprintf(tw, "first join error\t%s\n", r.FirstJoinError)
 	}
 	fmt.Fprintf(tw, "updates\t%d of %d expected (%.2f%%), %d ticks missed\n",
-		r.UpdatesReceived, r.UpdatesExpected, 100*r.UpdatesDelivered, r.FramesMissed)
+		r.UpdatesReceived, r.UpdatesExpected, 100*r.DeliveryRatio, r.FramesMissed)
 	fmt.Fprintf(tw, "desyncs\t%d (%d resyncs, %d bad frames)\n", r.Desyncs, r.Resyncs, r.BadFrames)
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs)
 	fmt.Fprintf(tw, "bytes/client/s\t%.0f on the wire, %.0f inflated\n", r.BytesPerClientPerS, r.PayloadBytesPerClientPerS)
 	fmt.Fprintf(tw, "inputs\t%d sent, %d dropped\n", r.InputsSent, r.InputsDropped)
 	fmt.Fprintf(tw, "matches ended\t%d\n", r.MatchesEnded)
+	r.printServer(tw)
 	if r.QueueWaitMaxMs > 0 {
 		fmt.Fprintf(tw, "queue wait\tp50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.QueueWaitP50Ms, r.QueueWaitP99Ms, r.QueueWaitMaxMs)
 	}
@@ -201,4 +262,27 @@ func (r Report) Print(w io.Writer) error {
 		return fmt.Errorf("print report: %w", err)
 	}
 	return nil
+}
+
+func (r Report) printServer(w io.Writer) {
+	if r.ServerStatsError != "" {
+		fmt.Fprintf(w, "server stats\tunavailable (%s)\n", r.ServerStatsError)
+	}
+	if r.ServerRSSBytes == 0 {
+		return // no sample at the end of the window: nothing to show
+	}
+	fmt.Fprintf(w, "server cpu\t%.2f µs per client update (%.2f s for %d state frames)\n",
+		r.ServerCPUUsPerClientUpdate, r.ServerCPUSeconds, r.ServerStateFramesOut)
+	fmt.Fprintf(w, "server memory\t%.1f MiB resident, %.1f KiB per client\n",
+		float64(r.ServerRSSBytes)/(1<<20), float64(r.ServerRSSBytesPerClient)/(1<<10))
+	fmt.Fprintf(w, "server ticks\tp50 %.2f ms, p99 %.2f ms, max %.2f ms, %d overruns\n",
+		r.TickP50Ms, r.TickP99Ms, r.TickMaxMs, r.TickOverruns)
+	fmt.Fprintf(w, "server drops\t%d frames dropped, %d slow consumers\n", r.ServerFramesDropped, r.ServerSlowConsumers)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

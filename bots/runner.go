@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -20,10 +22,15 @@ type RunConfig struct {
 	Rooms int
 	// Players is the number of bots per room. Default 1.
 	Players int
-	// Duration is how long the bots stay once every join has been tried. The
-	// run ends earlier when every bot's match has ended or its connection
-	// closed, or when the context is done. 0 means no time limit.
+	// Duration is how long the bots stay once every join has been tried
+	// (after RampUp): the measured window. The run ends earlier when every
+	// bot's match has ended or its connection closed, or when the context is
+	// done. 0 means no time limit.
 	Duration time.Duration
+	// RampUp spreads the joins evenly over this long: bot k of n starts to
+	// join k/n of the way through it. Default 0: as fast as JoinConcurrency
+	// allows. The measured window starts when every join is done.
+	RampUp time.Duration
 	// Behaviour names every bot's behaviour (see [BehaviourByName]). Default
 	// "random".
 	Behaviour string
@@ -48,6 +55,17 @@ type RunConfig struct {
 	Seat func(ctx context.Context, room, n int, name string) (Seat, error)
 	// DisableCompression turns permessage-deflate off for every bot.
 	DisableCompression bool
+	// StatsURL is the server's stats endpoint, sampled before the first join
+	// and at both ends of the measured window for the report's server
+	// figures. Default: URL's host with http for ws (https for wss) and path
+	// /v1/stats. With bots seated on several nodes it measures that one
+	// node only. A server without it is no failure: the figures stay zero.
+	StatsURL string
+	// Progress, if set, receives a live one-line view of the run, refreshed
+	// every second: clients connected, updates received and latency in the
+	// last second, time elapsed. Meant for a terminal (it redraws the line);
+	// nil shows nothing.
+	Progress io.Writer
 	// Logger receives the run's events. The zero value logs nothing.
 	Logger zerolog.Logger
 }
@@ -63,9 +81,16 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 	if _, err := socketURL(c.URL); err != nil {
 		return c, err
 	}
-	if c.Rooms < 0 || c.Players < 0 || c.Duration < 0 {
-		return c, fmt.Errorf("bots: rooms (%d), players (%d) and duration (%s) must not be negative",
-			c.Rooms, c.Players, c.Duration)
+	if c.Rooms < 0 || c.Players < 0 || c.Duration < 0 || c.RampUp < 0 {
+		return c, fmt.Errorf("bots: rooms (%d), players (%d), duration (%s) and ramp-up (%s) must not be negative",
+			c.Rooms, c.Players, c.Duration, c.RampUp)
+	}
+	if c.StatsURL == "" {
+		u, err := statsURL(c.URL)
+		if err != nil {
+			return c, err
+		}
+		c.StatsURL = u
 	}
 	c.Rooms = max(c.Rooms, 1)
 	c.Players = max(c.Players, 1)
@@ -97,8 +122,9 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 // Run returns, Clients gives every bot that joined, so a test can compare each
 // one's mirror and final scores with the server.
 type Runner struct {
-	cfg RunConfig
-	log zerolog.Logger
+	cfg   RunConfig
+	log   zerolog.Logger
+	meter *meter // the bots' live totals, read by the monitor goroutine
 
 	// mu guards clients, joinErrs and ran. Lock order: mu before a Client's
 	// own lock.
@@ -119,6 +145,7 @@ func NewRunner(cfg RunConfig) (*Runner, error) {
 	return &Runner{
 		cfg:     cfg,
 		log:     cfg.Logger.With().Str("component", "bots").Logger(),
+		meter:   newMeter(),
 		clients: make([]*Client, cfg.Rooms*cfg.Players),
 	}, nil
 }
@@ -132,12 +159,16 @@ func Run(ctx context.Context, cfg RunConfig) (Report, error) {
 	return r.Run(ctx)
 }
 
-// Run joins every bot, lets them play until Duration has passed (counted from
-// the end of the joins), every match has ended or ctx is done, has them leave,
-// and returns the report. A Runner runs once. Run's error is about the run
-// itself (a second Run); faults of the server under test are in the report
-// (see [Report.Failed]), and a done ctx ends the run early with a report of
-// what ran.
+// Run joins every bot (spread over RampUp), lets them play until Duration has
+// passed (counted from the end of the joins), every match has ended or ctx is
+// done, has them leave, and returns the report. A Runner runs once. Run's
+// error is about the run itself (a second Run); faults of the server under
+// test are in the report (see [Report.Failed]), and a done ctx ends the run
+// early with a report of what ran.
+//
+// Besides gws's read loop per bot, a run has three goroutines: one sends
+// every bot's inputs, one samples the run each second for [Report.Series]
+// and the progress display, and the caller's, which joins and waits.
 func (r *Runner) Run(ctx context.Context) (Report, error) {
 	r.mu.Lock()
 	if r.ran {
@@ -149,20 +180,30 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 
 	start := time.Now()
 	r.log.Info().Str("url", r.cfg.URL).Int("rooms", r.cfg.Rooms).Int("players", r.cfg.Players).
-		Str("behaviour", r.cfg.Behaviour).Dur("duration", r.cfg.Duration).Msg("starting bots")
+		Str("behaviour", r.cfg.Behaviour).Dur("duration", r.cfg.Duration).Dur("ramp_up", r.cfg.RampUp).
+		Msg("starting bots")
 
+	var server serverSamples
+	server.before = r.serverStats(ctx, &server)
+	stopMonitor, series := make(chan struct{}), make(chan *Series, 1)
+	go r.monitor(start, stopMonitor, series)
 	stopInputs, inputsDone := make(chan struct{}), make(chan struct{})
 	go r.sendInputs(stopInputs, inputsDone)
 
 	r.joinAll(ctx)
 	joined := r.Clients()
+	windowStart := time.Now()
 	r.log.Info().Int("joined", len(joined)).Int("failed", len(r.JoinErrors())).
-		Dur("join_phase", time.Since(start)).Msg("joins done")
+		Dur("join_phase", windowStart.Sub(start)).Msg("joins done")
+	server.start = r.serverStats(ctx, &server)
 
 	r.wait(ctx, joined)
+	windowEnd := time.Now()
+	server.end = r.serverStats(ctx, &server)
 	close(stopInputs)
 	<-inputsDone
 	r.leave(joined)
+	close(stopMonitor)
 
 	stats := make([]Stats, len(joined))
 	for i, c := range joined {
@@ -173,9 +214,67 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 	rep.addQueueWaits(r.queueWaits)
 	r.mu.Unlock()
 	rep.Rooms, rep.PlayersPerRoom, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Behaviour
+	rep.Clients = r.cfg.Rooms * r.cfg.Players
+	rep.RampUpS = r.cfg.RampUp.Seconds()
+	rep.MeasureS = windowEnd.Sub(windowStart).Seconds()
+	rep.addServerStats(server)
+	rep.Series = <-series
+	rep.Series.WindowStartS = round3(windowStart.Sub(start).Seconds())
+	rep.Series.WindowEndS = round3(windowEnd.Sub(start).Seconds())
 	r.log.Info().Int("joined", rep.ClientsJoined).Int64("desyncs", rep.Desyncs).
-		Float64("updates_delivered", rep.UpdatesDelivered).Msg("bots done")
+		Float64("delivery_ratio", rep.DeliveryRatio).Float64("server_cpu_us_per_client_update", rep.ServerCPUUsPerClientUpdate).
+		Msg("bots done")
 	return rep, nil
+}
+
+// serverStats fetches the server's stats, even when ctx is done (the run is
+// being cut short but is still reported). A failure is logged and kept in
+// samples.err (the first one); it returns nil then.
+func (r *Runner) serverStats(ctx context.Context, samples *serverSamples) *serverStats {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statsTimeout)
+	defer cancel()
+	s, err := fetchServerStats(ctx, http.DefaultClient, r.cfg.StatsURL)
+	if err != nil {
+		if samples.err == nil {
+			r.log.Warn().Err(err).Msg("server stats unavailable; the report leaves the server figures out")
+			samples.err = err
+		}
+		return nil
+	}
+	return s
+}
+
+// monitor is the run's watcher goroutine: every second it samples the bots'
+// meter into the series and refreshes the progress display. When stop is
+// closed it records the last interval and sends the series.
+func (r *Runner) monitor(start time.Time, stop <-chan struct{}, out chan<- *Series) {
+	rec := newRecorder(r.meter, start)
+	var display *progressDisplay
+	if r.cfg.Progress != nil {
+		total := time.Duration(0)
+		if r.cfg.Duration > 0 {
+			total = r.cfg.RampUp + r.cfg.Duration
+		}
+		display = newProgressDisplay(r.cfg.Progress, total, len(r.clients))
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			p := rec.sample(now)
+			if display != nil {
+				display.update(p)
+			}
+		case <-stop:
+			p := rec.finish(time.Now())
+			if display != nil {
+				display.finish(p)
+			}
+			out <- &rec.series
+			return
+		}
+	}
 }
 
 // Clients returns the bots that joined, in room-major order (room 0's bots
@@ -199,9 +298,16 @@ func (r *Runner) JoinErrors() []error {
 	return append([]error(nil), r.joinErrs...)
 }
 
-// joinAll joins every bot with at most JoinConcurrency joins in flight. Joins
-// not started because ctx is done are not counted as failures.
+// joinAll joins every bot with at most JoinConcurrency joins in flight,
+// starting them evenly over RampUp. Joins not started because ctx is done are
+// not counted as failures.
 func (r *Runner) joinAll(ctx context.Context) {
+	start := time.Now()
+	var pace *time.Timer
+	if r.cfg.RampUp > 0 {
+		pace = time.NewTimer(0)
+		defer pace.Stop()
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(r.cfg.JoinConcurrency, len(r.clients)) {
@@ -213,6 +319,14 @@ func (r *Runner) joinAll(ctx context.Context) {
 	}
 feed:
 	for k := range r.clients {
+		if pace != nil {
+			pace.Reset(time.Until(start.Add(r.cfg.RampUp * time.Duration(k) / time.Duration(len(r.clients)))))
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+				break feed
+			}
+		}
 		select {
 		case jobs <- k:
 		case <-ctx.Done():
@@ -240,6 +354,7 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 		JoinTimeout:        r.cfg.JoinTimeout,
 		DisableCompression: r.cfg.DisableCompression,
 		Logger:             r.cfg.Logger,
+		meter:              r.meter,
 	}
 	if r.cfg.Seat != nil {
 		seat, err := r.cfg.Seat(ctx, room, n, name)

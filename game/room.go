@@ -245,6 +245,15 @@ func (r *Room) Stats() Stats {
 	return st
 }
 
+// RecentTicks appends the durations of the most recent ticks (up to 1024) to
+// dst, for merging the timing of many rooms.
+func (r *Room) RecentTicks(dst []time.Duration) []time.Duration {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	n := int(min(r.stats.ticks, tickWindow))
+	return append(dst, r.stats.recent[:n]...)
+}
+
 const tickWindow = 1024
 
 // tickStats keeps counters and the durations of the most recent ticks.

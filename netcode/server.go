@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,7 @@ type Server struct {
 type counters struct {
 	connections, connectionsTotal       atomic.Int64
 	framesOut, bytesOut, framesDropped  atomic.Uint64
+	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
 }
@@ -182,13 +184,16 @@ type Stats struct {
 	Rooms            int    `json:"rooms"`
 	RoomsCreated     uint64 `json:"rooms_created"`
 	FramesOut        uint64 `json:"frames_out"`
-	BytesOut         uint64 `json:"bytes_out"`
-	FramesDropped    uint64 `json:"frames_dropped"`
-	Lagged           uint64 `json:"lagged"`
-	Resyncs          uint64 `json:"resyncs"`
-	SlowConsumers    uint64 `json:"slow_consumers"`
-	Errors           uint64 `json:"errors"`
-	InputsDropped    uint64 `json:"inputs_dropped"`
+	// StateFramesOut counts welcome, delta and snapshot frames written in
+	// full: client-updates delivered.
+	StateFramesOut uint64 `json:"state_frames_out"`
+	BytesOut       uint64 `json:"bytes_out"`
+	FramesDropped  uint64 `json:"frames_dropped"`
+	Lagged         uint64 `json:"lagged"`
+	Resyncs        uint64 `json:"resyncs"`
+	SlowConsumers  uint64 `json:"slow_consumers"`
+	Errors         uint64 `json:"errors"`
+	InputsDropped  uint64 `json:"inputs_dropped"`
 }
 
 // NewServer builds a server; it validates cfg.
@@ -257,10 +262,43 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
 		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
-		FramesOut: c.framesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
+		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
 	}
+}
+
+// TickStats merges the tick timing of every running room.
+type TickStats struct {
+	Ticks, Overruns, Skipped uint64
+	// P50, P99 and Max are over every room's most recent ticks.
+	P50, P99, Max time.Duration
+}
+
+// TickStats reports the tick timing of all rooms together.
+func (s *Server) TickStats() TickStats {
+	s.roomsMu.Lock()
+	rooms := make([]*game.Room, 0, len(s.rooms))
+	for _, h := range s.rooms {
+		rooms = append(rooms, h.room)
+	}
+	s.roomsMu.Unlock()
+	var ts TickStats
+	var recent []time.Duration
+	for _, r := range rooms {
+		st := r.Stats()
+		ts.Ticks += st.Ticks
+		ts.Overruns += st.Overruns
+		ts.Skipped += st.Skipped
+		recent = r.RecentTicks(recent)
+	}
+	if len(recent) == 0 {
+		return ts
+	}
+	slices.Sort(recent)
+	n := len(recent)
+	ts.P50, ts.P99, ts.Max = recent[(n-1)*50/100], recent[(n-1)*99/100], recent[n-1]
+	return ts
 }
 
 // RoomStats reports the tick timing of every running room, by room id.

@@ -158,6 +158,7 @@ func (s *session) write() {
 		for _, f := range batch {
 			if err == nil && f.tick > 0 {
 				s.delivered.Store(f.tick)
+				s.srv.stats.stateFramesOut.Add(1)
 			}
 			if !f.control {
 				s.srv.stats.framesOut.Add(1)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -226,28 +225,3 @@ func (n *node) shutdown(ctx context.Context) error {
 	err = errors.Join(err, n.lobby.Close(ctx), n.stores.close())
 	return err
 }
-
-// statsBody is the JSON of GET /v1/stats. Tick figures are the worst room's.
-type statsBody struct {
-	netcode.Stats
-	TickP50Ms float64 `json:"tick_p50_ms"`
-	TickP99Ms float64 `json:"tick_p99_ms"`
-	TickMaxMs float64 `json:"tick_max_ms"`
-	Overruns  uint64  `json:"tick_overruns"`
-}
-
-func writeStats(w http.ResponseWriter, gs *netcode.Server) {
-	body := statsBody{Stats: gs.Stats()}
-	for _, st := range gs.RoomStats() {
-		body.TickP50Ms = max(body.TickP50Ms, ms(st.P50))
-		body.TickP99Ms = max(body.TickP99Ms, ms(st.P99))
-		body.TickMaxMs = max(body.TickMaxMs, ms(st.Max))
-		body.Overruns += st.Overruns
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(body)
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

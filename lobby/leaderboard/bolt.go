@@ -38,14 +38,17 @@ var _ Store = (*BoltStore)(nil)
 // and an in-memory order-statistic index per board season, rebuilt from the
 // file at open, which answers every read.
 //
-// Writes go through one goroutine, the writer, which commits all Submits
+// Writes go through one goroutine, the writer. It commits all the Submits
 // waiting for it in one transaction (group commit) and syncs it before any
-// of them returns, so a crash, even kill -9, loses no score a caller was told
-// about. A commit appends each Submit's resulting record to a log under
-// sequential keys, which keeps it to a few pages however big the boards are;
-// updating per-player records in place would dirty a page per Submit. Every
-// CheckpointEvery entries the writer folds the log into the per-player
-// records, a sorted chunk per transaction between commits, and then drops it.
+// of them returns, so a crash, even kill -9, loses no score a caller was
+// told about; while one commit is written and synced, it applies the one
+// before to the indexes. A commit appends each Submit's resulting record to
+// a log under sequential keys, so it writes a few pages however big the
+// boards are, where updating per-player records in place would dirty a page
+// per Submit. Every CheckpointEvery log entries the writer folds the log into
+// the per-player records, in sorted chunks carried by the next commits, and
+// then drops it. Once the writer has a Submit, the Submit waits for its
+// outcome whatever its context says.
 //
 // Only one process may open a file at a time; OpenBolt waits LockTimeout
 // for it.
@@ -111,8 +114,7 @@ type adminReq struct {
 
 // writerState is the writer goroutine's own.
 type writerState struct {
-	overlay map[overlayKey]record // records written earlier in the commit being built
-	pending []pendingSubmit
+	commits [2]commit             // one being committed, one being applied
 	logLen  int                   // entries in the log
 	ckptAt  int                   // logLen at which to begin a checkpoint
 	lastSeq uint64                // of the newest log entry
@@ -149,7 +151,7 @@ type checkpoint struct {
 
 // The file holds:
 //
-//	meta/format                          "2"
+//	meta/format                          "1"
 //	boards/<board id>                    generation | JSON configuration
 //	data/<board id>/<season id>/<player> record, as of the last checkpoint
 //	log/<sequence>                       log entry: a record written since
@@ -166,15 +168,15 @@ var (
 	bucketData   = []byte("data")
 	bucketLog    = []byte("log")
 	formatKey    = []byte("format")
-	formatV2     = []byte("2")
+	formatV1     = []byte("1")
 )
 
 const recordHeader = 24
 
 // Sizes of a checkpoint's transactions.
 const (
-	checkpointChunk = 2048  // records written
-	truncateChunk   = 20000 // log entries dropped
+	chunkSize = 2048  // records written per commit
+	dropSize  = 20000 // log entries dropped per commit
 )
 
 // errReplaced: the board was deleted and created again while a Submit was
@@ -212,7 +214,7 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 		done:   make(chan struct{}),
 		w: writerState{
 			ckptAt:  opts.CheckpointEvery,
-			overlay: make(map[overlayKey]record),
+			commits: [2]commit{{overlay: make(map[overlayKey]record)}, {overlay: make(map[overlayKey]record)}},
 			dirty:   make(map[dirtyKey]struct{}),
 		},
 	}
@@ -234,11 +236,11 @@ func (s *BoltStore) load() error {
 		}
 		switch f := meta.Get(formatKey); {
 		case f == nil:
-			if err := meta.Put(formatKey, formatV2); err != nil {
+			if err := meta.Put(formatKey, formatV1); err != nil {
 				return err
 			}
-		case !bytes.Equal(f, formatV2):
-			return fmt.Errorf("file format %q, want %q", f, formatV2)
+		case !bytes.Equal(f, formatV1):
+			return fmt.Errorf("file format %q, want %q", f, formatV1)
 		}
 		for _, name := range [][]byte{bucketBoards, bucketData, bucketLog} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -582,35 +584,38 @@ func (s *BoltStore) submit(ctx context.Context, board, player, name string, scor
 }
 
 // writer runs every write: submits grouped into commits, board changes,
-// and checkpoints, which it interleaves with commits.
+// and checkpoints.
+//
+// Commits are pipelined: while one commit's transaction is written and
+// synced, the writer applies the one before to the indexes and answers its
+// Submits. A commit's results are worked out from the indexes plus the
+// records of the commit not yet applied (prev). While a checkpoint is in
+// progress, each commit also carries a chunk of it, so it costs no sync of
+// its own.
 func (s *BoltStore) writer() {
 	defer close(s.done)
+	var prev *commit
 	batch := make([]op, 0, s.opt.MaxBatchSize)
 	for {
 		if s.w.ckpt == nil && s.w.logLen >= s.w.ckptAt {
+			prev = s.settle(prev)
 			s.beginCheckpoint()
 		}
-		var first op
-		if s.w.ckpt != nil {
-			select {
-			case first = <-s.ops:
-			default:
-				s.checkpointStep()
+		batch = s.gather(batch[:0])
+		if len(batch) == 0 && s.w.ckpt == nil {
+			if prev != nil {
+				prev = s.settle(prev)
 				continue
 			}
-		} else {
 			select {
-			case first = <-s.ops:
+			case o := <-s.ops:
+				batch = s.gather(append(batch, o))
 			case <-s.quit:
 				s.drain()
 				return
 			}
 		}
-		batch = s.gather(append(batch[:0], first))
-		s.run(batch)
-		if s.w.ckpt != nil {
-			s.checkpointStep()
-		}
+		prev = s.run(batch, prev)
 	}
 }
 
@@ -631,37 +636,79 @@ func (s *BoltStore) gather(batch []op) []op {
 // drain runs the ops sent before Close, then finishes with a checkpoint so
 // the next open has no log to replay.
 func (s *BoltStore) drain() {
+	var prev *commit
 	for {
 		batch := s.gather(nil)
 		if len(batch) == 0 {
 			break
 		}
-		s.run(batch)
+		prev = s.run(batch, prev)
 	}
-	if s.w.ckpt == nil && s.w.logLen > 0 {
+	prev = s.settle(prev)
+	if s.w.logLen > 0 {
 		s.beginCheckpoint()
 	}
 	for s.w.ckpt != nil {
-		if !s.checkpointStep() {
-			return
-		}
+		prev = s.run(nil, prev)
 	}
+	s.settle(prev)
 }
 
-// run runs ops in order: consecutive submits share a commit.
-func (s *BoltStore) run(ops []op) {
-	for len(ops) > 0 {
+// commit is what one transaction writes: submits' log entries and
+// possibly a chunk of a checkpoint.
+type commit struct {
+	pending []pendingSubmit
+	overlay map[overlayKey]record // the latest record per player in pending
+	lastSeq uint64                // of the newest log entry once written
+
+	chunk   []dirtyKey    // players of the checkpoint this commit writes,
+	records []chunkRecord // with their records;
+	drop    bool          // or whether it drops log entries up to dropTo
+	dropTo  uint64
+	dropped int // how many it dropped
+}
+
+type chunkRecord struct {
+	dirtyKey
+	value []byte
+}
+
+// run runs ops in order, consecutive submits as one commit, and returns the
+// commit it leaves to apply. With no ops, it commits checkpoint work if any.
+func (s *BoltStore) run(ops []op, prev *commit) *commit {
+	for {
 		n := 0
 		for n < len(ops) && ops[n].submit != nil {
 			n++
 		}
-		if n > 0 {
-			s.commitSubmits(ops[:n])
-			ops = ops[n:]
+		if n == 0 && len(ops) > 0 {
+			prev = s.settle(prev)
+			s.runAdmin(ops[0].admin)
+			ops = ops[1:]
 			continue
 		}
-		s.runAdmin(ops[0].admin)
-		ops = ops[1:]
+		c := &s.w.commits[0]
+		if c == prev {
+			c = &s.w.commits[1]
+		}
+		s.prepare(c, ops[:n], prev)
+		s.checkpointChunk(c)
+		if len(c.pending) > 0 || len(c.chunk) > 0 || c.drop {
+			written := make(chan error, 1)
+			go func() { written <- s.db.Update(c.write) }()
+			prev = s.settle(prev)
+			err := <-written
+			s.checkpointWritten(c, err)
+			if err != nil {
+				s.fail(c, err)
+			} else {
+				s.w.lastSeq = c.lastSeq
+				prev = c
+			}
+		}
+		if ops = ops[n:]; len(ops) == 0 {
+			return prev
+		}
 	}
 }
 
@@ -678,107 +725,126 @@ func (s *BoltStore) runAdmin(req *adminReq) {
 	req.done <- err
 }
 
-// commitSubmits logs the submits' results in one transaction, then, once it
-// is synced, applies them to the indexes and answers each.
-func (s *BoltStore) commitSubmits(ops []op) {
-	w := &s.w
-	clear(w.overlay)
-	w.pending = w.pending[:0]
+// prepare works out each submit's resulting record from, newest first, the
+// submits before it in c, those in prev, and the index.
+func (s *BoltStore) prepare(c *commit, ops []op, prev *commit) {
+	clear(c.overlay)
+	c.pending = c.pending[:0]
 	for _, o := range ops {
-		p := s.prepare(o.submit)
-		if p.err == nil {
-			w.overlay[overlayKey{p.ix, p.rec.player}] = p.rec
+		req := o.submit
+		p := pendingSubmit{req: req}
+		b := req.b
+		if cur := s.boards[b.info.ID]; cur != b {
+			p.err = errReplaced
+			if cur == nil {
+				p.err = fmt.Errorf("%w: %s", ErrUnknownBoard, b.info.ID)
+			}
+			c.pending = append(c.pending, p)
+			continue
 		}
-		w.pending = append(w.pending, p)
+		p.ix = b.seasons[req.season]
+		if p.ix == nil {
+			p.ix = newIndex()
+			b.mu.Lock()
+			b.seasons[req.season] = p.ix
+			b.mu.Unlock()
+		}
+		k := overlayKey{p.ix, req.player}
+		cur, had := c.overlay[k]
+		if !had && prev != nil {
+			cur, had = prev.overlay[k]
+		}
+		if !had {
+			if n := p.ix.players[req.player]; n != nil {
+				cur, had = record{key: n.key, version: n.version}, true
+			}
+		}
+		score, err := b.info.apply(b.info.score(cur.key), had, req.score)
+		if err != nil {
+			p.err = err
+		} else {
+			p.rec = record{player: req.player, name: req.name, key: b.info.sortKey(score),
+				updated: req.updated, version: cur.version + 1}
+			c.overlay[k] = p.rec
+		}
+		c.pending = append(c.pending, p)
 	}
-	var lastSeq uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		log := tx.Bucket(bucketLog)
-		for i := range w.pending {
-			p := &w.pending[i]
-			if p.err != nil {
-				continue
-			}
-			seq, err := log.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), encodeLogEntry(p.req.b, p.req.season, p.rec)); err != nil {
-				return err
-			}
+}
+
+// write is c's transaction. It runs in a goroutine of its own while the
+// writer applies the commit before, so it touches only c.
+func (c *commit) write(tx *bolt.Tx) error {
+	log := tx.Bucket(bucketLog)
+	for i := range c.pending {
+		p := &c.pending[i]
+		if p.err != nil {
+			continue
 		}
-		lastSeq = log.Sequence()
+		seq, err := log.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), encodeLogEntry(p.req.b, p.req.season, p.rec)); err != nil {
+			return err
+		}
+	}
+	c.lastSeq = log.Sequence()
+	if err := writeRecords(tx, c.records); err != nil {
+		return err
+	}
+	if c.drop {
+		var err error
+		c.dropped, err = dropLog(tx, c.dropTo)
+		return err
+	}
+	return nil
+}
+
+// settle applies a committed commit to the indexes and answers its
+// submits. It returns nil, for prev.
+func (s *BoltStore) settle(c *commit) *commit {
+	if c == nil {
 		return nil
-	})
-	if err == nil {
-		w.lastSeq = lastSeq
 	}
-	// Apply in runs that share an index, one lock each; waiting readers
-	// get in between runs.
-	for i := 0; i < len(w.pending); {
-		ix := w.pending[i].ix
-		if ix != nil && (err == nil || w.pending[i].err != nil) {
-			ix.mu.Lock()
-		}
+	// One lock per run of submits to the same index; readers get in
+	// between runs.
+	for i := 0; i < len(c.pending); {
+		ix := c.pending[i].ix
 		j := i
-		for ; j < len(w.pending) && w.pending[j].ix == ix; j++ {
-			p := &w.pending[j]
-			if err != nil && p.err == nil {
-				p.err = err
-			}
-			if p.err == nil {
-				p.ix.put(p.rec)
-				w.logLen++
-				w.dirty[dirtyKey{p.req.b, p.req.season, p.rec.player}] = struct{}{}
-			}
+		for j < len(c.pending) && c.pending[j].ix == ix {
+			j++
 		}
-		if ix != nil && (err == nil || w.pending[i].err != nil) {
+		if ix != nil {
+			ix.mu.Lock()
+			for _, p := range c.pending[i:j] {
+				if p.err == nil {
+					ix.put(p.rec)
+					s.w.logLen++
+					s.w.dirty[dirtyKey{p.req.b, p.req.season, p.rec.player}] = struct{}{}
+				}
+			}
 			ix.mu.Unlock()
 		}
 		i = j
 	}
-	for i := range w.pending {
-		p := &w.pending[i]
+	for _, p := range c.pending {
 		p.req.done <- submitRes{ix: p.ix, rec: p.rec, err: p.err}
 	}
+	return nil
 }
 
-// prepare works out a submit's resulting record from the index and the
-// records already written in this commit.
-func (s *BoltStore) prepare(req *submitReq) pendingSubmit {
-	p := pendingSubmit{req: req}
-	b := req.b
-	if s.boards[b.info.ID] != b {
-		p.err = errReplaced
-		if s.boards[b.info.ID] == nil {
-			p.err = fmt.Errorf("%w: %s", ErrUnknownBoard, b.info.ID)
+// fail answers the submits of a commit that did not commit.
+func (s *BoltStore) fail(c *commit, err error) {
+	for _, p := range c.pending {
+		if p.err == nil {
+			p.err = err
 		}
-		return p
+		p.req.done <- submitRes{err: p.err}
 	}
-	p.ix = b.seasons[req.season]
-	if p.ix == nil {
-		p.ix = newIndex()
-		b.mu.Lock()
-		b.seasons[req.season] = p.ix
-		b.mu.Unlock()
-	}
-	cur, had := s.w.overlay[overlayKey{p.ix, req.player}]
-	if !had {
-		if n := p.ix.players[req.player]; n != nil {
-			cur, had = record{key: n.key, version: n.version}, true
-		}
-	}
-	score, err := b.info.apply(b.info.score(cur.key), had, req.score)
-	if err != nil {
-		p.err = err
-		return p
-	}
-	p.rec = record{player: req.player, name: req.name, key: b.info.sortKey(score),
-		updated: req.updated, version: cur.version + 1}
-	return p
 }
 
-// beginCheckpoint starts a checkpoint of everything logged so far.
+// beginCheckpoint starts a checkpoint of everything logged so far, which
+// the indexes hold: the caller has settled every commit.
 func (s *BoltStore) beginCheckpoint() {
 	c := &checkpoint{upto: s.w.lastSeq, began: time.Now(), todo: make([]dirtyKey, 0, len(s.w.dirty))}
 	for k := range s.w.dirty {
@@ -792,74 +858,92 @@ func (s *BoltStore) beginCheckpoint() {
 	s.w.ckpt = c
 }
 
-// checkpointStep runs one transaction of the checkpoint in progress: it
-// writes the current records of a chunk of players logged before the
-// checkpoint began or, once all are written, drops a chunk of the log up to
-// there. It reports whether the checkpoint can go on.
-func (s *BoltStore) checkpointStep() bool {
-	c := s.w.ckpt
-	var err error
-	if len(c.todo) > 0 {
-		chunk := c.todo[:min(checkpointChunk, len(c.todo))]
-		if err = s.db.Update(func(tx *bolt.Tx) error { return s.writeRecords(tx, chunk) }); err == nil {
-			c.todo = c.todo[len(chunk):]
-			c.written += len(chunk)
-			return true
-		}
-	} else {
-		var dropped int
-		if err = s.db.Update(func(tx *bolt.Tx) (err error) { dropped, err = dropLog(tx, c.upto); return err }); err == nil {
-			s.w.logLen -= dropped
-			if dropped < truncateChunk {
-				s.w.ckpt = nil
-				s.w.ckptAt = s.opt.CheckpointEvery
-				s.log.Info().Int("records", c.written).Int("log_entries", s.w.logLen).
-					Dur("took", time.Since(c.began)).Msg("leaderboard checkpoint")
+// checkpointChunk gives c the next piece of the checkpoint in progress: the
+// current records of a chunk of the players logged before it began or,
+// once all are written, dropping a chunk of the log up to there.
+func (s *BoltStore) checkpointChunk(c *commit) {
+	c.chunk, c.records, c.drop, c.dropped = c.chunk[:0], c.records[:0], false, 0
+	k := s.w.ckpt
+	switch {
+	case k == nil:
+	case len(k.todo) > 0:
+		c.chunk = append(c.chunk, k.todo[:min(chunkSize, len(k.todo))]...)
+		k.todo = k.todo[len(c.chunk):]
+		for _, d := range c.chunk {
+			if s.boards[d.b.info.ID] != d.b {
+				continue // deleted since
 			}
-			return true
+			n := d.b.seasons[d.season].players[d.player]
+			r := record{key: n.key, version: n.version, updated: n.extra.updated, name: n.extra.name}
+			c.records = append(c.records, chunkRecord{d, encodeRecord(r)})
 		}
+	default:
+		c.drop, c.dropTo = true, k.upto
 	}
-	// The log is intact: try again once as much more is logged.
-	s.log.Error().Err(err).Msg("leaderboard checkpoint failed")
-	for _, k := range c.todo {
-		s.w.dirty[k] = struct{}{}
-	}
-	s.w.ckpt = nil
-	s.w.ckptAt = s.w.logLen + s.opt.CheckpointEvery
-	return false
 }
 
-// writeRecords writes players' current records, as the indexes hold them.
-func (s *BoltStore) writeRecords(tx *bolt.Tx, keys []dirtyKey) error {
-	data := tx.Bucket(bucketData)
+// checkpointWritten notes how c's piece of the checkpoint went.
+func (s *BoltStore) checkpointWritten(c *commit, err error) {
+	k := s.w.ckpt
+	if k == nil || len(c.chunk) == 0 && !c.drop {
+		return
+	}
+	if err != nil {
+		// The log is intact: try again once as much more is logged.
+		s.log.Error().Err(err).Msg("leaderboard checkpoint failed")
+		for _, d := range append(c.chunk, k.todo...) {
+			s.w.dirty[d] = struct{}{}
+		}
+		s.w.ckpt = nil
+		s.w.ckptAt = s.w.logLen + s.opt.CheckpointEvery
+		return
+	}
+	k.written += len(c.records)
+	if c.drop {
+		s.w.logLen -= c.dropped
+		if c.dropped < dropSize {
+			s.w.ckpt = nil
+			s.w.ckptAt = s.opt.CheckpointEvery
+			s.log.Info().Int("records", k.written).Int("log_entries", s.w.logLen).
+				Dur("took", time.Since(k.began)).Msg("leaderboard checkpoint")
+		}
+	}
+}
+
+// writeRecords writes a checkpoint chunk's records, skipping boards
+// deleted since, or deleted and created again.
+func writeRecords(tx *bolt.Tx, recs []chunkRecord) error {
+	boards, data := tx.Bucket(bucketBoards), tx.Bucket(bucketData)
 	var sb *bolt.Bucket
 	var last dirtyKey
-	for _, k := range keys {
-		if s.boards[k.b.info.ID] != k.b {
-			continue // deleted since
-		}
-		if sb == nil || k.b != last.b || k.season != last.season {
+	for i, r := range recs {
+		if i == 0 || r.b != last.b || r.season != last.season {
+			last, sb = r.dirtyKey, nil
+			id := []byte(r.b.info.ID)
+			if cfg := boards.Get(id); cfg == nil || binary.BigEndian.Uint64(cfg) != r.b.gen {
+				continue
+			}
 			var err error
-			if sb, err = data.Bucket([]byte(k.b.info.ID)).CreateBucketIfNotExists([]byte(k.season)); err != nil {
+			if sb, err = data.Bucket(id).CreateBucketIfNotExists([]byte(r.season)); err != nil {
 				return err
 			}
-			last = k
 		}
-		n := k.b.seasons[k.season].players[k.player]
-		r := record{key: n.key, version: n.version, updated: n.updated, name: n.name}
-		if err := sb.Put([]byte(k.player), encodeRecord(r)); err != nil {
+		if sb == nil {
+			continue
+		}
+		if err := sb.Put([]byte(r.player), r.value); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// dropLog deletes up to truncateChunk log entries up to sequence upto.
+// dropLog deletes up to dropSize log entries up to sequence upto.
 func dropLog(tx *bolt.Tx, upto uint64) (int, error) {
 	log := tx.Bucket(bucketLog)
 	var keys [][]byte
 	c := log.Cursor()
-	for k, _ := c.First(); k != nil && len(keys) < truncateChunk && binary.BigEndian.Uint64(k) <= upto; k, _ = c.Next() {
+	for k, _ := c.First(); k != nil && len(keys) < dropSize && binary.BigEndian.Uint64(k) <= upto; k, _ = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 	}
 	for _, k := range keys {
@@ -902,7 +986,7 @@ func (s *BoltStore) top(ctx context.Context, board, season, cursor string, limit
 	defer ix.mu.RUnlock()
 	var entries []Entry
 	ix.walk(off, func(n *node) bool {
-		entries = append(entries, b.info.entry(n.player, n.name, n.key, n.updated, off+int64(len(entries))+1))
+		entries = append(entries, n.entry(b.info, off+int64(len(entries))+1))
 		return len(entries) < limit
 	})
 	return entries, nextCursor(b.info, season, off, len(entries), ix.count()), nil
@@ -956,7 +1040,7 @@ func (s *BoltStore) around(ctx context.Context, board, season, player string, n 
 	want := int(r-from) + n + 1
 	entries := make([]Entry, 0, want)
 	ix.walk(from, func(nd *node) bool {
-		entries = append(entries, b.info.entry(nd.player, nd.name, nd.key, nd.updated, from+int64(len(entries))+1))
+		entries = append(entries, nd.entry(b.info, from+int64(len(entries))+1))
 		return len(entries) < want
 	})
 	return entries, nil

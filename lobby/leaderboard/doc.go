@@ -5,8 +5,10 @@
 //     file; each season of each board also has an in-memory order-statistic
 //     index, rebuilt from the file at open, so a rank costs O(log n) and no
 //     read touches the disk. Submit returns only after its transaction is
-//     synced, so a crash (kill -9, power loss) loses no acknowledged score;
-//     concurrent Submits share commits.
+//     synced, so a crash (kill -9, power loss) loses no acknowledged score.
+//     Concurrent Submits share commits, which append to a log that is folded
+//     into per-player records every so often, so a commit writes a few pages
+//     however big the boards grow.
 //   - RedisStore keeps a sorted set per board season, for servers that share
 //     boards. Every operation is one Lua script, so operators are atomic on
 //     the server.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestIndex checks the treap against a sorted slice through random puts,
@@ -58,8 +59,8 @@ func check(t *testing.T, ix *index, model map[string]record) {
 		i := from
 		ix.walk(from, func(n *node) bool {
 			w := want[i]
-			if n.player != w.player || n.key != w.key || n.name != w.name {
-				t.Fatalf("walk from %d: position %d is %s/%d/%s, want %s/%d/%s", from, i, n.player, n.key, n.name, w.player, w.key, w.name)
+			if n.player != w.player || n.key != w.key || n.extra.name != w.name {
+				t.Fatalf("walk from %d: position %d is %s/%d/%s, want %s/%d/%s", from, i, n.player, n.key, n.extra.name, w.player, w.key, w.name)
 			}
 			i++
 			return i < from+3
@@ -72,5 +73,11 @@ func check(t *testing.T, ix *index, model map[string]record) {
 		if got := ix.before(w.key, w.player); got != int64(i) {
 			t.Fatalf("%s: %d before, want %d", w.player, got, i)
 		}
+	}
+}
+
+func TestNodeFitsCacheLine(t *testing.T) {
+	if s := unsafe.Sizeof(node{}); s != 64 {
+		t.Fatalf("node is %d bytes, want 64", s)
 	}
 }

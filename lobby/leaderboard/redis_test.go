@@ -146,7 +146,8 @@ func TestRedisRestart(t *testing.T) {
 func benchRedis(b *testing.B, n int) *RedisStore {
 	ctx := context.Background()
 	srv := redistest.Start(b)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	// Enough connections that the server, not the pool, is the limit.
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 64})
 	b.Cleanup(func() { _ = c.Close() })
 	s := NewRedis(c, "")
 	board := Board{ID: "bench"}
@@ -190,7 +191,7 @@ func BenchmarkRedisSubmit(b *testing.B) {
 		ctx := context.Background()
 		var seed atomic.Uint64
 		b.ReportAllocs()
-		b.SetParallelism(8)
+		b.SetParallelism(32)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			r := rand.New(rand.NewPCG(seed.Add(1), 2))
@@ -213,7 +214,7 @@ func BenchmarkRedisRank(b *testing.B) {
 		ctx := context.Background()
 		var seed atomic.Uint64
 		b.ReportAllocs()
-		b.SetParallelism(8)
+		b.SetParallelism(32)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			r := rand.New(rand.NewPCG(seed.Add(1), 3))

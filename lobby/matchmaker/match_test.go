@@ -87,6 +87,12 @@ func TestMatch(t *testing.T) {
 			want:   []string{"=a,b"},
 		},
 		{
+			name:   "a party of the room's size fills it alone",
+			mode:   mode,
+			queued: []Ticket{tk("s", 1500, 9), party("p4", 4, 1500, 1)},
+			want:   []string{"=p4"},
+		},
+		{
 			name:   "far apart at first",
 			mode:   duel,
 			queued: []Ticket{tk("a", 1000, 0), tk("b", 1400, 0)},

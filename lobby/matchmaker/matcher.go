@@ -27,11 +27,14 @@ type Config struct {
 	Open func(ctx context.Context, mode string) ([]OpenRoom, error)
 	// Place is called for each group: it picks or creates the room and node
 	// and returns the Assignment, with join tickets, to store. For a backfill
-	// group the Matcher sets Backfill, and RoomID if Place left it empty.
+	// group the Matcher sets Backfill, and RoomID if Place left it empty. It
+	// is called for up to Parallel groups at once. An error drops the group
+	// for this pass; its tickets stay queued.
 	Place func(ctx context.Context, g Group) (Assignment, error)
 	// Release, if set, is called when a placed group could not be stored
-	// because one of its tickets left the queue meanwhile, so the room Place
-	// reserved can be freed.
+	// because one of its tickets left the queue meanwhile (its other tickets
+	// stay queued), so the room Place reserved can be freed. It is not called
+	// when Assign fails otherwise: the write may have happened.
 	Release func(ctx context.Context, g Group, a Assignment)
 	// Interval is the time between passes. Default 1s.
 	Interval time.Duration
@@ -152,11 +155,11 @@ func (m *Matcher) RunOnce(ctx context.Context, now time.Time) (Stats, error) {
 func (m *Matcher) matchMode(ctx context.Context, name string, now time.Time, st *Stats) error {
 	queued, err := m.cfg.Queue.Queued(ctx, name)
 	if err != nil {
-		return err
+		return fmt.Errorf("mode %s: %w", name, err)
 	}
 	st.Tickets += len(queued)
 	if queued, err = m.expire(ctx, queued, now, st); err != nil {
-		return err
+		return fmt.Errorf("mode %s: %w", name, err)
 	}
 	mode, ok := m.cfg.Modes(name)
 	if !ok {
@@ -168,6 +171,7 @@ func (m *Matcher) matchMode(ctx context.Context, name string, now time.Time, st 
 	if m.cfg.Open != nil {
 		if open, err = m.cfg.Open(ctx, name); err != nil {
 			m.log.Warn().Err(err).Str("mode", name).Msg("list open rooms; no backfill this pass")
+			open = nil
 		}
 	}
 	groups := Match(mode, queued, open, now)
@@ -177,27 +181,22 @@ func (m *Matcher) matchMode(ctx context.Context, name string, now time.Time, st 
 }
 
 // expire marks the tickets that waited longer than MaxWait Expired and
-// returns the others.
+// returns the others, filtered in place.
 func (m *Matcher) expire(ctx context.Context, queued []Ticket, now time.Time, st *Stats) ([]Ticket, error) {
 	if m.cfg.MaxWait < 0 {
 		return queued, nil
 	}
 	var old []string
-	kept := queued[:0:0]
-	for i, t := range queued {
-		if now.Sub(t.CreatedAt) <= m.cfg.MaxWait {
-			if old != nil {
-				kept = append(kept, t)
-			}
-			continue
+	kept := queued[:0]
+	for _, t := range queued {
+		if now.Sub(t.CreatedAt) > m.cfg.MaxWait {
+			old = append(old, t.ID)
+		} else {
+			kept = append(kept, t)
 		}
-		if old == nil {
-			kept = append(kept, queued[:i]...)
-		}
-		old = append(old, t.ID)
 	}
-	if old == nil {
-		return queued, nil
+	if len(old) == 0 {
+		return kept, nil
 	}
 	n, err := m.cfg.Queue.Expire(ctx, old)
 	st.Expired += n

@@ -329,11 +329,14 @@ func testQueue(t *testing.T, newQueue func(t *testing.T) Queue) {
 		if err := q.Unlock(ctx, "m", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if !lock("b", 100*time.Millisecond) {
+		if !lock("b", time.Minute) {
 			t.Fatal("b could not take the lock a released")
 		}
 		if lock("a", time.Minute) {
 			t.Fatal("a took the lock held by b")
+		}
+		if !lock("b", 100*time.Millisecond) { // b shortens its ttl, then stops renewing
+			t.Fatal("b could not renew its lock")
 		}
 		time.Sleep(300 * time.Millisecond)
 		if !lock("a", time.Minute) {
@@ -398,4 +401,24 @@ func testQueue(t *testing.T, newQueue func(t *testing.T) Queue) {
 			t.Errorf("%d tickets with the same player were queued, want 1", ok)
 		}
 	})
+}
+
+func TestStatusText(t *testing.T) {
+	for _, s := range []Status{Queued, Matched, Cancelled, Expired} {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Status
+		if err := got.UnmarshalText(b); err != nil || got != s || string(b) != s.String() {
+			t.Errorf("%v: marshalled %q, read back %v, %v", s, b, got, err)
+		}
+	}
+	if _, err := Status(0).MarshalText(); err == nil {
+		t.Error("the zero Status marshalled")
+	}
+	var s Status
+	if err := s.UnmarshalText([]byte("")); err == nil {
+		t.Error(`"" unmarshalled`)
+	}
 }

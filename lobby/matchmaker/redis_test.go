@@ -59,11 +59,14 @@ func TestRedisRetainsFinishedTickets(t *testing.T) {
 	}
 }
 
-// TestRedisWaitAfterClose checks that a Wait still returns when no
-// subscription wakes it, by re-reading the ticket.
+// TestRedisWaitAfterClose checks that Wait subscribes rather than polls, and
+// that a Wait still returns when no subscription wakes it, by re-reading the
+// ticket.
 func TestRedisWaitAfterClose(t *testing.T) {
 	ctx := context.Background()
-	q := newRedisQueue(t, redisClient(t))
+	c := redisClient(t)
+	q := newRedisQueue(t, c)
+	subscribers := func() int64 { return c.PubSubNumSub(ctx, q.leftChannel()).Val()[q.leftChannel()] }
 	if err := q.Add(ctx, Ticket{ID: "a", Mode: "duel", Members: []Member{{ID: "p"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +76,9 @@ func TestRedisWaitAfterClose(t *testing.T) {
 		done <- s
 	}()
 	time.Sleep(100 * time.Millisecond)
+	if n := subscribers(); n != 1 {
+		t.Errorf("%d subscribers while a Wait runs, want 1", n)
+	}
 	q.Close()
 	if err := q.Cancel(ctx, "a"); err != nil {
 		t.Fatal(err)
