@@ -241,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
 		return
 	}
-	sess := newSession(s, conn, deflate)
+	sess := newSession(s, conn.NetConn(), deflate)
 	conn.Session().Store(sessionKey, sess)
 	s.sessionsMu.Lock()
 	s.sessions[sess] = struct{}{}
@@ -499,6 +499,7 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	sess.dropLocked()
 	h := sess.hub.Load()
 	sess.mu.Unlock()
+	sess.stop()
 	_ = sess.netConn.Close()
 	e.srv.sessionsMu.Lock()
 	delete(e.srv.sessions, sess)

@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lxzan/gws"
-
 	"github.com/tickwire/tickwire/game"
 )
 
@@ -16,7 +14,6 @@ import (
 // goroutine beyond gws's read loop.
 type session struct {
 	id      string
-	conn    *gws.Conn
 	netConn net.Conn
 	srv     *Server
 	deflate bool // negotiated permessage-deflate
@@ -39,16 +36,19 @@ type session struct {
 	delivered atomic.Uint64
 
 	// mu guards the queue and the writer's state.
-	mu      sync.Mutex
-	queue   []*frame // ring, cap = Config.MaxPending
-	head, n int
-	writing bool  // a writer goroutine is running
-	closing bool  // a close frame is queued or written: queue nothing more
-	gone    bool  // the connection has closed (OnClose ran)
-	dropped int64 // frames dropped because the queue was full, for stats
-	bufs    net.Buffers
-	scratch [][]byte // backing array for bufs, reused
-	batch   []*frame // frames being written; used by the writer only
+	mu       sync.Mutex
+	queue    []*frame // ring, cap = Config.MaxPending
+	head, n  int
+	writing  bool      // the writer is writing a batch
+	closing  bool      // a close frame is queued or written: queue nothing more
+	gone     bool      // the connection has closed (OnClose ran)
+	dropped  int64     // frames dropped because the queue was full, for stats
+	batch    []*frame  // frames being written; used by the writer only
+	deadline time.Time // current write deadline; used by the writer only
+
+	wake     chan struct{} // signals the writer that frames are queued
+	quit     chan struct{} // closed when the session ends
+	quitOnce sync.Once
 
 	// Owned by the room goroutine of the session's hub.
 	sentTick uint64    // state tick of the last state frame queued
@@ -57,18 +57,19 @@ type session struct {
 	welcomed bool
 }
 
-func newSession(srv *Server, conn *gws.Conn, deflate bool) *session {
+func newSession(srv *Server, conn net.Conn, deflate bool) *session {
 	s := &session{
 		id:      newID(),
-		conn:    conn,
-		netConn: conn.NetConn(),
+		netConn: conn,
 		srv:     srv,
 		deflate: deflate,
 		opened:  time.Now(),
 		queue:   make([]*frame, srv.cfg.MaxPending),
-		scratch: make([][]byte, 0, srv.cfg.MaxPending),
 		batch:   make([]*frame, 0, srv.cfg.MaxPending),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
 	}
+	go s.writeLoop()
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
 	return s
@@ -96,11 +97,10 @@ func (s *session) send(f *frame) bool {
 	if f.closing {
 		s.closing = true
 	}
-	start := !s.writing
-	s.writing = true
 	s.mu.Unlock()
-	if start {
-		go s.write()
+	select {
+	case s.wake <- struct{}{}:
+	default: // already signalled
 	}
 	return true
 }
@@ -124,9 +124,23 @@ func (s *session) drained() bool {
 	return s.n == 0 && !s.writing
 }
 
-// write is the session's writer: it writes queued frames in batches (one writev
-// per batch) until the queue is empty, then exits.
-func (s *session) write() {
+// writeLoop is the session's writer goroutine: it sleeps until frames are
+// queued, writes them, and exits when the session ends. A long-lived writer
+// costs a small stack but no allocation or goroutine start per tick.
+func (s *session) writeLoop() {
+	for {
+		select {
+		case <-s.wake:
+		case <-s.quit:
+			return
+		}
+		s.flush()
+	}
+}
+
+// flush writes queued frames until the queue is empty: one write per frame, or
+// one writev when frames piled up. Hot path: once per client per tick.
+func (s *session) flush() {
 	for {
 		s.mu.Lock()
 		if s.n == 0 {
@@ -134,25 +148,17 @@ func (s *session) write() {
 			s.mu.Unlock()
 			return
 		}
+		s.writing = true
 		batch := s.batch[:0]
-		s.bufs = s.scratch[:0]
 		for s.n > 0 {
-			f := s.queue[s.head]
+			batch = append(batch, s.queue[s.head])
 			s.queue[s.head] = nil
 			s.head = (s.head + 1) % len(s.queue)
 			s.n--
-			batch = append(batch, f)
-			s.bufs = append(s.bufs, f.bytesFor(s.deflate))
 		}
-		bufs := s.bufs
 		s.mu.Unlock()
 
-		var size int
-		for _, b := range bufs {
-			size += len(b)
-		}
-		_ = s.netConn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		_, err := bufs.WriteTo(s.netConn)
+		size, err := s.writeBatch(batch)
 		s.srv.stats.bytesOut.Add(uint64(size))
 		closing := false
 		for _, f := range batch {
@@ -169,8 +175,36 @@ func (s *session) write() {
 		clear(batch)
 		if err != nil || closing {
 			s.finish(err == nil)
+			return
 		}
 	}
+}
+
+func (s *session) writeBatch(batch []*frame) (int, error) {
+	s.refreshDeadline()
+	if len(batch) == 1 {
+		return s.netConn.Write(batch[0].bytesFor(s.deflate))
+	}
+	bufs := make(net.Buffers, len(batch)) // only when a backlog built up
+	size := 0
+	for i, f := range batch {
+		bufs[i] = f.bytesFor(s.deflate)
+		size += len(bufs[i])
+	}
+	_, err := bufs.WriteTo(s.netConn)
+	return size, err
+}
+
+// refreshDeadline moves the write deadline on once half of WriteTimeout has
+// passed, rather than on every write: a write that blocks for longer than
+// WriteTimeout still fails, at a fraction of the cost.
+func (s *session) refreshDeadline() {
+	now := time.Now()
+	if now.Add(s.srv.cfg.WriteTimeout / 2).Before(s.deadline) {
+		return
+	}
+	s.deadline = now.Add(s.srv.cfg.WriteTimeout)
+	_ = s.netConn.SetWriteDeadline(s.deadline)
 }
 
 // finish ends the connection after a close frame (graceful) or a failed write.
@@ -180,12 +214,16 @@ func (s *session) finish(graceful bool) {
 	s.closing = true
 	s.dropLocked()
 	s.mu.Unlock()
+	s.stop()
 	if graceful {
 		_ = s.netConn.SetReadDeadline(time.Now().Add(closeWait))
 		return
 	}
 	_ = s.netConn.Close()
 }
+
+// stop ends the writer goroutine.
+func (s *session) stop() { s.quitOnce.Do(func() { close(s.quit) }) }
 
 // closeWait is how long the server waits for a client's close reply.
 const closeWait = 2 * time.Second
