@@ -216,7 +216,10 @@ func NewServer(cfg Config) (*Server, error) {
 		ReadBufferSize:     2048,
 		HandshakeTimeout:   cfg.HandshakeTimeout,
 		PermessageDeflate: gws.PermessageDeflate{
-			Enabled:               !cfg.NoDeflate,
+			Enabled: !cfg.NoDeflate,
+			// gws compresses nothing for us (frames are deflated once per room
+			// by the hub), so its pool of compressors needs only one.
+			PoolSize:              1,
 			Level:                 cfg.DeflateLevel,
 			ServerContextTakeover: false,
 			ClientContextTakeover: false,
@@ -499,7 +502,6 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	sess.dropLocked()
 	h := sess.hub.Load()
 	sess.mu.Unlock()
-	sess.stop()
 	_ = sess.netConn.Close()
 	e.srv.sessionsMu.Lock()
 	delete(e.srv.sessions, sess)
@@ -539,6 +541,10 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
 		return
 	}
+	if in, ok := decodeInput(m.Bytes()); ok {
+		e.srv.input(sess, in)
+		return
+	}
 	var f pb.ClientFrame
 	if err := proto.Unmarshal(m.Bytes(), &f); err != nil {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "frame is not a ClientFrame: "+err.Error())
@@ -557,13 +563,8 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		}
 		s.join(sess, body.Join)
 	case *pb.ClientFrame_Input:
-		if h == nil { // join still in flight: nothing to steer yet
-			return
-		}
 		in := body.Input
-		if !h.room.Input(sess.playerID(), game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons}) {
-			s.stats.inputsDropped.Add(1)
-		}
+		s.input(sess, game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons})
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -585,6 +586,17 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		sess.resync.Store(true)
 	default:
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "empty or unknown frame body")
+	}
+}
+
+// input hands a client's input to its room.
+func (s *Server) input(sess *session, in game.Input) {
+	h := sess.hub.Load()
+	if h == nil { // join still in flight: nothing to steer yet
+		return
+	}
+	if !h.room.Input(sess.playerID(), in) {
+		s.stats.inputsDropped.Add(1)
 	}
 }
 

@@ -4,17 +4,22 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tickwire/tickwire/game"
 )
 
-// session is one client connection. Its queue is written by a writer goroutine
-// that runs only while there is something to write, so an idle session costs no
-// goroutine beyond gws's read loop.
+// session is one client connection. Frames are written straight from the
+// sending goroutine (normally the room's) with a non-blocking write while the
+// socket keeps up; only when the kernel buffer is full does a writer goroutine
+// start, wait for the socket and drain a small bounded queue. So a session in
+// steady state costs no goroutine beyond gws's read loop, and a room's tick
+// never waits on a socket.
 type session struct {
 	id      string
 	netConn net.Conn
+	raw     syscall.RawConn // nil when the conn has no file descriptor
 	srv     *Server
 	deflate bool // negotiated permessage-deflate
 	opened  time.Time
@@ -35,20 +40,27 @@ type session struct {
 	// the state the client surely has.
 	delivered atomic.Uint64
 
-	// mu guards the queue and the writer's state.
-	mu       sync.Mutex
-	queue    []*frame // ring, cap = Config.MaxPending
-	head, n  int
-	writing  bool      // the writer is writing a batch
-	closing  bool      // a close frame is queued or written: queue nothing more
-	gone     bool      // the connection has closed (OnClose ran)
-	dropped  int64     // frames dropped because the queue was full, for stats
-	batch    []*frame  // frames being written; used by the writer only
-	deadline time.Time // current write deadline; used by the writer only
+	// mu guards everything below up to the room-owned fields.
+	mu      sync.Mutex
+	queue   []*frame // ring of frames waiting for the writer, cap = Config.MaxPending
+	head, n int
+	// inflight is a frame partly written (its first inflightOff bytes are on
+	// the wire); it is finished before anything else and never dropped.
+	inflight    *frame
+	inflightOff int
+	writing     bool // a writer goroutine owns the socket
+	closing     bool // a close frame is queued or written: queue nothing more
+	gone        bool // the connection has closed (OnClose ran)
+	dropped     int64
+	batch       []*frame  // frames being written; the writer's
+	deadline    time.Time // current write deadline; the writer's
 
-	wake     chan struct{} // signals the writer that frames are queued
-	quit     chan struct{} // closed when the session ends
-	quitOnce sync.Once
+	// Scratch for the non-blocking write; rawWrite is bound once so a write
+	// allocates nothing.
+	wbuf     []byte
+	wn       int
+	werr     error
+	rawWrite func(fd uintptr) bool
 
 	// Owned by the room goroutine of the session's hub.
 	sentTick uint64    // state tick of the last state frame queued
@@ -65,24 +77,34 @@ func newSession(srv *Server, conn net.Conn, deflate bool) *session {
 		deflate: deflate,
 		opened:  time.Now(),
 		queue:   make([]*frame, srv.cfg.MaxPending),
-		batch:   make([]*frame, 0, srv.cfg.MaxPending),
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
+		batch:   make([]*frame, 0, srv.cfg.MaxPending+1),
 	}
-	go s.writeLoop()
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			s.raw = raw
+		}
+	}
+	s.rawWrite = s.writeFD
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
 	return s
 }
 
-// send queues f (taking a reference) and makes sure a writer runs. If the queue
-// is full every pending frame is dropped, f is not queued, and send reports
-// false: the caller must resync the client. Hot path: once per client per tick.
+// send writes f now if the socket takes it without blocking, or queues it
+// (taking a reference) for the writer goroutine. If the queue is full every
+// queued frame is dropped, f is not queued, and send reports false: the caller
+// must resync the client. Hot path: once per client per tick.
 func (s *session) send(f *frame) bool {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return false
+	}
+	if f.closing {
+		s.closing = true
+	}
+	if !s.writing && s.raw != nil {
+		return s.sendNow(f) // unlocks
 	}
 	if s.n == len(s.queue) {
 		s.dropLocked()
@@ -94,18 +116,85 @@ func (s *session) send(f *frame) bool {
 	f.retain()
 	s.queue[(s.head+s.n)%len(s.queue)] = f
 	s.n++
-	if f.closing {
-		s.closing = true
-	}
+	s.startWriterLocked()
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default: // already signalled
-	}
 	return true
 }
 
-// dropLocked releases every queued frame.
+// sendNow tries a non-blocking write of f with s.mu held (and releases it). A
+// partial write leaves the rest to a writer goroutine.
+func (s *session) sendNow(f *frame) bool {
+	b := f.bytesFor(s.deflate)
+	s.wbuf, s.wn, s.werr = b, 0, nil
+	if err := s.raw.Write(s.rawWrite); err != nil {
+		s.werr = err
+	}
+	n, err := s.wn, s.werr
+	s.wbuf = nil
+	if err != nil {
+		s.mu.Unlock()
+		s.finish(false)
+		return false
+	}
+	if n == len(b) {
+		s.mu.Unlock()
+		s.wrote(f, len(b), nil)
+		if f.closing {
+			s.finish(true)
+		}
+		return true
+	}
+	f.retain()
+	s.inflight, s.inflightOff = f, n
+	s.startWriterLocked()
+	s.mu.Unlock()
+	return true
+}
+
+// writeFD is the non-blocking write run by RawConn.Write: it never asks to wait
+// for the socket (it returns true even on EAGAIN).
+func (s *session) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), s.wbuf[s.wn:])
+		if n > 0 {
+			s.wn += n
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+		case err != nil:
+			s.werr = err
+		case s.wn < len(s.wbuf) && n > 0:
+			continue
+		}
+		return true
+	}
+}
+
+func (s *session) startWriterLocked() {
+	if !s.writing {
+		s.writing = true
+		go s.flush()
+	}
+}
+
+// wrote accounts for a frame that went out (or failed to).
+func (s *session) wrote(f *frame, size int, err error) {
+	s.srv.stats.bytesOut.Add(uint64(size))
+	if err != nil {
+		return
+	}
+	if f.tick > 0 {
+		s.delivered.Store(f.tick)
+		s.srv.stats.stateFramesOut.Add(1)
+	}
+	if !f.control {
+		s.srv.stats.framesOut.Add(1)
+	}
+}
+
+// dropLocked releases every queued frame (not the in-flight one).
 func (s *session) dropLocked() {
 	for s.n > 0 {
 		s.queue[s.head].release()
@@ -124,71 +213,64 @@ func (s *session) drained() bool {
 	return s.n == 0 && !s.writing
 }
 
-// writeLoop is the session's writer goroutine: it sleeps until frames are
-// queued, writes them, and exits when the session ends. A long-lived writer
-// costs a small stack but no allocation or goroutine start per tick.
-func (s *session) writeLoop() {
-	for {
-		select {
-		case <-s.wake:
-		case <-s.quit:
-			return
-		}
-		s.flush()
-	}
-}
-
-// flush writes queued frames until the queue is empty: one write per frame, or
-// one writev when frames piled up. Hot path: once per client per tick.
+// flush is the writer goroutine: it finishes the in-flight frame, then writes
+// queued frames with blocking writes (one writev for a backlog) until the
+// queue is empty, then hands the socket back to the fast path and exits.
 func (s *session) flush() {
 	for {
 		s.mu.Lock()
-		if s.n == 0 {
-			s.writing = false
-			s.mu.Unlock()
-			return
-		}
-		s.writing = true
 		batch := s.batch[:0]
+		off := 0
+		if s.inflight != nil {
+			batch = append(batch, s.inflight)
+			off = s.inflightOff
+			s.inflight, s.inflightOff = nil, 0
+		}
 		for s.n > 0 {
 			batch = append(batch, s.queue[s.head])
 			s.queue[s.head] = nil
 			s.head = (s.head + 1) % len(s.queue)
 			s.n--
 		}
+		if len(batch) == 0 {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
 
-		size, err := s.writeBatch(batch)
-		s.srv.stats.bytesOut.Add(uint64(size))
+		size, err := s.writeBatch(batch, off)
 		closing := false
 		for _, f := range batch {
-			if err == nil && f.tick > 0 {
-				s.delivered.Store(f.tick)
-				s.srv.stats.stateFramesOut.Add(1)
-			}
-			if !f.control {
-				s.srv.stats.framesOut.Add(1)
-			}
+			s.wrote(f, 0, err)
 			closing = closing || f.closing
 			f.release()
 		}
+		s.srv.stats.bytesOut.Add(uint64(size))
 		clear(batch)
 		if err != nil || closing {
 			s.finish(err == nil)
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
 			return
 		}
 	}
 }
 
-func (s *session) writeBatch(batch []*frame) (int, error) {
+// writeBatch writes the frames, skipping the first off bytes of the first.
+func (s *session) writeBatch(batch []*frame, off int) (int, error) {
 	s.refreshDeadline()
 	if len(batch) == 1 {
-		return s.netConn.Write(batch[0].bytesFor(s.deflate))
+		return s.netConn.Write(batch[0].bytesFor(s.deflate)[off:])
 	}
 	bufs := make(net.Buffers, len(batch)) // only when a backlog built up
 	size := 0
 	for i, f := range batch {
 		bufs[i] = f.bytesFor(s.deflate)
+		if i == 0 {
+			bufs[i] = bufs[i][off:]
+		}
 		size += len(bufs[i])
 	}
 	_, err := bufs.WriteTo(s.netConn)
@@ -214,16 +296,12 @@ func (s *session) finish(graceful bool) {
 	s.closing = true
 	s.dropLocked()
 	s.mu.Unlock()
-	s.stop()
 	if graceful {
 		_ = s.netConn.SetReadDeadline(time.Now().Add(closeWait))
 		return
 	}
 	_ = s.netConn.Close()
 }
-
-// stop ends the writer goroutine.
-func (s *session) stop() { s.quitOnce.Do(func() { close(s.quit) }) }
 
 // closeWait is how long the server waits for a client's close reply.
 const closeWait = 2 * time.Second

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,6 +31,7 @@ type serveConfig struct {
 	matchDuration   time.Duration
 	scoreLimit      int64
 	shutdownTimeout time.Duration
+	pprof           bool
 	net             netcode.Config
 	lobby           lobbyConfig
 }
@@ -53,6 +55,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.WriteTimeout, "write-timeout", 5*time.Second, "bound on one socket write")
 	fs.IntVar(&c.net.MaxPending, "max-pending", 8, "frames queued per client before they are dropped and it is resynced")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for matches to close")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
 }
 
@@ -128,6 +131,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if c.pprof {
+		n.servePprof()
 	}
 	log.Info().Str("addr", ln.Addr().String()).Str("ws", n.address+netcode.Path).
 		Str("node", n.lobby.NodeID()).Str("store", c.lobby.store).
@@ -212,6 +218,17 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	n.stopLobby = cancel
 	n.lobby.Run(lctx)
 	return n, nil
+}
+
+// servePprof adds the Go profiling endpoints to the node's listener.
+func (n *node) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", n.http.Handler)
+	n.http.Handler = mux
 }
 
 // shutdown stops accepting, ends every match (crediting the results), closes
