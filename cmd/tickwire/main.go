@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBots(args[1:], stdout, stderr)
 	case "healthcheck":
 		err = healthcheck(args[1:], stderr)
+	case "floor":
+		err = runFloor(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, topUsage)
 		return 0
@@ -62,6 +64,8 @@ const topUsage = `usage: tickwire <command> [flags]
 commands:
   serve   run the game server (rooms on a fixed tick, WebSocket on /ws)
   bots    play bot matches against a server and report what they saw
+  floor   measure the loopback write floor: plain TCP writes of one frame
+          to N connections at the tick rate, sender CPU per write
   healthcheck  exit 0 if a server's /healthz answers 200 (for containers)
 
 Run 'tickwire <command> --help' for a command's flags.`

@@ -29,7 +29,9 @@ type Config struct {
 	// SetupTimeout bounds the wait for all Conns connections. Default 4s.
 	SetupTimeout time.Duration
 	// Readers is the receiving side; required. Use [Process] to measure and
-	// [InProcess] in tests.
+	// [InProcess] in tests. Run starts them with a context that ends
+	// SetupTimeout + Duration + 1s later (Duration + 5s with the defaults),
+	// so they stop by themselves even if the sender does not close them.
 	Readers Readers
 }
 
