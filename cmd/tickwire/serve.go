@@ -168,6 +168,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	n := &node{address: lc.publicURL}
 	if n.address == "" {
 		n.address = "ws://" + addr
+		if host, _, _ := net.SplitHostPort(addr); net.ParseIP(host).IsUnspecified() {
+			log.Warn().Str("addr", addr).Msg("listening on all interfaces without --public-url: the lobby will send clients to an address they cannot reach; set --public-url")
+		}
 	}
 	modes, err := lobby.ParseModes(lc.modes)
 	if err != nil {
