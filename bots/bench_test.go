@@ -54,7 +54,8 @@ func benchFrames(b *testing.B) (State, [2][]byte) {
 // BenchmarkApplyDelta measures a bot's per-tick hot path on the reference
 // room (64 entities, all moving): decoding one delta frame and applying it,
 // checksum included. "mirror" is the decode and Mirror.ApplyDelta alone;
-// "client" is the whole frame handler of a Client.
+// "client" is the whole frame handler of a Client in a Runner, live meter
+// included.
 func BenchmarkApplyDelta(b *testing.B) {
 	state, frames := benchFrames(b)
 	b.Run("mirror", func(b *testing.B) {
@@ -79,7 +80,7 @@ func BenchmarkApplyDelta(b *testing.B) {
 		}
 	})
 	b.Run("client", func(b *testing.B) {
-		c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n"})
+		c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n", meter: newMeter()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -205,9 +205,9 @@ type Stats struct {
 //
 // A Client costs one goroutine (gws's read loop, which also applies frames);
 // it starts none to send inputs: whoever drives it (the [Runner]'s single
-// ticker) calls Act. In memory it costs about 15 KiB, permessage-deflate or
-// not (see [Config.DisableCompression]). Its methods are safe for concurrent
-// use.
+// ticker) calls Act. In memory it costs about 15 KiB, or 22 KiB with
+// permessage-deflate (see [Config.DisableCompression]). Its methods are safe
+// for concurrent use.
 type Client struct {
 	cfg   Config
 	addr  string
@@ -231,6 +231,7 @@ type Client struct {
 	session          Session
 	tick0Us          int64
 	welcomed         bool
+	playing          bool // counted in meter.playing
 	joinSignalled    bool
 	errSignalled     bool
 	closed           bool
@@ -362,7 +363,11 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), map[string]string{"ws": "80", "wss": "443"}[u.Scheme])
+		port := "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", host)
@@ -660,6 +665,7 @@ func (c *Client) markClosed(err error, now time.Time) {
 	if c.welcomed && c.meter != nil {
 		c.meter.connected.Add(-1)
 	}
+	c.stopPlaying()
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		c.stats.CloseCode = ce.Code
@@ -743,6 +749,8 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	c.stats.PlayerID, c.stats.TickRate = w.GetPlayerId(), w.GetTickRate()
 	if c.meter != nil {
 		c.meter.connected.Add(1)
+		c.meter.playing.Add(1)
+		c.playing = true
 	}
 	c.stats.JoinTime = now.Sub(c.joinStart)
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
@@ -796,6 +804,15 @@ func (c *Client) onSnapshot(s *tickwirev1.Snapshot, now time.Time) {
 	c.awaitingSnapshot = false
 	c.stats.Snapshots++
 	c.applied(s.GetTick())
+}
+
+// stopPlaying takes the client out of meter.playing once its match has ended
+// or its connection closed; c.mu must be held.
+func (c *Client) stopPlaying() {
+	if c.playing {
+		c.playing = false
+		c.meter.playing.Add(-1)
+	}
 }
 
 // applied counts an update that moved the mirror to tick.
@@ -870,6 +887,7 @@ func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
 		})
 	}
 	c.stats.MatchEnd = r
+	c.stopPlaying()
 	c.endWindow(now)
 	if c.mirror.Synced() && c.mirror.Tick() == r.Tick {
 		r.Verified = c.mirror.Checksum() == r.Checksum

@@ -17,19 +17,29 @@
 //   - A [Behaviour] chooses a bot's inputs from its mirror: [Random] (the
 //     reference workload's walker), [Chase] (heads for the nearest orb) or
 //     [Idle]; [BehaviourByName] picks one by name.
-//   - [Runner] (or [Run]) plays Rooms × Players bots for a while and sums
-//     them up in a [Report]; its Clients stay available for inspection.
+//   - [Runner] (or [Run]) plays Rooms × Players bots for a while, joining
+//     them over an optional ramp-up, and sums them up in a [Report]: the
+//     bots' own figures, the server's (sampled from its /v1/stats endpoint
+//     before the first join and at both ends of the measured window), the
+//     run second by second ([Series]) and the latency histogram. It can show
+//     a live progress line on a terminal, and [Report.WriteHTML] draws the
+//     report as one self-contained page. Its Clients stay available for
+//     inspection.
 //
 // # Cost
 //
 // Thousands of bots share one process. Each costs gws's read-loop goroutine
 // (which also applies frames: there is no goroutine per bot beyond it), a
-// small read buffer, a mirror and a latency [Histogram]: about 10 KiB. With
-// permessage-deflate gws adds an inflater and a deflater per connection,
-// about 380 KiB more, although a bot never compresses: client frames are
-// tiny and always sent plain, and the client asks for no server context
-// takeover, so it keeps no inflate window between messages. A Runner drives
-// every bot's inputs from a single ticker goroutine.
+// small read buffer, a mirror and a latency [Histogram]: about 15 KiB of heap
+// and stack, and about 22 KiB with permessage-deflate, which a bot negotiates
+// itself rather than through gws (gws would build a flate writer and reader
+// per connection, about 380 KiB): compressed frames are inflated under gws by
+// inflaters the whole process shares, as the bot asks for no server context
+// takeover; its own frames are tiny and always sent plain. A delta costs a
+// bot about 9 allocations (1.2 KiB, all protobuf decoding), so about 25 KiB
+// a second at 20 Hz. A Runner drives every bot's inputs from a single ticker
+// goroutine and watches the run from another, reading counters the bots add
+// to atomically: it locks each bot only to send its inputs.
 //
 // # Measuring
 //
@@ -39,5 +49,8 @@
 // measured wall-clock seconds, so a server whose tick slips counts the slip
 // as loss. Bytes are counted twice: as read from the TCP connection (frames
 // as sent, compressed or not) and as WebSocket message payloads after
-// inflating.
+// inflating. Each bot's figures cover its own window, from its Welcome to
+// the end of the run; the server's cover the runner's window, from the end
+// of the joins to the end of the run, so that the joins' cost is not in
+// server CPU per client update.
 package bots

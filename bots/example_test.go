@@ -46,20 +46,27 @@ func ExampleMirror() {
 	// delta 10: base tick 9, mirror at 8: delta base tick is not the mirror's tick false
 }
 
-// Run plays 50 rooms of 16 random walkers against a server for a minute and
-// prints the report.
+// Run plays the arena workload, 50 rooms of 16 random walkers, against a
+// server: joins spread over ten seconds, then a measured minute, with a live
+// progress line on the terminal. It prints the report and draws it as a page.
 func ExampleRun() {
 	rep, err := bots.Run(context.Background(), bots.RunConfig{
 		URL:      "ws://127.0.0.1:7350",
 		Rooms:    50,
 		Players:  16,
+		RampUp:   10 * time.Second,
 		Duration: time.Minute,
+		Progress: os.Stderr, // only when it is a terminal
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
 	_ = rep.Print(os.Stdout)
+	if f, err := os.Create("report.html"); err == nil {
+		_ = rep.WriteHTML(f)
+		_ = f.Close()
+	}
 	if err := rep.Failed(); err != nil {
 		fmt.Fprintln(os.Stderr, "bots:", err)
 	}

@@ -133,7 +133,7 @@ func histogramOf(counts []uint32) Histogram {
 
 // HistogramBuckets are a histogram's non-empty buckets in columns: Count[i]
 // samples were at least LowUs[i] and less than LowUs[i]+WidthUs[i]
-// microseconds (the top bucket ends at the histogram's Max).
+// microseconds.
 type HistogramBuckets struct {
 	LowUs   []uint64 `json:"low_us"`
 	WidthUs []uint64 `json:"width_us"`
@@ -142,7 +142,7 @@ type HistogramBuckets struct {
 
 // Buckets returns the histogram's non-empty buckets, in ascending order.
 func (h *Histogram) Buckets() HistogramBuckets {
-	var b HistogramBuckets
+	b := HistogramBuckets{LowUs: []uint64{}, WidthUs: []uint64{}, Count: []uint32{}}
 	for i, c := range h.counts {
 		if c == 0 {
 			continue

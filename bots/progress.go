@@ -59,7 +59,7 @@ func (d *progressDisplay) finish(p point) {
 }
 
 func (d *progressDisplay) describe(p point) string {
-	elapsed := p.elapsed.Truncate(time.Second)
+	elapsed := p.elapsed.Round(time.Second)
 	when := elapsed.String()
 	if d.total > 0 {
 		when += "/" + d.total.Round(time.Second).String()

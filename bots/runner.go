@@ -166,9 +166,10 @@ func Run(ctx context.Context, cfg RunConfig) (Report, error) {
 // test are in the report (see [Report.Failed]), and a done ctx ends the run
 // early with a report of what ran.
 //
-// Besides gws's read loop per bot, a run has three goroutines: one sends
-// every bot's inputs, one samples the run each second for [Report.Series]
-// and the progress display, and the caller's, which joins and waits.
+// Besides gws's read loop per bot and, while joining, at most
+// JoinConcurrency join workers, a run has two goroutines of its own: one
+// sends every bot's inputs, and one samples the run each second for
+// [Report.Series] and the progress display.
 func (r *Runner) Run(ctx context.Context) (Report, error) {
 	r.mu.Lock()
 	if r.ran {
@@ -197,7 +198,7 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 		Dur("join_phase", windowStart.Sub(start)).Msg("joins done")
 	server.start = r.serverStats(ctx, &server)
 
-	r.wait(ctx, joined)
+	r.wait(ctx)
 	windowEnd := time.Now()
 	server.end = r.serverStats(ctx, &server)
 	close(stopInputs)
@@ -419,8 +420,8 @@ func (r *Runner) sendInputs(stop <-chan struct{}, done chan<- struct{}) {
 }
 
 // wait returns when Duration has passed, ctx is done, or no bot has a match
-// left to play.
-func (r *Runner) wait(ctx context.Context, clients []*Client) {
+// left to play. It reads the meter, not the bots: it locks none of them.
+func (r *Runner) wait(ctx context.Context) {
 	var deadline <-chan time.Time
 	if r.cfg.Duration > 0 {
 		t := time.NewTimer(r.cfg.Duration)
@@ -429,7 +430,7 @@ func (r *Runner) wait(ctx context.Context, clients []*Client) {
 	}
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
-	for !finished(clients) {
+	for r.meter.playing.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return
@@ -438,20 +439,6 @@ func (r *Runner) wait(ctx context.Context, clients []*Client) {
 		case <-poll.C:
 		}
 	}
-}
-
-// finished reports whether every client's match has ended or its connection
-// has closed.
-func finished(clients []*Client) bool {
-	for _, c := range clients {
-		c.mu.Lock()
-		playing := !c.closed && c.stats.MatchEnd == nil
-		c.mu.Unlock()
-		if playing {
-			return false
-		}
-	}
-	return true
 }
 
 // leave ends every bot's measured window, sends Leave, waits up to

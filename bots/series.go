@@ -14,6 +14,7 @@ var histBuckets = histIndex(histMaxUs) + 1
 // Bots only add, atomically; the runner's monitor goroutine reads.
 type meter struct {
 	connected atomic.Int64 // bots welcomed whose connection has not closed
+	playing   atomic.Int64 // of those, bots whose match has not ended
 	updates   atomic.Int64 // deltas and snapshots applied, window or not
 	wire      atomic.Int64 // bytes read from every bot's TCP connection
 	// latency counts tick-to-client latencies by Histogram bucket.
@@ -35,6 +36,7 @@ func (m *meter) recordLatency(d time.Duration) {
 // a second; the last one is what was left). Rates are Updates[i] and Bytes[i]
 // divided by the interval's length.
 type Series struct {
+	// TS is the end of each interval, in seconds since the run started.
 	TS []float64 `json:"t_s"`
 	// Clients is the number of bots connected at the end of the interval.
 	Clients []int `json:"clients"`
@@ -138,9 +140,17 @@ func (r *recorder) finish(now time.Time) point {
 		return r.sample(now)
 	}
 	p := r.measure(now)
+	from := 0.0
+	if last > 0 {
+		from = s.TS[last-1]
+	}
 	s.TS[last] = round3(p.elapsed.Seconds())
 	s.Clients[last] = p.clients
 	s.Updates[last] += p.updates
 	s.Bytes[last] += p.bytes
+	p.interval = p.elapsed - time.Duration(from*float64(time.Second))
+	p.updates, p.bytes = s.Updates[last], s.Bytes[last]
+	p.p50 = time.Duration(s.LatencyP50Ms[last] * float64(time.Millisecond))
+	p.p99 = time.Duration(s.LatencyP99Ms[last] * float64(time.Millisecond))
 	return p
 }

@@ -40,7 +40,7 @@ func lineChart(title, unit string, xs []float64, lines []line, shadeFrom, shadeT
 		sb.WriteString("</svg>")
 		return sb.String()
 	}
-	xMax := niceCeil(xs[len(xs)-1])
+	xMax := max(xs[len(xs)-1], 1)
 	yMax := 0.0
 	for _, l := range lines {
 		for _, y := range l.ys {
@@ -60,7 +60,9 @@ func lineChart(title, unit string, xs []float64, lines []line, shadeFrom, shadeT
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%s</text>`, b.left-6, y(t)+4, html.EscapeString(siFormat(t, unit)))
 	}
 	for _, t := range niceTicks(xMax) {
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%ss</text>`, x(t), b.h-b.bottom+16, trimFloat(t))
+		if t <= xMax {
+			fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%ss</text>`, x(t), b.h-b.bottom+16, trimFloat(t))
+		}
 	}
 	axes(&sb, b)
 	for _, l := range lines {
@@ -80,7 +82,7 @@ func lineChart(title, unit string, xs []float64, lines []line, shadeFrom, shadeT
 // p99.
 func histogramChart(title string, hb HistogramBuckets, p50, p99 float64) string {
 	b := defaultBox
-	b.w = 1140
+	b.w, b.right = 1140, 32
 	var sb strings.Builder
 	svgOpen(&sb, b, title)
 	if len(hb.Count) == 0 {
@@ -191,12 +193,6 @@ func niceTicks(v float64) []float64 {
 			return ticks
 		}
 	}
-}
-
-// niceCeil is the top tick of niceTicks(v).
-func niceCeil(v float64) float64 {
-	t := niceTicks(v)
-	return t[len(t)-1]
 }
 
 // siFormat writes v with an SI prefix (k, M, G) and unit: 12500 "B/s" is

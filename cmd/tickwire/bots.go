@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/netcode"
@@ -35,6 +36,9 @@ type botsConfig struct {
 	viaLobby  bool
 	noLobby   bool
 	matchDur  time.Duration
+	rampUp    time.Duration
+	report    string
+	statsURL  string
 }
 
 func botsFlags(fs *flag.FlagSet, c *botsConfig) {
@@ -52,6 +56,9 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.StringVar(&c.mode, "mode", "arena", "game mode to play, as the lobby names it")
 	fs.BoolVar(&c.viaLobby, "via-lobby", false, "queue every bot through matchmaking, play each match to its end and check the leaderboard")
 	fs.BoolVar(&c.noLobby, "no-lobby", false, "skip the lobby: join open rooms <room-prefix>-N directly (the server needs --open-rooms)")
+	fs.DurationVar(&c.rampUp, "ramp-up", 0, "spread the joins evenly over this time; the measured window starts after it")
+	fs.StringVar(&c.report, "report", "", "also write a self-contained HTML report with plots to this file")
+	fs.StringVar(&c.statsURL, "stats-url", "", "the server's /v1/stats, for its CPU, memory and tick figures; default derived from --url")
 	fs.DurationVar(&c.matchDur, "match-duration", 0, "match length of the mode on the in-process server (without --url); 0 means no limit")
 }
 
@@ -96,6 +103,10 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 		URL: c.url, Rooms: c.rooms, Players: c.players, Duration: c.duration,
 		Behaviour: c.behaviour, RoomPrefix: c.prefix, InputRate: c.inputRate, Seed: c.seed,
 		DisableCompression: !c.deflate, Logger: log,
+		RampUp: c.rampUp, StatsURL: c.statsURL,
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		rc.Progress = stderr
 	}
 	var lob *bots.Lobby
 	if !c.noLobby {
@@ -120,6 +131,11 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		rep.LeaderboardChecked, rep.LeaderboardMismatches = bots.CheckLeaderboard(cctx, lob, c.mode, runner.Clients())
 		cancel()
+	}
+	if c.report != "" {
+		if err := writeHTMLReport(c.report, rep); err != nil {
+			return err
+		}
 	}
 	if c.jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -157,4 +173,16 @@ func localServer(ctx context.Context, modes string, log zerolog.Logger) (string,
 		_ = n.shutdown(ctx)
 		_ = os.RemoveAll(dir)
 	}, nil
+}
+
+func writeHTMLReport(path string, rep bots.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := rep.WriteHTML(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("report %s: %w", path, err)
+	}
+	return f.Close()
 }
