@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ type botsConfig struct {
 	rampUp    time.Duration
 	report    string
 	statsURL  string
+	cpuProf   string
 }
 
 func botsFlags(fs *flag.FlagSet, c *botsConfig) {
@@ -57,6 +59,7 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.BoolVar(&c.viaLobby, "via-lobby", false, "queue every bot through matchmaking, play each match to its end and check the leaderboard")
 	fs.BoolVar(&c.noLobby, "no-lobby", false, "skip the lobby: join open rooms <room-prefix>-N directly (the server needs --open-rooms)")
 	fs.DurationVar(&c.rampUp, "ramp-up", 0, "spread the joins evenly over this time; the measured window starts after it")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write the bots' own CPU profile to this file")
 	fs.StringVar(&c.report, "report", "", "also write a self-contained HTML report with plots to this file")
 	fs.StringVar(&c.statsURL, "stats-url", "", "the server's /v1/stats, for its CPU, memory and tick figures; default derived from --url")
 	fs.DurationVar(&c.matchDur, "match-duration", 0, "match length of the mode on the in-process server (without --url); 0 means no limit")
@@ -122,6 +125,17 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	runner, err := bots.NewRunner(rc)
 	if err != nil {
 		return usageError{err}
+	}
+	if c.cpuProf != "" {
+		f, err := os.Create(c.cpuProf)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := runner.Run(ctx)
 	if err != nil {
