@@ -18,6 +18,9 @@ type Server struct {
 	cmd  *exec.Cmd
 	dir  string
 	port int
+	// durable turns on the append-only file, fsynced on every write, so an
+	// acknowledged write survives Stop (SIGKILL) and Resume.
+	durable bool
 }
 
 // Start runs redis-server on a free loopback port with no persistence and
@@ -25,10 +28,23 @@ type Server struct {
 // not installed: the README's test command installs it.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return run(t, false)
+}
+
+// StartDurable is Start with an append-only file fsynced on every write: the
+// data survives Stop and Resume (or Restart), as on a production Redis with
+// appendfsync always, so a test can take Redis away and bring it back.
+func StartDurable(t testing.TB) *Server {
+	t.Helper()
+	return run(t, true)
+}
+
+func run(t testing.TB, durable bool) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server is not installed; run the README's test command (bash scripts/test.sh), which installs it")
 	}
-	s := &Server{dir: t.TempDir()}
+	s := &Server{dir: t.TempDir(), durable: durable}
 	s.port = freePort(t)
 	if err := s.start(); err != nil {
 		t.Fatal(err)
@@ -39,10 +55,13 @@ func Start(t testing.TB) *Server {
 
 func (s *Server) start() error {
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.cmd = exec.Command("redis-server",
+	aof := []string{"--appendonly", "no"}
+	if s.durable {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	s.cmd = exec.Command("redis-server", append([]string{
 		"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--protected-mode", "yes")
+		"--save", "", "--dir", s.dir, "--protected-mode", "yes"}, aof...)...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -70,7 +89,8 @@ func (s *Server) start() error {
 	}
 }
 
-// Stop kills the server; it may be started again with Restart.
+// Stop kills the server (SIGKILL, as a crash would); it may be started again
+// with Resume or Restart.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
@@ -80,10 +100,21 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart stops the server and starts it again on the same port, empty.
+// Restart stops the server and starts it again on the same port: empty, or
+// with its data for a server from StartDurable.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
+	s.Resume(t)
+}
+
+// Resume starts a stopped server again on the same port and address, empty
+// or, from StartDurable, with its data. It does nothing if it is running.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if s.cmd != nil {
+		return
+	}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
