@@ -13,6 +13,9 @@ import (
 const (
 	closeNormal    = 1000
 	closeGoingAway = 1001
+	// closeMessageTooLarge is what gws closes with for a frame over its
+	// ReadMaxPayloadSize.
+	closeMessageTooLarge = 1009
 )
 
 // closeCodeBase is added to an ErrorCode to make its close code: ROOM_FULL (4)
@@ -34,12 +37,17 @@ func errorCode(err error) pb.ErrorCode {
 	return pb.ErrorCode_ERROR_CODE_INTERNAL
 }
 
-// fail sends an Error frame and then closes with the matching 4xxx code.
-func (s *session) fail(code pb.ErrorCode, msg string) {
+// fail sends an Error frame and then closes with the matching 4xxx code. Only
+// the first fail of a session does anything; it reports whether this was it.
+func (s *session) fail(code pb.ErrorCode, msg string) bool {
+	if !s.failed.CompareAndSwap(false, true) {
+		return false
+	}
 	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: &pb.Error{Code: code, Message: msg}}})
 	f := newFrame(b, 0)
 	s.send(f)
 	f.release()
 	s.close(CloseCode(code), code.String())
 	s.srv.stats.errors.Add(1)
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -70,6 +71,31 @@ type Config struct {
 	SlowConsumerTimeout time.Duration
 	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
 	EmptyRoomTimeout time.Duration
+
+	// ClientRate is how many frames per second one connection may send, all
+	// kinds counted (inputs, pings, WebSocket control frames), with bursts of
+	// up to ClientBurst. Frames over the rate are dropped unread. Default 60
+	// and 120: the arena client sends 10 inputs a second. A negative rate
+	// turns the limit off.
+	ClientRate  float64
+	ClientBurst int
+	// FloodDrops is how many frames a connection may have dropped by
+	// ClientRate within FloodWindow; one more closes it with RATE_LIMITED.
+	// Default 200 within 10s; a negative FloodDrops only drops, never closes.
+	FloodDrops  int
+	FloodWindow time.Duration
+	// MaxConnsPerIP is how many connections one client address may hold open
+	// (IPv6: one /64); more are refused before the upgrade with HTTP 429.
+	// The address is the TCP peer (r.RemoteAddr): behind a proxy every client
+	// shares the proxy's. Default 64; negative: no limit.
+	MaxConnsPerIP int
+	// AllowedOrigins lists the web origins whose pages may open a game socket:
+	// "https://game.example.com", "https://*.example.com" (any subdomain),
+	// "game.example.com" or "*.example.com" (any scheme), "localhost:8080",
+	// "null", or "*" (any). A request without an Origin header (a non-browser
+	// client) is always allowed; a browser from another origin is refused with
+	// HTTP 403. Empty (the default): any origin.
+	AllowedOrigins []string
 	// OnMatchEnd, if set, receives every room's final state when its match
 	// ends, on the room's goroutine: it must not block. The lobby uses it to
 	// submit scores.
@@ -126,6 +152,19 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.SlowConsumerTimeout, 5*time.Second)
 	def(&c.EmptyRoomTimeout, 30*time.Second)
+	if c.ClientRate == 0 {
+		c.ClientRate = 60
+	}
+	if c.ClientBurst <= 0 {
+		c.ClientBurst = 120
+	}
+	if c.FloodDrops == 0 {
+		c.FloodDrops = 200
+	}
+	def(&c.FloodWindow, 10*time.Second)
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = 64
+	}
 	return c
 }
 
@@ -143,6 +182,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max pending %d: want 1 to 1024", c.MaxPending)
 	case c.Rules.MaxPlayers < 0 || c.Rules.MinPlayers < 0:
 		return errors.New("room size must not be negative")
+	case c.ClientRate > 1e6 || (c.ClientRate > 0 && c.ClientRate < 0.01) || c.ClientRate != c.ClientRate:
+		return fmt.Errorf("client rate %v: want 0.01 to 1000000 frames/s, or negative for no limit", c.ClientRate)
+	case c.ClientRate > 0 && c.ClientBurst > 1e6:
+		return fmt.Errorf("client burst %d: want 1 to 1000000 frames", c.ClientBurst)
+	}
+	if _, err := parseOrigins(c.AllowedOrigins); err != nil {
+		return err
 	}
 	return nil
 }
@@ -163,6 +209,9 @@ type Server struct {
 	sessionsMu sync.Mutex
 	sessions   map[*session]struct{}
 
+	perIP   ipLimiter
+	origins originPolicy
+
 	stats    counters
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Shutdown; ends the janitor
@@ -175,6 +224,12 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	writeTimeouts                       atomic.Uint64
+
+	// Abuse limits.
+	framesIn, framesRateLimited, rateLimitedConns atomic.Uint64
+	framesTooLarge, handshakeTimeouts             atomic.Uint64
+	refusedPerIP, refusedOrigin                   atomic.Uint64
 }
 
 // Stats is a snapshot of a server's counters.
@@ -194,6 +249,32 @@ type Stats struct {
 	SlowConsumers  uint64 `json:"slow_consumers"`
 	Errors         uint64 `json:"errors"`
 	InputsDropped  uint64 `json:"inputs_dropped"`
+	// WriteTimeouts counts connections dropped because one socket write
+	// blocked for WriteTimeout: a client that stopped reading altogether.
+	WriteTimeouts uint64 `json:"write_timeouts"`
+	// PendingFrames and PendingBytes are what waits in clients' write queues
+	// now (a frame shared by several queues counts in each), in-flight partial
+	// writes included: bounded by MaxPending+1 frames per client.
+	PendingFrames int64 `json:"pending_frames"`
+	PendingBytes  int64 `json:"pending_bytes"`
+
+	// FramesIn counts client frames read: messages and WebSocket pings and
+	// pongs.
+	FramesIn uint64 `json:"frames_in"`
+	// FramesRateLimited counts client frames dropped over ClientRate.
+	FramesRateLimited uint64 `json:"frames_rate_limited"`
+	// RateLimitedConns counts connections closed with RATE_LIMITED.
+	RateLimitedConns uint64 `json:"rate_limited_conns"`
+	// FramesTooLarge counts connections closed for a frame over ReadLimit
+	// (FRAME_TOO_LARGE) or over the hard cap of 4 x ReadLimit, at least 16
+	// KiB, that the socket library enforces without reading it (close 1009).
+	FramesTooLarge uint64 `json:"frames_too_large"`
+	// HandshakeTimeouts counts connections closed with HANDSHAKE_TIMEOUT.
+	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
+	// RefusedPerIP counts upgrades refused with 429 over MaxConnsPerIP;
+	// RefusedOrigin those refused with 403 by AllowedOrigins.
+	RefusedPerIP  uint64 `json:"refused_per_ip"`
+	RefusedOrigin uint64 `json:"refused_origin"`
 }
 
 // NewServer builds a server; it validates cfg.
@@ -202,11 +283,14 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("netcode config: %w", err)
 	}
 	cfg = cfg.withDefaults()
+	origins, _ := parseOrigins(cfg.AllowedOrigins) // checked by Validate
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		rooms:    map[string]*hub{},
 		sessions: map[*session]struct{}{},
+		perIP:    ipLimiter{max: cfg.MaxConnsPerIP, conns: map[netip.Addr]int{}},
+		origins:  origins,
 		stop:     make(chan struct{}),
 	}
 	s.upgrader = gws.NewUpgrader(&events{s}, &gws.ServerOption{
@@ -238,13 +322,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) {
+		s.stats.refusedOrigin.Add(1)
+		s.log.Info().Str("remote", r.RemoteAddr).Str("origin", origin).Msg("upgrade refused: origin not allowed")
+		http.Error(w, fmt.Sprintf("origin %q may not open a game socket on this server", origin), http.StatusForbidden)
+		return
+	}
+	ip, limited := ipKey(r.RemoteAddr)
+	if limited && !s.perIP.acquire(ip) {
+		s.stats.refusedPerIP.Add(1)
+		s.log.Info().Str("remote", r.RemoteAddr).Int("limit", s.cfg.MaxConnsPerIP).Msg("upgrade refused: too many connections from one address")
+		http.Error(w, fmt.Sprintf("too many connections from your address (at most %d); close one and retry", s.cfg.MaxConnsPerIP), http.StatusTooManyRequests)
+		return
+	}
 	deflate := !s.cfg.NoDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
 	conn, err := s.upgrader.Upgrade(w, r)
 	if err != nil {
+		if limited {
+			s.perIP.release(ip)
+		}
 		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
 		return
 	}
 	sess := newSession(s, conn.NetConn(), deflate)
+	if limited {
+		sess.ip, sess.ipHeld = ip, true
+	}
 	conn.Session().Store(sessionKey, sess)
 	s.sessionsMu.Lock()
 	s.sessions[sess] = struct{}{}
@@ -262,13 +365,22 @@ func (s *Server) Stats() Stats {
 	rooms := len(s.rooms)
 	s.roomsMu.Unlock()
 	c := &s.stats
-	return Stats{
+	st := Stats{
 		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
 		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
-		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
+		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(), WriteTimeouts: c.writeTimeouts.Load(),
+		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
+		FramesTooLarge: c.framesTooLarge.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
+		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
 	}
+	for _, sess := range s.sessionList() {
+		frames, bytes := sess.pending()
+		st.PendingFrames += int64(frames)
+		st.PendingBytes += int64(bytes)
+	}
+	return st
 }
 
 // TickStats merges the tick timing of every running room.
@@ -471,7 +583,9 @@ func (s *Server) janitor() {
 func (s *Server) inspect(sess *session, now time.Time, ping *frame) {
 	switch {
 	case sess.hub.Load() == nil && now.Sub(sess.opened) > s.cfg.HandshakeTimeout:
-		sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time")
+		if sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time") {
+			s.stats.handshakeTimeouts.Add(1)
+		}
 	case now.UnixNano()-sess.lastRead.Load() > int64(s.cfg.IdleTimeout):
 		sess.fail(pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT, "nothing received in time")
 	case now.UnixNano()-sess.lastPing.Load() > int64(s.cfg.PingInterval):
@@ -507,6 +621,13 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	delete(e.srv.sessions, sess)
 	e.srv.sessionsMu.Unlock()
 	e.srv.stats.connections.Add(-1)
+	if sess.ipHeld {
+		e.srv.perIP.release(sess.ip)
+	}
+	var status interface{ Uint16() uint16 }
+	if errors.As(err, &status) && status.Uint16() == closeMessageTooLarge {
+		e.srv.stats.framesTooLarge.Add(1) // over gws's hard cap: it closed the connection itself
+	}
 	if h != nil {
 		h.room.Do(func(sim *game.Sim) { h.leave(sim, sess) })
 	}
@@ -514,16 +635,42 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 }
 
 func (e *events) OnPing(c *gws.Conn, payload []byte) {
-	if sess := sessionOf(c); sess != nil {
-		sess.lastRead.Store(time.Now().UnixNano())
+	if sess := sessionOf(c); sess != nil && !e.srv.admit(sess) {
+		return
 	}
 	_ = c.WritePong(payload)
 }
 
 func (e *events) OnPong(c *gws.Conn, payload []byte) {
 	if sess := sessionOf(c); sess != nil {
-		sess.lastRead.Store(time.Now().UnixNano())
+		e.srv.admit(sess)
 	}
+}
+
+// admit records that sess sent a frame and charges it to its rate limit: it
+// reports whether to act on the frame. Hot path: every client frame; it
+// allocates nothing.
+func (s *Server) admit(sess *session) bool {
+	now := time.Now()
+	sess.lastRead.Store(now.UnixNano())
+	s.stats.framesIn.Add(1)
+	if sess.flooded {
+		return false
+	}
+	switch sess.limit.check(now.Sub(sess.opened)) {
+	case frameAllowed:
+		return true
+	case frameFlood:
+		sess.flooded = true
+		s.stats.framesRateLimited.Add(1)
+		if sess.fail(pb.ErrorCode_ERROR_CODE_RATE_LIMITED, fmt.Sprintf("more than %d frames over the rate of %v a second within %v", s.cfg.FloodDrops, s.cfg.ClientRate, s.cfg.FloodWindow)) {
+			s.stats.rateLimitedConns.Add(1)
+			s.log.Warn().Str("conn", sess.id).Uint32("player", sess.player.Load()).Msg("client flooding: closed")
+		}
+		return false
+	}
+	s.stats.framesRateLimited.Add(1)
+	return false
 }
 
 func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
@@ -532,13 +679,17 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 	if sess == nil {
 		return
 	}
-	sess.lastRead.Store(time.Now().UnixNano())
+	if !e.srv.admit(sess) {
+		return
+	}
 	if m.Opcode != gws.OpcodeBinary {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "text frames are refused; send binary protobuf ClientFrames")
 		return
 	}
 	if m.Data.Len() > e.srv.cfg.ReadLimit {
-		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
+		if sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit)) {
+			e.srv.stats.framesTooLarge.Add(1)
+		}
 		return
 	}
 	if in, ok := decodeInput(m.Bytes()); ok {

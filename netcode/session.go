@@ -1,7 +1,10 @@
 package netcode
 
 import (
+	"errors"
 	"net"
+	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,6 +29,16 @@ type session struct {
 
 	lastRead atomic.Int64 // unix nanos of the last frame or pong read
 	lastPing atomic.Int64 // unix nanos of the last ping sent
+
+	// ip is the client address counted against MaxConnsPerIP, if ipHeld; set
+	// before the read loop starts, released when the connection closes.
+	ip     netip.Addr
+	ipHeld bool
+	// limit and flooded belong to the read goroutine.
+	limit   rateLimiter
+	flooded bool // closed for flooding: ignore whatever else arrives
+	// failed is set by the first fail: one Error frame, one count.
+	failed atomic.Bool
 
 	// Set once by the room goroutine when the join succeeds; read by the read
 	// goroutine to route inputs.
@@ -85,6 +98,7 @@ func newSession(srv *Server, conn net.Conn, deflate bool) *session {
 		}
 	}
 	s.rawWrite = s.writeFD
+	s.limit = newRateLimiter(&srv.cfg)
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
 	return s
@@ -206,6 +220,20 @@ func (s *session) dropLocked() {
 	}
 }
 
+// pending reports the frames and bytes waiting for the writer, the in-flight
+// frame's unwritten rest included.
+func (s *session) pending() (frames, bytes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight != nil {
+		frames, bytes = 1, len(s.inflight.bytesFor(s.deflate))-s.inflightOff
+	}
+	for i := range s.n {
+		bytes += len(s.queue[(s.head+i)%len(s.queue)].bytesFor(s.deflate))
+	}
+	return frames + s.n, bytes
+}
+
 // drained reports whether nothing is queued or being written.
 func (s *session) drained() bool {
 	s.mu.Lock()
@@ -248,6 +276,10 @@ func (s *session) flush() {
 		}
 		s.srv.stats.bytesOut.Add(uint64(size))
 		clear(batch)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.srv.stats.writeTimeouts.Add(1)
+			s.srv.log.Warn().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
+		}
 		if err != nil || closing {
 			s.finish(err == nil)
 			s.mu.Lock()

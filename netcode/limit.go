@@ -1,0 +1,206 @@
+package netcode
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// rateLimiter is one connection's budget of client frames: a token bucket of
+// Config.ClientBurst frames refilled at Config.ClientRate per second, kept as
+// a single "theoretical arrival time" (the GCRA form of a token bucket), so a
+// check is a few integer operations. It also counts the frames it drops within
+// Config.FloodWindow to tell a client that bursts now and then from one that
+// floods. It is owned by the connection's read goroutine.
+type rateLimiter struct {
+	interval  time.Duration // time one frame's token takes to refill; 0: no limit
+	tolerance time.Duration // how far tat may run ahead of now: (burst-1) intervals
+	tat       time.Duration // when the bucket will be full again, since the session opened
+
+	floodDrops  int // drops within floodWindow that end the connection; <0: never
+	floodWindow time.Duration
+	windowStart time.Duration
+	drops       int
+}
+
+// verdict is what rateLimiter.check decides for one frame.
+type verdict uint8
+
+const (
+	frameAllowed verdict = iota
+	frameDropped         // over the rate: ignore the frame
+	frameFlood           // over the rate for too long: close the connection
+)
+
+func newRateLimiter(c *Config) rateLimiter {
+	if c.ClientRate < 0 {
+		return rateLimiter{}
+	}
+	interval := time.Duration(float64(time.Second) / c.ClientRate)
+	return rateLimiter{
+		interval:    max(interval, 1),
+		tolerance:   time.Duration(c.ClientBurst-1) * max(interval, 1),
+		floodDrops:  c.FloodDrops,
+		floodWindow: c.FloodWindow,
+	}
+}
+
+// check charges one frame arriving at now (time since the session opened; it
+// never goes back). Hot path: every frame a client sends; it allocates nothing.
+func (l *rateLimiter) check(now time.Duration) verdict {
+	if l.interval == 0 {
+		return frameAllowed
+	}
+	tat := max(l.tat, now)
+	if tat-now <= l.tolerance {
+		l.tat = tat + l.interval
+		return frameAllowed
+	}
+	if now-l.windowStart > l.floodWindow {
+		l.windowStart, l.drops = now, 0
+	}
+	l.drops++
+	if l.floodDrops >= 0 && l.drops > l.floodDrops {
+		return frameFlood
+	}
+	return frameDropped
+}
+
+// ipLimiter counts open connections per client address so that one host
+// cannot take every connection. IPv4 addresses count one by one; IPv6
+// addresses count by /64, the block one subscriber usually holds.
+type ipLimiter struct {
+	max int // <= 0: no limit
+
+	// mu guards conns.
+	mu    sync.Mutex
+	conns map[netip.Addr]int
+}
+
+// ipKey is the address r.RemoteAddr counts under, or false when it is not an
+// IP address (then the connection is not limited).
+func ipKey(remoteAddr string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		a = p.Addr()
+	}
+	return a, true
+}
+
+// acquire takes a connection slot for key; it reports false when key has max
+// connections already.
+func (l *ipLimiter) acquire(key netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.max > 0 && l.conns[key] >= l.max {
+		return false
+	}
+	l.conns[key]++
+	return true
+}
+
+// release gives back a slot taken by acquire.
+func (l *ipLimiter) release(key netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.conns[key]; n > 1 {
+		l.conns[key] = n - 1
+	} else {
+		delete(l.conns, key)
+	}
+}
+
+// originPolicy is Config.AllowedOrigins, parsed.
+type originPolicy struct {
+	any      bool
+	patterns []originPattern
+}
+
+// originPattern is one allowed origin: scheme ("" for any) and host[:port],
+// where a host starting with "*." stands for any subdomain (not the domain
+// itself).
+type originPattern struct {
+	scheme string
+	host   string // lower case; for a wildcard, the suffix starting with "."
+	wild   bool
+}
+
+// parseOrigins checks and parses Config.AllowedOrigins.
+func parseOrigins(list []string) (originPolicy, error) {
+	var p originPolicy
+	if len(list) == 0 {
+		p.any = true
+		return p, nil
+	}
+	for _, o := range list {
+		o = strings.ToLower(strings.TrimSpace(o))
+		if o == "*" {
+			p.any = true
+			continue
+		}
+		var pat originPattern
+		rest := o
+		if scheme, host, ok := strings.Cut(o, "://"); ok {
+			if scheme != "http" && scheme != "https" {
+				return p, fmt.Errorf("allowed origin %q: scheme must be http or https", o)
+			}
+			pat.scheme, rest = scheme, host
+		}
+		if o == "null" {
+			pat.host = o // sandboxed frames and file:// pages send "null"
+			p.patterns = append(p.patterns, pat)
+			continue
+		}
+		if h, ok := strings.CutPrefix(rest, "*."); ok {
+			pat.wild, rest = true, h
+		}
+		host := rest
+		if h, _, err := net.SplitHostPort(rest); err == nil {
+			host = h
+		}
+		if host == "" || strings.ContainsAny(rest, "/?#@* ") {
+			return p, fmt.Errorf("allowed origin %q: want scheme://host[:port], host[:port] or *.domain", o)
+		}
+		pat.host = rest
+		if pat.wild {
+			pat.host = "." + rest
+		}
+		p.patterns = append(p.patterns, pat)
+	}
+	return p, nil
+}
+
+// allows reports whether a browser page from origin (an Origin header) may
+// open a game socket. An empty origin (non-browser clients send none) is
+// always allowed: the check protects browser users from pages on other sites,
+// not the server from programs, which can send any Origin they like.
+func (p *originPolicy) allows(origin string) bool {
+	if p.any || origin == "" {
+		return true
+	}
+	origin = strings.ToLower(origin)
+	scheme, host, ok := strings.Cut(origin, "://")
+	if !ok {
+		scheme, host = "", origin // "null"
+	}
+	for _, pat := range p.patterns {
+		if pat.scheme != "" && pat.scheme != scheme {
+			continue
+		}
+		if pat.wild && strings.HasSuffix(host, pat.host) && len(host) > len(pat.host) {
+			return true
+		}
+		if !pat.wild && host == pat.host {
+			return true
+		}
+	}
+	return false
+}
