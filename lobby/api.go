@@ -109,10 +109,14 @@ func (l *Lobby) storeError(err error) *apiError {
 	case errors.Is(err, matchmaker.ErrNotQueued):
 		return errf(http.StatusConflict, "not_queued", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return errf(http.StatusServiceUnavailable, "unavailable", "the lobby store did not answer in time")
+		return errf(http.StatusServiceUnavailable, "store_unavailable", "the lobby store did not answer in time; retry shortly")
 	}
 	return errf(http.StatusServiceUnavailable, "store_unavailable", "the lobby store is unavailable; retry shortly")
 }
+
+// retryAfter is the Retry-After of a 503: a store outage is expected to be
+// short, and the store client reconnects by itself.
+const retryAfter = "1"
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -130,6 +134,9 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
+	if e.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	var b errorBody
 	b.Error.Code, b.Error.Message = e.code, e.message
 	writeJSON(w, e.status, b)
