@@ -2,6 +2,7 @@ package netcode
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -39,15 +40,34 @@ func errorCode(err error) pb.ErrorCode {
 
 // fail sends an Error frame and then closes with the matching 4xxx code. Only
 // the first fail of a session does anything; it reports whether this was it.
+// It counts the error before the client can see it.
 func (s *session) fail(code pb.ErrorCode, msg string) bool {
 	if !s.failed.CompareAndSwap(false, true) {
 		return false
+	}
+	s.srv.stats.errors.Add(1)
+	if c := s.srv.stats.of(code); c != nil {
+		c.Add(1)
 	}
 	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: &pb.Error{Code: code, Message: msg}}})
 	f := newFrame(b, 0)
 	s.send(f)
 	f.release()
 	s.close(CloseCode(code), code.String())
-	s.srv.stats.errors.Add(1)
 	return true
+}
+
+// of is the counter of the connections closed with code, if it has one.
+func (c *counters) of(code pb.ErrorCode) *atomic.Uint64 {
+	switch code {
+	case pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT:
+		return &c.handshakeTimeouts
+	case pb.ErrorCode_ERROR_CODE_SLOW_CONSUMER:
+		return &c.slowConsumers
+	case pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE:
+		return &c.framesTooLarge
+	case pb.ErrorCode_ERROR_CODE_RATE_LIMITED:
+		return &c.rateLimitedConns
+	}
+	return nil
 }

@@ -77,7 +77,6 @@ func (h *hub) whenDrained(s *session, cur *roomState, now time.Time) {
 	if !s.drained() {
 		if now.Sub(s.lagSince) > h.srv.cfg.SlowConsumerTimeout {
 			if s.fail(pb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "client did not keep up with the room") {
-				h.srv.stats.slowConsumers.Add(1)
 				h.log.Warn().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("slow consumer dropped")
 			}
 			s.lagging = false

@@ -583,9 +583,7 @@ func (s *Server) janitor() {
 func (s *Server) inspect(sess *session, now time.Time, ping *frame) {
 	switch {
 	case sess.hub.Load() == nil && now.Sub(sess.opened) > s.cfg.HandshakeTimeout:
-		if sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time") {
-			s.stats.handshakeTimeouts.Add(1)
-		}
+		sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time")
 	case now.UnixNano()-sess.lastRead.Load() > int64(s.cfg.IdleTimeout):
 		sess.fail(pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT, "nothing received in time")
 	case now.UnixNano()-sess.lastPing.Load() > int64(s.cfg.PingInterval):
@@ -664,7 +662,6 @@ func (s *Server) admit(sess *session) bool {
 		sess.flooded = true
 		s.stats.framesRateLimited.Add(1)
 		if sess.fail(pb.ErrorCode_ERROR_CODE_RATE_LIMITED, fmt.Sprintf("more than %d frames over the rate of %v a second within %v", s.cfg.FloodDrops, s.cfg.ClientRate, s.cfg.FloodWindow)) {
-			s.stats.rateLimitedConns.Add(1)
 			s.log.Warn().Str("conn", sess.id).Uint32("player", sess.player.Load()).Msg("client flooding: closed")
 		}
 		return false
@@ -687,9 +684,7 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 		return
 	}
 	if m.Data.Len() > e.srv.cfg.ReadLimit {
-		if sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit)) {
-			e.srv.stats.framesTooLarge.Add(1)
-		}
+		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
 		return
 	}
 	if in, ok := decodeInput(m.Bytes()); ok {

@@ -1,0 +1,398 @@
+package netcode
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// rawWS is a WebSocket client written by hand over a TCP connection, for
+// clients that misbehave below what a client library allows: writing frames
+// as fast as the socket takes them, or never answering a close. It offers no
+// extensions, so server frames arrive uncompressed.
+type rawWS struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// upgradeRequest is a minimal WebSocket upgrade for addr with extra header
+// lines (each ending in \r\n).
+func upgradeRequest(addr, extra string) string {
+	return "GET " + Path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
+}
+
+// dialRawWS connects and upgrades, failing the test on anything but 101.
+func dialRawWS(t testing.TB, base string) *rawWS {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "ws://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := io.WriteString(c, upgradeRequest(addr, "")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	return &rawWS{Conn: c, br: br}
+}
+
+// maskKey masks every frame rawWS writes; a server must accept any key.
+var maskKey = [4]byte{0x5a, 0x17, 0xc3, 0x88}
+
+// appendClientFrame appends one masked, final client frame.
+func appendClientFrame(b []byte, op byte, payload []byte) []byte {
+	b = append(b, finBit|op)
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), uint64(n))
+	}
+	b = append(b, maskKey[:]...)
+	for i, c := range payload {
+		b = append(b, c^maskKey[i%4])
+	}
+	return b
+}
+
+func (c *rawWS) write(t testing.TB, op byte, payload []byte) {
+	t.Helper()
+	if _, err := c.Write(appendClientFrame(nil, op, payload)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *rawWS) writeFrame(t testing.TB, f *pb.ClientFrame) {
+	t.Helper()
+	b, err := proto.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.write(t, opBinary, b)
+}
+
+// readFrame reads one server frame.
+func (c *rawWS) readFrame() (op byte, payload []byte, err error) {
+	var h [2]byte
+	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		_, err = io.ReadFull(c.br, b[:])
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		_, err = io.ReadFull(c.br, b[:])
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	payload = make([]byte, n)
+	_, err = io.ReadFull(c.br, payload)
+	return h[0] & 0x0f, payload, err
+}
+
+// readUntilClose reads server frames until a close frame (it does not answer
+// it) and returns the close code and the last Error frame.
+func (c *rawWS) readUntilClose(t testing.TB) (uint16, *pb.Error) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var last *pb.Error
+	for {
+		op, p, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("no close frame: %v", err)
+		}
+		switch op {
+		case opClose:
+			if len(p) < 2 {
+				return 0, last
+			}
+			return binary.BigEndian.Uint16(p), last
+		case opBinary:
+			var f pb.ServerFrame
+			if err := proto.Unmarshal(p, &f); err != nil {
+				t.Fatalf("server frame: %v", err)
+			}
+			if e := f.GetError(); e != nil {
+				last = e
+			}
+		}
+	}
+}
+
+func joinFrame(room string) *pb.ClientFrame {
+	return &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "t"}}}
+}
+
+// TestFloodIsDroppedThenClosed floods a joined connection with each kind of
+// frame. The first ClientBurst frames are taken, the next FloodDrops are
+// dropped unanswered, and one more closes the connection with RATE_LIMITED.
+func TestFloodIsDroppedThenClosed(t *testing.T) {
+	const burst, floodDrops = 10, 30
+	ping, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1}}})
+	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Dx: 1}}})
+	for _, tc := range []struct {
+		name     string
+		op       byte
+		payload  []byte
+		answered bool // each frame taken gets a pong
+	}{
+		{"protocol pings", opBinary, ping, true},
+		{"inputs", opBinary, input, false},
+		{"websocket pings", opPing, []byte("hi"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 1, ClientBurst: burst, FloodDrops: floodDrops, FloodWindow: time.Minute})
+			c := dialRawWS(t, base)
+			c.writeFrame(t, joinFrame("flood"))
+			var flood []byte
+			for range 100 {
+				flood = appendClientFrame(flood, tc.op, tc.payload)
+			}
+			if _, err := c.Write(flood); err != nil {
+				t.Fatal(err)
+			}
+			// Answers (pongs) come for the frames taken, then the Error and the close.
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			answered := 0
+			var code uint16
+			var last *pb.Error
+			for code == 0 {
+				op, p, err := c.readFrame()
+				if err != nil {
+					t.Fatalf("no close: %v", err)
+				}
+				var f pb.ServerFrame
+				switch {
+				case op == opPong:
+					answered++
+				case op == opClose:
+					code = binary.BigEndian.Uint16(p)
+				case proto.Unmarshal(p, &f) == nil && f.GetPong() != nil:
+					answered++
+				case f.GetError() != nil:
+					last = f.GetError()
+				}
+			}
+			if last.GetCode() != pb.ErrorCode_ERROR_CODE_RATE_LIMITED || code != CloseCode(pb.ErrorCode_ERROR_CODE_RATE_LIMITED) || code != 4013 {
+				t.Fatalf("flood: error %v, close %d; want RATE_LIMITED and 4013", last, code)
+			}
+			// The join took one token; a token a second may have come back meanwhile.
+			if tc.answered && (answered < burst-1 || answered > burst) {
+				t.Fatalf("%d frames answered; want the burst of %d less the join", answered, burst)
+			}
+			st := srv.Stats()
+			if st.RateLimitedConns != 1 || st.FramesRateLimited < floodDrops+1 || st.FramesRateLimited > floodDrops+3 {
+				t.Fatalf("stats %+v: want 1 connection closed and %d frames dropped", st, floodDrops+1)
+			}
+			if st.FramesIn < burst+floodDrops+1 {
+				t.Fatalf("frames_in %d: fewer than were charged", st.FramesIn)
+			}
+		})
+	}
+}
+
+// opPong is a WebSocket pong.
+const opPong = 0xa
+
+// TestPoliteClientIsNotLimited sends at its rate, every kind of frame, and is
+// never dropped; every frame is counted.
+func TestPoliteClientIsNotLimited(t *testing.T) {
+	srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 50, ClientBurst: 5, FloodDrops: 0})
+	c := dialRawWS(t, base)
+	c.writeFrame(t, joinFrame("polite"))
+	const n = 30
+	for i := range n {
+		time.Sleep(25 * time.Millisecond) // half the rate: a late wakeup cannot make a burst of 5
+		if i%3 == 0 {
+			c.write(t, opPing, nil)
+		} else {
+			c.writeFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: uint64(i)}}})
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	answered := 0
+	for answered < n {
+		op, p, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", answered, err)
+		}
+		var f pb.ServerFrame
+		if op == opPong || (op == opBinary && proto.Unmarshal(p, &f) == nil && f.GetPong() != nil) {
+			answered++
+		}
+		if op == opClose {
+			t.Fatalf("closed with %d", binary.BigEndian.Uint16(p))
+		}
+	}
+	if st := srv.Stats(); st.FramesRateLimited != 0 || st.FramesIn != n+1 {
+		t.Fatalf("stats %+v: want %d frames in, none dropped", st, n+1)
+	}
+}
+
+func TestFrameTooLargeIsCounted(t *testing.T) {
+	srv, base := startServer(t, Config{OpenRooms: true})
+	// Over ReadLimit: an Error frame says so.
+	a := dialRawWS(t, base)
+	a.write(t, opBinary, make([]byte, 5000))
+	if code, e := a.readUntilClose(t); code != 4012 || e.GetCode() != pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE {
+		t.Fatalf("5000-byte frame: close %d, error %v; want 4012 FRAME_TOO_LARGE", code, e)
+	}
+	// Over the socket's hard cap the frame is not even read: close 1009.
+	b := dialRawWS(t, base)
+	b.write(t, opBinary, make([]byte, 100<<10))
+	if code, _ := b.readUntilClose(t); code != closeMessageTooLarge {
+		t.Fatalf("100 KiB frame: close %d, want %d", code, closeMessageTooLarge)
+	}
+	_ = a.Close()
+	_ = b.Close()
+	waitUntil(t, "both connections closed", func() bool { return srv.Stats().Connections == 0 })
+	if st := srv.Stats(); st.FramesTooLarge != 2 {
+		t.Fatalf("frames_too_large %d, want 2", st.FramesTooLarge)
+	}
+}
+
+// TestHandshakeTimeoutIsCountedOnce has a client that never joins and never
+// answers the close: its session lingers for the close wait while the
+// janitor keeps looking at it, and still counts as one timeout, one error.
+func TestHandshakeTimeoutIsCountedOnce(t *testing.T) {
+	srv, base := startServer(t, Config{OpenRooms: true, HandshakeTimeout: 100 * time.Millisecond})
+	c := dialRawWS(t, base)
+	code, e := c.readUntilClose(t)
+	if code != 4006 || e.GetCode() != pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT {
+		t.Fatalf("close %d, error %v; want 4006 HANDSHAKE_TIMEOUT", code, e)
+	}
+	waitUntil(t, "server gave up waiting for the close reply", func() bool { return srv.Stats().Connections == 0 })
+	if st := srv.Stats(); st.HandshakeTimeouts != 1 || st.Errors != 1 {
+		t.Fatalf("handshake_timeouts %d, errors %d; want 1 and 1", st.HandshakeTimeouts, st.Errors)
+	}
+}
+
+// upgrade sends a WebSocket upgrade with extra header lines and returns the
+// response status and, for a refusal, its body.
+func upgrade(t *testing.T, base, extra string) (int, string) {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "ws://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return resp.StatusCode, ""
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestMaxConnsPerIP(t *testing.T) {
+	for _, tc := range []struct {
+		limit, open int
+		refused     bool
+	}{
+		{limit: 3, open: 3, refused: true},
+		{limit: 0, open: 64, refused: true}, // the default
+		{limit: -1, open: 80},               // no limit
+	} {
+		t.Run(fmt.Sprint(tc.limit), func(t *testing.T) {
+			srv, base := startServer(t, Config{OpenRooms: true, MaxConnsPerIP: tc.limit, HandshakeTimeout: time.Minute})
+			conns := make([]*rawClient, tc.open)
+			for i := range conns {
+				conns[i] = dial(t, base)
+			}
+			status, body := upgrade(t, base, "")
+			if !tc.refused {
+				if status != http.StatusSwitchingProtocols {
+					t.Fatalf("connection %d with no limit: %d %s", tc.open+1, status, body)
+				}
+				return
+			}
+			if status != http.StatusTooManyRequests || !strings.Contains(body, "too many connections from your address") {
+				t.Fatalf("connection %d: %d %q; want 429 saying why", tc.open+1, status, body)
+			}
+			if st := srv.Stats(); st.RefusedPerIP != 1 || st.Connections != int64(tc.open) {
+				t.Fatalf("stats %+v: want 1 refused, %d open", st, tc.open)
+			}
+			// A closed connection gives its slot back, and the new one plays.
+			_ = conns[0].conn.NetConn().Close()
+			waitUntil(t, "slot released", func() bool { return srv.Stats().Connections == int64(tc.open-1) })
+			c := dial(t, base)
+			c.join(t, "after")
+			c.firstWelcome(t)
+		})
+	}
+}
+
+func TestOriginAllowlist(t *testing.T) {
+	srv, base := startServer(t, Config{OpenRooms: true, AllowedOrigins: []string{"https://game.example.com", "*.example.org"}})
+	refused := 0
+	for origin, want := range map[string]int{
+		"":                         http.StatusSwitchingProtocols, // not a browser
+		"https://game.example.com": http.StatusSwitchingProtocols,
+		"http://a.example.org":     http.StatusSwitchingProtocols,
+		"https://evil.example":     http.StatusForbidden,
+		"http://game.example.com":  http.StatusForbidden,
+	} {
+		extra := ""
+		if origin != "" {
+			extra = "Origin: " + origin + "\r\n"
+		}
+		status, body := upgrade(t, base, extra)
+		if status != want {
+			t.Errorf("origin %q: %d %q, want %d", origin, status, body, want)
+		}
+		if status == http.StatusForbidden {
+			refused++
+			if !strings.Contains(body, origin) {
+				t.Errorf("origin %q refused with %q: the body should name it", origin, body)
+			}
+		}
+	}
+	if st := srv.Stats(); st.RefusedOrigin != uint64(refused) {
+		t.Fatalf("refused_origin %d, want %d", st.RefusedOrigin, refused)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
