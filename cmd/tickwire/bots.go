@@ -63,6 +63,7 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.StringVar(&c.report, "report", "", "also write a self-contained HTML report with plots to this file")
 	fs.StringVar(&c.statsURL, "stats-url", "", "the server's /v1/stats, for its CPU, memory and tick figures; default derived from --url")
 	fs.DurationVar(&c.matchDur, "match-duration", 0, "match length of the mode on the in-process server (without --url); 0 means no limit")
+	configFlag(fs)
 }
 
 func runBots(args []string, stdout, stderr io.Writer) error {

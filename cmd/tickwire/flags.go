@@ -13,7 +13,9 @@ func envName(flagName string) string {
 }
 
 // parseFlags parses args, then fills every flag not given on the command line
-// from its environment twin. A bad value in either place is an error naming it.
+// from its environment twin, then (if fs has --config and it names a file)
+// every flag still unset from that file: command line > environment > config
+// file > default. A bad value in any place is an error naming it.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -29,12 +31,19 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			given[f.Name] = true
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
 			}
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
+		return applyConfig(fs, cf.Value.String(), given)
+	}
+	return nil
 }
 
 // usageWithEnv prints the flags with their environment twins.
