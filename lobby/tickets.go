@@ -78,11 +78,14 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 		return c, ErrTicketMalformed
 	}
 	body, sig := token[:dot], token[dot+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
+	if _, err := base64.RawURLEncoding.DecodeString(sig); err != nil {
 		return c, ErrTicketMalformed
 	}
-	if !hmac.Equal(got, s.mac(body)) {
+	// Compare the encoded signature, not the decoded one: the decoder skips
+	// newlines and ignores the unused low bits of the last character, so
+	// several strings decode to the right MAC, and a ticket must have exactly
+	// one spelling.
+	if !hmac.Equal([]byte(sig), []byte(base64.RawURLEncoding.EncodeToString(s.mac(body)))) {
 		return c, ErrTicketForged
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(body[len(ticketPrefix):])
