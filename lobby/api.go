@@ -41,10 +41,15 @@ func errf(status int, code, format string, args ...any) *apiError {
 func (l *Lobby) Handler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, f func(*http.Request) (int, any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { l.serve(w, r, f) })
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), l.cfg.StoreTimeout)
+			defer cancel()
+			l.serve(w, r.WithContext(ctx), f)
+		})
 	}
+	// A long-poll bounds its store calls itself, past its wait.
+	mux.HandleFunc("GET /v1/matchmaking/tickets/{id}", func(w http.ResponseWriter, r *http.Request) { l.serve(w, r, l.getTicket) })
 	h("POST /v1/matchmaking/tickets", l.createTicket)
-	h("GET /v1/matchmaking/tickets/{id}", l.getTicket)
 	h("DELETE /v1/matchmaking/tickets/{id}", l.cancelTicket)
 	mux.HandleFunc("GET /v1/matchmaking/tickets/{id}/events", l.ticketEvents)
 	h("GET /v1/rooms", l.listRooms)
@@ -77,7 +82,7 @@ func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Reque
 			ae = l.storeError(err)
 		}
 		if ae.status >= 500 {
-			l.log.Error().Err(err).Str("path", r.URL.Path).Msg("lobby request failed")
+			l.failLog.Error().Err(err).Str("path", r.URL.Path).Msg("lobby request failed")
 		}
 		writeError(w, ae)
 		return
@@ -297,11 +302,13 @@ func (l *Lobby) getTicket(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait+l.cfg.StoreTimeout)
+	defer cancel()
 	var st matchmaker.State
 	if wait > 0 {
-		st, err = l.cfg.Queue.Wait(r.Context(), id, wait)
+		st, err = l.cfg.Queue.Wait(ctx, id, wait)
 	} else {
-		st, err = l.cfg.Queue.Get(r.Context(), id)
+		st, err = l.cfg.Queue.Get(ctx, id)
 	}
 	if err != nil {
 		return 0, nil, err
@@ -320,7 +327,9 @@ func (l *Lobby) cancelTicket(r *http.Request) (int, any, error) {
 // the queue.
 func (l *Lobby) ticketEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	st, err := l.cfg.Queue.Get(r.Context(), id)
+	ctx, cancel := context.WithTimeout(r.Context(), l.cfg.StoreTimeout)
+	st, err := l.cfg.Queue.Get(ctx, id)
+	cancel()
 	if err != nil {
 		writeError(w, l.storeError(err))
 		return

@@ -55,6 +55,12 @@ type Config struct {
 	// a node silent for 5 heartbeats is gone, and so are its rooms.
 	Heartbeat time.Duration
 	Logger    zerolog.Logger
+
+	// StoreTimeout bounds the store calls of one API request (past a
+	// long-poll's wait) and of one heartbeat, so that a hung store is
+	// answered with 503 store_unavailable instead of a request that hangs.
+	// Default 3s.
+	StoreTimeout time.Duration
 }
 
 // Lobby matches players, lists rooms, issues join tickets and keeps
@@ -65,6 +71,10 @@ type Lobby struct {
 	signer  *Signer
 	modes   map[string]Mode
 	matcher *matchmaker.Matcher
+
+	// failLog logs failed requests, a few per period: a store outage fails
+	// every request, and each is answered with 503 anyway.
+	failLog zerolog.Logger
 
 	results chan result // match results waiting to be written to boards
 
@@ -95,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 	l := &Lobby{
 		cfg:     cfg,
 		log:     cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
+		failLog: cfg.Logger.With().Str("node", cfg.NodeID).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
 		signer:  signer,
 		modes:   map[string]Mode{},
 		results: make(chan result, 1024),
@@ -139,6 +150,9 @@ func (c *Config) fill() error {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = time.Second
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 3 * time.Second
 	}
 	u, err := url.Parse(c.Address)
 	switch {
@@ -214,6 +228,8 @@ func (l *Lobby) report(ctx context.Context) {
 		reports[i] = directory.RoomReport{ID: r.ID, Players: r.Players, Joined: r.Joined, State: roomState(r.Phase)}
 	}
 	ttl := 5 * l.cfg.Heartbeat
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.StoreTimeout)
+	defer cancel()
 	l.placedMu.Lock()
 	clear(l.placed) // the reports below and the other nodes' carry them now
 	l.placedMu.Unlock()
