@@ -61,6 +61,8 @@ type Room struct {
 	// statsMu guards stats.
 	statsMu sync.Mutex
 	stats   tickStats
+	// tickHist counts tick durations in TickBuckets; lock-free.
+	tickHist *Histogram
 }
 
 // NewRoom builds a room; call Start to run it.
@@ -84,6 +86,7 @@ func NewRoom(cfg RoomConfig) *Room {
 		sim:      sim,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		tickHist: NewHistogram(TickBuckets...),
 	}
 }
 
@@ -197,6 +200,7 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	r.statsMu.Lock()
 	r.stats.record(took, took > r.interval)
 	r.statsMu.Unlock()
+	r.tickHist.Observe(took)
 	return inputs, calls
 }
 
@@ -253,6 +257,9 @@ func (r *Room) RecentTicks(dst []time.Duration) []time.Duration {
 	n := int(min(r.stats.ticks, tickWindow))
 	return append(dst, r.stats.recent[:n]...)
 }
+
+// TickHistogram reports the durations of every tick so far, in TickBuckets.
+func (r *Room) TickHistogram() HistogramSnapshot { return r.tickHist.Snapshot() }
 
 const tickWindow = 1024
 
