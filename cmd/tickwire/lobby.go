@@ -57,7 +57,7 @@ type stores struct {
 	close  func() error
 }
 
-func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration) (*stores, error) {
+func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration, log zerolog.Logger) (*stores, error) {
 	switch c.store {
 	case "embedded":
 		if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
@@ -73,6 +73,8 @@ func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration) (*stor
 		if err != nil {
 			return nil, fmt.Errorf("--redis-url %q: %w", c.redisURL, err)
 		}
+		redis.SetLogger(redisLogger{log.With().Str("component", "redis").Logger().
+			Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second})})
 		rc := redis.NewClient(opts)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -88,6 +90,15 @@ func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration) (*stor
 		}, nil
 	}
 	return nil, fmt.Errorf("--store %q: want embedded or redis", c.store)
+}
+
+// redisLogger sends go-redis's own messages (a failed dial of its pool, say)
+// to the node's log, a few per period: while Redis is away it would write one
+// per command tried. The lobby reports the failures themselves.
+type redisLogger struct{ log zerolog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.log.Warn().Msg(fmt.Sprintf(format, v...))
 }
 
 func (c *lobbyConfig) secretBytes(log zerolog.Logger) ([]byte, error) {

@@ -181,7 +181,7 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	if err != nil {
 		return nil, usageError{err}
 	}
-	st, err := openStores(ctx, lc, lc.ticketTTL)
+	st, err := openStores(ctx, lc, lc.ticketTTL, log)
 	if err != nil {
 		return nil, err
 	}
