@@ -1,0 +1,76 @@
+package lobby
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tickwire/tickwire/lobby/directory"
+	"github.com/tickwire/tickwire/lobby/leaderboard"
+	"github.com/tickwire/tickwire/lobby/matchmaker"
+)
+
+// hungDirectory is a directory whose List and Nodes never answer: they
+// return only when their context ends, as a call to a frozen Redis would.
+type hungDirectory struct{ directory.Directory }
+
+func (hungDirectory) List(ctx context.Context, _ directory.Filter, _ string, _ int) ([]directory.Room, string, error) {
+	<-ctx.Done()
+	return nil, "", ctx.Err()
+}
+
+func (hungDirectory) Nodes(ctx context.Context) ([]directory.Node, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestHungStoreAnswers503 checks that a request whose store hangs is answered
+// 503 store_unavailable with a Retry-After once StoreTimeout has passed,
+// while a long-poll may wait past StoreTimeout.
+func TestHungStoreAnswers503(t *testing.T) {
+	boards, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = boards.Close() })
+	modes, _ := ParseModes("duo:2:1m")
+	l, err := New(t.Context(), Config{
+		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
+		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(),
+		Directory: hungDirectory{directory.NewMemory(time.Minute)},
+		Rooms:     func() []RoomReport { return nil }, StoreTimeout: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler()) // no Run: no matcher takes the ticket below
+	defer srv.Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	for _, path := range []string{"/v1/rooms", "/v1/nodes"} {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s with a hung store: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("GET %s with a hung store: %s, Retry-After %q; want 503 with Retry-After", path, resp.Status, resp.Header.Get("Retry-After"))
+		}
+		if r := call(t, "GET", srv.URL+path, ""); r.errCode() != "store_unavailable" {
+			t.Fatalf("GET %s with a hung store: code %q, want store_unavailable", path, r.errCode())
+		}
+	}
+
+	r := call(t, "POST", srv.URL+"/v1/matchmaking/tickets", `{"player_id":"p1","mode":"duo"}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create ticket: %d %v", r.status, r.body)
+	}
+	id, _ := r.body["ticket_id"].(string)
+	r = call(t, "GET", srv.URL+"/v1/matchmaking/tickets/"+id+"?wait=300ms", "")
+	if r.status != http.StatusOK || r.body["status"] != "queued" {
+		t.Fatalf("a 300ms long-poll with a 100ms store timeout: %d %v, want 200 queued", r.status, r.body)
+	}
+}
