@@ -93,7 +93,8 @@ func (a *Arena) ApplyInput(w *World, p *Player, in Input) {
 }
 
 // Step moves every orb one step in a random direction and every player one step
-// in its heading, then settles pickups.
+// in its heading, then settles pickups. A disconnected player's avatar stands
+// still (its neutral input stopped it) and collects nothing.
 func (a *Arena) Step(w *World) {
 	ents := w.Entities()
 	for i := range ents {
@@ -103,7 +104,7 @@ func (a *Arena) Step(w *World) {
 	}
 	for _, p := range w.Players() {
 		e := w.Entity(p.Entity)
-		if e == nil {
+		if e == nil || p.Disconnected {
 			continue
 		}
 		if dir := a.heading[p.ID]; dir >= 0 {

@@ -62,6 +62,9 @@ var (
 	ErrRoomStopped = errors.New("room is stopped")
 	// ErrAlreadySeated: the account already has a seat in this room.
 	ErrAlreadySeated = errors.New("player already has a seat in this room")
+	// ErrPlayerGone: the player to reconnect is no longer in the room (it
+	// left, or its held seat expired).
+	ErrPlayerGone = errors.New("player is no longer in the room")
 )
 
 // Rules are a match's limits. The zero value is an endless match for up to 16
@@ -108,6 +111,8 @@ type Game interface {
 	RemovePlayer(w *World, p *Player)
 	// ApplyInput applies one input. The room calls it at the start of a tick, per
 	// player in sequence order, only for inputs newer than the player's LastSeq.
+	// When a player disconnects (Sim.Disconnect) it is called once more with a
+	// neutral input, zero but for Seq == LastSeq, so a held seat's entity stops.
 	ApplyInput(w *World, p *Player, in Input)
 	// Step advances the world by one tick.
 	Step(w *World)
@@ -147,6 +152,7 @@ type Sim struct {
 	nextPlayer PlayerID
 	result     *Result
 	waitFrom   uint64 // first tick a player waited in; 0 while nobody has
+	held       int    // players disconnected and waiting for a rejoin
 }
 
 // NewSim sets up a world with the given game, rules and seed.
@@ -198,7 +204,61 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 // RemovePlayer takes a player out of the room; an unknown ID does nothing.
 func (s *Sim) RemovePlayer(id PlayerID) {
 	if p := s.world.removePlayer(id); p != nil {
+		if p.Disconnected {
+			s.held--
+		}
 		s.game.RemovePlayer(s.world, p)
+	}
+}
+
+// Disconnect holds the seat of a player whose connection dropped, for hold
+// ticks from the current tick: the player keeps its entity and score and still
+// takes a seat (a running match with only held seats goes on), but its inputs
+// are ignored and its entity gets a neutral input, so it stops. Unless
+// Reconnect runs first, the player is removed by the first Advance at or after
+// that tick. It reports false for an unknown player.
+func (s *Sim) Disconnect(id PlayerID, hold uint64) bool {
+	p := s.world.Player(id)
+	if p == nil {
+		return false
+	}
+	if !p.Disconnected {
+		p.Disconnected = true
+		s.held++
+		s.game.ApplyInput(s.world, p, Input{Seq: p.LastSeq})
+	}
+	p.heldUntil = s.world.tick + hold
+	return true
+}
+
+// Reconnect gives a held seat back to its player, who keeps its entity, score
+// and LastSeq (so inputs continue from LastSeq+1). Reconnecting a connected
+// player does nothing. It fails with ErrPlayerGone when the player is no
+// longer in the room and ErrMatchEnded once the match is over.
+func (s *Sim) Reconnect(id PlayerID) (*Player, error) {
+	if s.world.phase == PhaseEnded {
+		return nil, ErrMatchEnded
+	}
+	p := s.world.Player(id)
+	if p == nil {
+		return nil, ErrPlayerGone
+	}
+	if p.Disconnected {
+		p.Disconnected, p.heldUntil = false, 0
+		s.held--
+	}
+	return p, nil
+}
+
+// expireHeld removes the disconnected players whose hold ran out by tick.
+func (s *Sim) expireHeld(tick uint64) {
+	for i := 0; s.held > 0 && i < len(s.world.players); {
+		p := s.world.players[i]
+		if p.Disconnected && tick >= p.heldUntil {
+			s.RemovePlayer(p.ID) // shifts the next player into slot i
+			continue
+		}
+		i++
 	}
 }
 
@@ -212,6 +272,9 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		return true
 	}
 	w.tick = tick
+	if s.held > 0 {
+		s.expireHeld(tick)
+	}
 	if w.phase == PhaseWaiting && s.waitFrom == 0 && len(w.players) > 0 {
 		s.waitFrom = tick
 	}
@@ -251,7 +314,7 @@ func (s *Sim) applyInputs(inputs []PlayerInput) {
 	for i := range inputs {
 		in := &inputs[i]
 		p := s.world.Player(in.Player)
-		if p == nil || in.Seq <= p.LastSeq {
+		if p == nil || p.Disconnected || in.Seq <= p.LastSeq {
 			continue
 		}
 		p.LastSeq = in.Seq

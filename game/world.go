@@ -41,6 +41,13 @@ type Player struct {
 	Score   int64
 	// LastSeq is the sequence number of the last input applied for this player.
 	LastSeq uint32
+	// Disconnected is set while the player's connection is down and its seat
+	// is held for a rejoin (Sim.Disconnect): the player keeps its entity and
+	// score and takes a seat, but sends no inputs. Games read it; only the
+	// Sim sets it.
+	Disconnected bool
+	// heldUntil is the first tick at which a disconnected player is removed.
+	heldUntil uint64
 }
 
 // Input is one player command, applied at the next tick in Seq order.
