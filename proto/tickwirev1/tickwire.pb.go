@@ -209,6 +209,12 @@ const (
 	ErrorCode_ERROR_CODE_INTERNAL        ErrorCode = 11
 	ErrorCode_ERROR_CODE_FRAME_TOO_LARGE ErrorCode = 12
 	ErrorCode_ERROR_CODE_RATE_LIMITED    ErrorCode = 13
+	// The resume token is unknown, for another room, or its seat is gone (the
+	// rejoin grace ran out, the player left, or the room closed).
+	ErrorCode_ERROR_CODE_RESUME_EXPIRED ErrorCode = 14
+	// Another connection resumed this seat; this one is closed. Do not
+	// reconnect automatically.
+	ErrorCode_ERROR_CODE_REPLACED ErrorCode = 15
 )
 
 // Enum value maps for ErrorCode.
@@ -228,6 +234,8 @@ var (
 		11: "ERROR_CODE_INTERNAL",
 		12: "ERROR_CODE_FRAME_TOO_LARGE",
 		13: "ERROR_CODE_RATE_LIMITED",
+		14: "ERROR_CODE_RESUME_EXPIRED",
+		15: "ERROR_CODE_REPLACED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -244,6 +252,8 @@ var (
 		"ERROR_CODE_INTERNAL":            11,
 		"ERROR_CODE_FRAME_TOO_LARGE":     12,
 		"ERROR_CODE_RATE_LIMITED":        13,
+		"ERROR_CODE_RESUME_EXPIRED":      14,
+		"ERROR_CODE_REPLACED":            15,
 	}
 )
 
@@ -619,7 +629,11 @@ type Join struct {
 	// Display name, at most 32 bytes of UTF-8.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// Signed join ticket issued by the lobby. Empty for open rooms.
-	Ticket        string `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	Ticket string `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// Resume token from an earlier Welcome in this room: reclaims that seat
+	// (same player, entity and score) after a dropped connection, within the
+	// server's rejoin grace. With it, ticket and name are not needed.
+	ResumeToken   string `protobuf:"bytes,5,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -678,6 +692,13 @@ func (x *Join) GetName() string {
 func (x *Join) GetTicket() string {
 	if x != nil {
 		return x.Ticket
+	}
+	return ""
+}
+
+func (x *Join) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
 	}
 	return ""
 }
@@ -901,7 +922,13 @@ type Welcome struct {
 	// Match rules.
 	Match *MatchInfo `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
 	// Full state; deltas that follow are relative to it.
-	Snapshot      *Snapshot `protobuf:"bytes,8,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	Snapshot *Snapshot `protobuf:"bytes,8,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// Secret that lets this client reclaim its seat with Join.resume_token if
+	// its connection drops. The same for the seat's whole life; keep it private.
+	ResumeToken string `protobuf:"bytes,9,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Set when this Welcome reattached an existing seat (a resume or a ticket
+	// rejoin) rather than seating a new player.
+	Resumed       bool `protobuf:"varint,10,opt,name=resumed,proto3" json:"resumed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -990,6 +1017,20 @@ func (x *Welcome) GetSnapshot() *Snapshot {
 		return x.Snapshot
 	}
 	return nil
+}
+
+func (x *Welcome) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *Welcome) GetResumed() bool {
+	if x != nil {
+		return x.Resumed
+	}
+	return false
 }
 
 // MatchInfo describes the rules of the match in the room.
@@ -1901,12 +1942,13 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\v2\x12.tickwire.v1.ErrorH\x00R\x05error\x124\n" +
 	"\tmatch_end\x18\x05 \x01(\v2\x15.tickwire.v1.MatchEndH\x00R\bmatchEnd\x123\n" +
 	"\bsnapshot\x18\x06 \x01(\v2\x15.tickwire.v1.SnapshotH\x00R\bsnapshotB\x06\n" +
-	"\x04body\"v\n" +
+	"\x04body\"\x99\x01\n" +
 	"\x04Join\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
-	"\x06ticket\x18\x04 \x01(\tR\x06ticket\"S\n" +
+	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12!\n" +
+	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\"S\n" +
 	"\x05Input\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x0e\n" +
 	"\x02dx\x18\x02 \x01(\x11R\x02dx\x12\x0e\n" +
@@ -1916,7 +1958,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x0eclient_time_us\x18\x01 \x01(\x04R\fclientTimeUs\"\a\n" +
 	"\x05Leave\",\n" +
 	"\rResyncRequest\x12\x1b\n" +
-	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\xa4\x02\n" +
+	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\xe1\x02\n" +
 	"\aWelcome\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x17\n" +
@@ -1925,7 +1967,10 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\rtick0_unix_us\x18\x05 \x01(\x03R\vtick0UnixUs\x12$\n" +
 	"\x0eserver_time_us\x18\x06 \x01(\x03R\fserverTimeUs\x12,\n" +
 	"\x05match\x18\a \x01(\v2\x16.tickwire.v1.MatchInfoR\x05match\x121\n" +
-	"\bsnapshot\x18\b \x01(\v2\x15.tickwire.v1.SnapshotR\bsnapshot\"\xa9\x01\n" +
+	"\bsnapshot\x18\b \x01(\v2\x15.tickwire.v1.SnapshotR\bsnapshot\x12!\n" +
+	"\fresume_token\x18\t \x01(\tR\vresumeToken\x12\x18\n" +
+	"\aresumed\x18\n" +
+	" \x01(\bR\aresumed\"\xa9\x01\n" +
 	"\tMatchInfo\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x1f\n" +
 	"\vmax_players\x18\x02 \x01(\rR\n" +
@@ -2022,7 +2067,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\fFIELD_MASK_Y\x10\x02\x12\x14\n" +
 	"\x10FIELD_MASK_ANGLE\x10\x04\x12\x13\n" +
 	"\x0fFIELD_MASK_KIND\x10\b\x12\x14\n" +
-	"\x10FIELD_MASK_VALUE\x10\x10*\xaa\x03\n" +
+	"\x10FIELD_MASK_VALUE\x10\x10*\xe2\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2038,7 +2083,9 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\v\x12\x1e\n" +
 	"\x1aERROR_CODE_FRAME_TOO_LARGE\x10\f\x12\x1b\n" +
-	"\x17ERROR_CODE_RATE_LIMITED\x10\r*\xb4\x01\n" +
+	"\x17ERROR_CODE_RATE_LIMITED\x10\r\x12\x1d\n" +
+	"\x19ERROR_CODE_RESUME_EXPIRED\x10\x0e\x12\x17\n" +
+	"\x13ERROR_CODE_REPLACED\x10\x0f*\xb4\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +
