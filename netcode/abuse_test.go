@@ -151,8 +151,9 @@ func joinFrame(room string) *pb.ClientFrame {
 }
 
 // TestFloodIsDroppedThenClosed floods a joined connection with each kind of
-// frame. The first ClientBurst frames are taken, the next FloodDrops are
-// dropped unanswered, and one more closes the connection with RATE_LIMITED.
+// frame. The first ClientBurst frames are taken; then each frame is dropped
+// and the next waits for its token (and is taken) until FloodDrops are
+// dropped; one more drop closes the connection with RATE_LIMITED.
 func TestFloodIsDroppedThenClosed(t *testing.T) {
 	const burst, floodDrops = 10, 30
 	ping, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1}}})
@@ -168,7 +169,7 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 		{"websocket pings", opPing, []byte("hi"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 1, ClientBurst: burst, FloodDrops: floodDrops, FloodWindow: time.Minute})
+			srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 100, ClientBurst: burst, FloodDrops: floodDrops, FloodWindow: time.Minute})
 			c := dialRawWS(t, base)
 			c.writeFrame(t, joinFrame("flood"))
 			var flood []byte
@@ -203,9 +204,9 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 			if last.GetCode() != pb.ErrorCode_ERROR_CODE_RATE_LIMITED || code != CloseCode(pb.ErrorCode_ERROR_CODE_RATE_LIMITED) || code != 4013 {
 				t.Fatalf("flood: error %v, close %d; want RATE_LIMITED and 4013", last, code)
 			}
-			// The join took one token; a token a second may have come back meanwhile.
-			if tc.answered && (answered < burst-1 || answered > burst) {
-				t.Fatalf("%d frames answered; want the burst of %d less the join", answered, burst)
+			// The join took one token; after the burst, one frame per token.
+			if tc.answered && (answered < burst-1+floodDrops || answered > burst+floodDrops+1) {
+				t.Fatalf("%d frames answered; want the burst of %d less the join, and one after each drop but the last", answered, burst)
 			}
 			st := srv.Stats()
 			if st.RateLimitedConns != 1 || st.FramesRateLimited < floodDrops+1 || st.FramesRateLimited > floodDrops+3 {

@@ -15,6 +15,11 @@ import (
 // check is a few integer operations. It also counts the frames it drops within
 // Config.FloodWindow to tell a client that bursts now and then from one that
 // floods. It is owned by the connection's read goroutine.
+//
+// A frame over the rate is dropped, and the connection is not read again
+// until its next token is due (see pause): TCP flow control then holds the
+// rest of a flood in the client's own buffers, so a flooder costs the server
+// a few reads per token instead of a core.
 type rateLimiter struct {
 	interval  time.Duration // time one frame's token takes to refill; 0: no limit
 	tolerance time.Duration // how far tat may run ahead of now: (burst-1) intervals
@@ -67,6 +72,15 @@ func (l *rateLimiter) check(now time.Duration) verdict {
 		return frameFlood
 	}
 	return frameDropped
+}
+
+// maxPause bounds one pause of a connection's reads.
+const maxPause = time.Second
+
+// pause is how long not to read a connection whose frame check dropped at
+// now: until its next token, at most maxPause.
+func (l *rateLimiter) pause(now time.Duration) time.Duration {
+	return min(max(l.tat-l.tolerance-now, 0), maxPause)
 }
 
 // ipLimiter counts open connections per client address so that one host

@@ -18,7 +18,10 @@ func TestRateLimiter(t *testing.T) {
 	if v := l.check(0); v != frameDropped {
 		t.Fatalf("6th frame of the burst: %v, want dropped", v)
 	}
-	// 100ms later one token is back.
+	// The reads pause until the next token, 100ms on; then it is taken.
+	if p := l.pause(0); p != 100*time.Millisecond {
+		t.Fatalf("pause after a drop: %v, want 100ms", p)
+	}
 	if v := l.check(100 * time.Millisecond); v != frameAllowed {
 		t.Fatalf("after one refill interval: %v", v)
 	}

@@ -74,9 +74,10 @@ type Config struct {
 
 	// ClientRate is how many frames per second one connection may send, all
 	// kinds counted (inputs, pings, WebSocket control frames), with bursts of
-	// up to ClientBurst. Frames over the rate are dropped unread. Default 60
-	// and 120: the arena client sends 10 inputs a second. A negative rate
-	// turns the limit off.
+	// up to ClientBurst. A frame over the rate is dropped, and the connection
+	// is not read until its next frame is due, so TCP holds back the rest of
+	// a flood. Default 60 and 120: the arena client sends 10 inputs a second.
+	// A negative rate turns the limit off.
 	ClientRate  float64
 	ClientBurst int
 	// FloodDrops is how many frames a connection may have dropped by
@@ -652,10 +653,12 @@ func (s *Server) admit(sess *session) bool {
 	now := time.Now()
 	sess.lastRead.Store(now.UnixNano())
 	s.stats.framesIn.Add(1)
-	if sess.flooded {
+	if sess.flooded { // closing: read as little more as possible
+		time.Sleep(maxPause)
 		return false
 	}
-	switch sess.limit.check(now.Sub(sess.opened)) {
+	since := now.Sub(sess.opened)
+	switch sess.limit.check(since) {
 	case frameAllowed:
 		return true
 	case frameFlood:
@@ -667,6 +670,7 @@ func (s *Server) admit(sess *session) bool {
 		return false
 	}
 	s.stats.framesRateLimited.Add(1)
+	time.Sleep(sess.limit.pause(since))
 	return false
 }
 

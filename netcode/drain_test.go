@@ -1,0 +1,118 @@
+package netcode
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// TestDrain drains a server with a running match, a match about to end, a
+// room still waiting for players and a connection that has not joined, then
+// shuts it down: the waiting room and the late join are refused at once, the
+// short match ends normally, the long one with SHUTDOWN and "going away".
+func TestDrain(t *testing.T) {
+	srv, base := startServer(t, Config{TickRate: 50, OpenRooms: true})
+	rooms := map[string]game.Rules{
+		"long":    {MaxPlayers: 2, MinPlayers: 1},
+		"short":   {MaxPlayers: 2, MinPlayers: 1, DurationTicks: 100},
+		"waiting": {MaxPlayers: 2, MinPlayers: 2},
+	}
+	clients := map[string]*rawClient{}
+	for id, r := range rooms {
+		if err := srv.CreateRoom(id, &r); err != nil {
+			t.Fatal(err)
+		}
+		clients[id] = dial(t, base)
+		clients[id].join(t, id)
+		clients[id].firstWelcome(t)
+	}
+	for !phaseIs(srv, "long", game.PhaseRunning) || !phaseIs(srv, "short", game.PhaseRunning) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	late := dial(t, base)
+	before := srv.TickStats()
+
+	srv.Drain()
+	if !srv.Draining() {
+		t.Fatal("not draining after Drain")
+	}
+	if _, _, err := dialErr(base); err == nil {
+		t.Fatal("a new connection was accepted while draining")
+	}
+	late.join(t, "long")
+	if code, e := late.waitClose(t); e == nil || e.Code != pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN || code != CloseCode(e.Code) {
+		t.Fatalf("join while draining: error %v, close %d", e, code)
+	}
+	if code, end := clients["waiting"].waitEnd(t); code != closeGoingAway || end.Reason != pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN {
+		t.Fatalf("waiting room on drain: close %d, match end %v", code, end)
+	}
+	if code, end := clients["short"].waitEnd(t); code != closeNormal || end.Reason != pb.MatchEndReason_MATCH_END_REASON_TIME_LIMIT {
+		t.Fatalf("short match during the drain: close %d, match end %v", code, end)
+	}
+	select {
+	case <-clients["long"].closed:
+		t.Fatal("the running match was ended by Drain")
+	default:
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	if err := srv.WaitRooms(ctx); err == nil {
+		t.Fatal("WaitRooms returned with a match still running")
+	}
+	cancel()
+
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, end := clients["long"].waitEnd(t); code != closeGoingAway || end.Reason != pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN {
+		t.Fatalf("long match at shutdown: close %d, match end %v", code, end)
+	}
+	if err := srv.WaitRooms(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := srv.TickStats()
+	if after.Ticks <= before.Ticks || after.Histogram.Count() != after.Ticks {
+		t.Fatalf("ticks %d before, %d after the rooms ended; histogram counts %d", before.Ticks, after.Ticks, after.Histogram.Count())
+	}
+	if st := srv.Stats(); st.Connections != 0 {
+		t.Fatalf("%d connections open after Shutdown", st.Connections)
+	}
+}
+
+func phaseIs(srv *Server, room string, p game.Phase) bool {
+	for _, r := range srv.Rooms() {
+		if r.ID == room {
+			return r.Phase == p
+		}
+	}
+	return false
+}
+
+// waitEnd waits for the close and returns its code and the MatchEnd before it.
+func (c *rawClient) waitEnd(t *testing.T) (uint16, *pb.MatchEnd) {
+	t.Helper()
+	code, _ := c.waitClose(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.frames {
+		if e := f.GetMatchEnd(); e != nil {
+			return code, e
+		}
+	}
+	t.Fatalf("closed with %d and no MatchEnd", code)
+	return 0, nil
+}
+
+// dialErr tries to open a game connection and reports the refusal.
+func dialErr(base string) (*gws.Conn, *http.Response, error) {
+	conn, resp, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: base + Path})
+	if err == nil {
+		_ = conn.NetConn().Close()
+	}
+	return conn, resp, err
+}
