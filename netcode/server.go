@@ -691,16 +691,22 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
 		return
 	}
-	if in, ok := decodeInput(m.Bytes()); ok {
-		e.srv.input(sess, in)
+	e.srv.dispatch(sess, m.Bytes())
+}
+
+// dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
+// it with arbitrary bytes. Hot path: every client input.
+func (s *Server) dispatch(sess *session, b []byte) {
+	if in, ok := decodeInput(b); ok {
+		s.input(sess, in)
 		return
 	}
 	var f pb.ClientFrame
-	if err := proto.Unmarshal(m.Bytes(), &f); err != nil {
+	if err := proto.Unmarshal(b, &f); err != nil {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "frame is not a ClientFrame: "+err.Error())
 		return
 	}
-	e.srv.handle(sess, &f)
+	s.handle(sess, &f)
 }
 
 func (s *Server) handle(sess *session, f *pb.ClientFrame) {
