@@ -201,10 +201,13 @@ type Server struct {
 	log      zerolog.Logger
 	upgrader *gws.Upgrader
 
-	// roomsMu guards rooms.
+	// roomsMu guards rooms and retired.
 	roomsMu sync.Mutex
 	rooms   map[string]*hub
 	closed  bool // set by Shutdown: no new rooms
+	retired retiredTicks
+	// draining is set by Drain and Shutdown: no new connections, joins or rooms.
+	draining atomic.Bool
 
 	// sessionsMu guards sessions.
 	sessionsMu sync.Mutex
@@ -323,6 +326,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	if s.draining.Load() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "server is draining: it takes no new players; ask the lobby for another node", http.StatusServiceUnavailable)
+		return
+	}
 	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) {
 		s.stats.refusedOrigin.Add(1)
 		s.log.Info().Str("remote", r.RemoteAddr).Str("origin", origin).Msg("upgrade refused: origin not allowed")
@@ -384,10 +392,13 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// TickStats merges the tick timing of every running room.
+// TickStats merges the tick timing of every room.
 type TickStats struct {
+	// Ticks, Overruns, Skipped and Histogram count every room's ticks since
+	// the server started, ended rooms included: they never go down.
 	Ticks, Overruns, Skipped uint64
-	// P50, P99 and Max are over every room's most recent ticks.
+	Histogram                game.HistogramSnapshot
+	// P50, P99 and Max are over every running room's most recent ticks.
 	P50, P99, Max time.Duration
 }
 
@@ -398,14 +409,16 @@ func (s *Server) TickStats() TickStats {
 	for _, h := range s.rooms {
 		rooms = append(rooms, h.room)
 	}
+	ts := TickStats{Ticks: s.retired.ticks, Overruns: s.retired.overruns, Skipped: s.retired.skipped}
+	ts.Histogram.Add(s.retired.hist)
 	s.roomsMu.Unlock()
-	var ts TickStats
 	var recent []time.Duration
 	for _, r := range rooms {
 		st := r.Stats()
 		ts.Ticks += st.Ticks
 		ts.Overruns += st.Overruns
 		ts.Skipped += st.Skipped
+		ts.Histogram.Add(r.TickHistogram())
 		recent = r.RecentTicks(recent)
 	}
 	if len(recent) == 0 {
@@ -493,6 +506,9 @@ func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, create
 	if !create {
 		return nil, false, nil
 	}
+	if s.draining.Load() {
+		return nil, false, ErrShuttingDown
+	}
 	r := s.cfg.Rules
 	if rules != nil {
 		r = *rules
@@ -511,18 +527,24 @@ func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, create
 	return h, true, nil
 }
 
+// removeRoom forgets an ended room, keeping its tick counts. It runs on the
+// room's goroutine after its last tick, so those counts are final.
 func (s *Server) removeRoom(h *hub) {
+	st, hs := h.room.Stats(), h.room.TickHistogram()
 	s.roomsMu.Lock()
 	if s.rooms[h.room.ID()] == h {
 		delete(s.rooms, h.room.ID())
+		s.retired.retire(st, hs)
 	}
 	s.roomsMu.Unlock()
 }
 
 // Shutdown stops taking rooms and connections, ends every match (clients get
-// the final scores and a "going away" close) and waits for the rooms to stop or
-// ctx to end.
+// the final scores and a "going away" close) and waits for the rooms to stop
+// and the clients to answer the close, or ctx to end. To let running matches
+// finish first, call Drain and WaitRooms before it.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
 	s.roomsMu.Lock()
 	s.closed = true
 	hubs := make([]*hub, 0, len(s.rooms))
@@ -548,6 +570,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sess := range s.sessionList() {
 		sess.close(closeGoingAway, "server going away")
 	}
+	s.waitSessions(ctx)
 	return err
 }
 
@@ -757,6 +780,10 @@ func (s *Server) input(sess *session, in game.Input) {
 }
 
 func (s *Server) join(sess *session, j *pb.Join) {
+	if s.draining.Load() {
+		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, "server is draining: it takes no new players; ask the lobby for another node")
+		return
+	}
 	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
 		return
