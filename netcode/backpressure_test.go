@@ -48,6 +48,7 @@ type mirrorClient struct {
 	deltas    int
 	snapshots int
 	desyncs   int
+	maxFrame  int // largest message payload read
 }
 
 func (c *mirrorClient) OnMessage(conn *gws.Conn, m *gws.Message) {
@@ -58,6 +59,7 @@ func (c *mirrorClient) OnMessage(conn *gws.Conn, m *gws.Message) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.maxFrame = max(c.maxFrame, m.Data.Len())
 	var err error
 	switch b := f.Body.(type) {
 	case *pb.ServerFrame_Welcome:
@@ -92,30 +94,7 @@ func TestStalledReaderIsResyncedAndOthersUnaffected(t *testing.T) {
 	}
 	defer healthy.Close()
 
-	// The stalled client: a tiny receive buffer so the server's writes back up
-	// quickly, and no read loop until the test says so.
-	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	raw, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stalled := &mirrorClient{}
-	conn, _, err := gws.NewClientFromConn(stalled, &gws.ClientOption{Addr: "ws://" + addr + netcode.Path}, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.NetConn().Close()
-	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "bp", Name: "stalled"}}})
-	if err := conn.WriteMessage(gws.OpcodeBinary, join); err != nil {
-		t.Fatal(err)
-	}
+	stalled, conn := dialStalled(t, addr, "bp")
 
 	waitFor(t, "frames dropped for the stalled client", func() bool { return srv.Stats().FramesDropped > 0 })
 	resyncsBefore := srv.Stats().Resyncs
@@ -139,6 +118,101 @@ func TestStalledReaderIsResyncedAndOthersUnaffected(t *testing.T) {
 	if st.Desyncs != 0 || uint64(st.FramesMissed) > skipped || st.Updates < 100 {
 		t.Fatalf("healthy client: %d desyncs, %d frames missed (room skipped %d), %d updates; it should not notice the stalled one",
 			st.Desyncs, st.FramesMissed, skipped, st.Updates)
+	}
+}
+
+// dialStalled joins room with a client that does not read until the test
+// starts conn.ReadLoop: a tiny receive buffer so the server's writes back up
+// quickly.
+func dialStalled(t *testing.T, addr, room string) (*mirrorClient, *gws.Conn) {
+	t.Helper()
+	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled := &mirrorClient{}
+	conn, _, err := gws.NewClientFromConn(stalled, &gws.ClientOption{Addr: "ws://" + addr + netcode.Path}, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.NetConn().Close() })
+	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "stalled"}}})
+	if err := conn.WriteMessage(gws.OpcodeBinary, join); err != nil {
+		t.Fatal(err)
+	}
+	return stalled, conn
+}
+
+// TestStalledReaderIsDropped has a client stop reading for good. While it is
+// behind, what the server holds for it stays within MaxPending frames; after
+// SlowConsumerTimeout it is dropped and counted, and the room ticks on for
+// the healthy client, which misses nothing.
+func TestStalledReaderIsDropped(t *testing.T) {
+	const maxPending = 8
+	srv, addr := serve(t, netcode.Config{
+		OpenRooms: true, TickRate: 50, MaxPending: maxPending, NoDeflate: true,
+		// Behind for 300ms is too slow; a write blocked for 3s would end it
+		// anyway, later and counted as a write timeout. Big frames (thousands
+		// of moving orbs) at 50 Hz fill the socket buffers fast.
+		SlowConsumerTimeout: 300 * time.Millisecond, WriteTimeout: 3 * time.Second,
+		NewGame: func(string) game.Game { return game.NewArena(game.ArenaConfig{NPCs: 3000}) },
+	})
+	healthy := &mirrorClient{}
+	hc, _, err := gws.NewClient(healthy, &gws.ClientOption{Addr: "ws://" + addr + netcode.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hc.NetConn().Close() })
+	go hc.ReadLoop()
+	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "drop", Name: "healthy"}}})
+	if err := hc.WriteMessage(gws.OpcodeBinary, join); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "healthy client joined", func() bool {
+		healthy.mu.Lock()
+		defer healthy.mu.Unlock()
+		return healthy.mirror.Synced()
+	})
+	dialStalled(t, addr, "drop")
+
+	var most netcode.Stats
+	waitFor(t, "stalled client dropped", func() bool {
+		st := srv.Stats()
+		most.PendingFrames = max(most.PendingFrames, st.PendingFrames)
+		most.PendingBytes = max(most.PendingBytes, st.PendingBytes)
+		return st.SlowConsumers == 1 && st.Connections == 1
+	})
+	healthy.mu.Lock()
+	deltas, biggest := healthy.deltas, healthy.maxFrame
+	healthy.mu.Unlock()
+	// Queued frames and the one partly written; each at most as big as the
+	// biggest frame the healthy client read (the welcome's snapshot), plus
+	// its header.
+	t.Logf("stalled client: at most %d frames, %d bytes pending (frames up to %d bytes)", most.PendingFrames, most.PendingBytes, biggest)
+	if most.PendingFrames == 0 || most.PendingFrames > maxPending+1 || most.PendingBytes > int64((maxPending+1)*(biggest+14)) {
+		t.Fatalf("pending for the stalled client peaked at %d frames, %d bytes; want 1 to %d frames of at most %d bytes",
+			most.PendingFrames, most.PendingBytes, maxPending+1, biggest+14)
+	}
+	if st := srv.Stats(); st.PendingFrames != 0 || st.PendingBytes != 0 {
+		t.Fatalf("%d frames, %d bytes still pending after the drop", st.PendingFrames, st.PendingBytes)
+	}
+	waitFor(t, "room ticking on", func() bool {
+		healthy.mu.Lock()
+		defer healthy.mu.Unlock()
+		return healthy.deltas > deltas+20
+	})
+	healthy.mu.Lock()
+	defer healthy.mu.Unlock()
+	if healthy.desyncs != 0 || healthy.snapshots != 0 {
+		t.Fatalf("healthy client: %d desyncs, %d snapshots; it should not notice the stalled one", healthy.desyncs, healthy.snapshots)
 	}
 }
 
