@@ -113,6 +113,8 @@ func (l *Lobby) storeError(err error) *apiError {
 		return errf(http.StatusConflict, "duplicate_ticket", "%v", err)
 	case errors.Is(err, matchmaker.ErrNotQueued):
 		return errf(http.StatusConflict, "not_queued", "%v", err)
+	case errors.Is(err, ErrNodeDraining):
+		return errf(http.StatusServiceUnavailable, "node_draining", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return errf(http.StatusServiceUnavailable, "store_unavailable", "the lobby store did not answer in time; retry shortly")
 	}
@@ -474,6 +476,9 @@ func (l *Lobby) seatOne(ctx context.Context, room directory.Room, p memberJSON) 
 	if room.State == "ended" {
 		return 0, nil, errf(http.StatusConflict, "match_ended", "room %s has ended", room.ID)
 	}
+	if err := l.checkNode(ctx, room.Node); err != nil {
+		return 0, nil, err
+	}
 	seats, err := l.seat(ctx, room, []matchmaker.Member{{ID: p.PlayerID, Name: name}})
 	if err != nil {
 		return 0, nil, err
@@ -666,8 +671,10 @@ func (l *Lobby) submitScore(r *http.Request) (int, any, error) {
 	}
 	e, err := l.cfg.Leaderboards.Submit(r.Context(), r.PathValue("board"), req.PlayerID, name, req.Score, l.now())
 	if err != nil {
+		l.stats.submitErrors.Add(1)
 		return 0, nil, err
 	}
+	l.stats.submissions.Add(1)
 	return http.StatusOK, entryView(e), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,6 +85,11 @@ type Lobby struct {
 	placed   map[string]int
 	wg       sync.WaitGroup
 	now      func() time.Time
+
+	stats    counters
+	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
+	draining atomic.Bool   // set by SetDraining
+	kick     chan struct{} // asks the heartbeat to report now
 }
 
 // result is one finished match to credit to leaderboards.
@@ -111,6 +117,7 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		results: make(chan result, 1024),
 		placed:  map[string]int{},
 		now:     time.Now,
+		kick:    make(chan struct{}, 1),
 	}
 	for _, m := range cfg.Modes {
 		l.modes[m.Name] = m
@@ -128,6 +135,7 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		},
 		Open:     l.openRooms,
 		Place:    l.place,
+		Matched:  l.matched,
 		Interval: cfg.MatchInterval,
 		Owner:    cfg.NodeID,
 		Logger:   l.log,
@@ -214,6 +222,7 @@ func (l *Lobby) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-l.kick:
 		}
 	}
 }
@@ -221,7 +230,7 @@ func (l *Lobby) heartbeat(ctx context.Context) {
 // report publishes this node and its rooms to the directory.
 func (l *Lobby) report(ctx context.Context) {
 	rooms := l.cfg.Rooms()
-	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms)}
+	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms), Draining: l.draining.Load()}
 	reports := make([]directory.RoomReport, len(rooms))
 	for i, r := range rooms {
 		n.Players += r.Players
@@ -257,7 +266,9 @@ func roomState(p game.Phase) directory.State {
 func (l *Lobby) MatchEnded(mode string, standings []game.Standing) {
 	select {
 	case l.results <- result{mode: mode, standings: standings, at: l.now()}:
+		l.stats.matchesEnded.Add(1)
 	default:
+		l.stats.resultsDropped.Add(1)
 		l.log.Error().Str("mode", mode).Msg("match result queue full; result dropped")
 	}
 }
@@ -272,6 +283,9 @@ func (l *Lobby) credit(ctx context.Context) {
 		case r := <-l.results:
 			for attempt := 0; ; attempt++ {
 				err := l.submit(ctx, r)
+				if err != nil && ctx.Err() != nil {
+					l.requeue(r) // Close writes it
+				}
 				if err == nil || ctx.Err() != nil {
 					break
 				}
@@ -296,8 +310,10 @@ func (l *Lobby) submit(ctx context.Context, r result) error {
 		}
 		for _, b := range m.Boards() {
 			if _, err := l.cfg.Leaderboards.Submit(ctx, b.ID, s.Account, s.Name, s.Score, r.at); err != nil {
+				l.stats.submitErrors.Add(1)
 				return fmt.Errorf("submit %s to %s: %w", s.Account, b.ID, err)
 			}
+			l.stats.submissions.Add(1)
 		}
 	}
 	return nil

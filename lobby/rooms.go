@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -26,8 +27,14 @@ func (l *Lobby) pickNode(ctx context.Context) (directory.Node, error) {
 	if err != nil {
 		return directory.Node{}, fmt.Errorf("list nodes: %w", err)
 	}
-	if len(nodes) == 0 { // before the first heartbeat: this node
+	if len(nodes) == 0 && !l.draining.Load() { // before the first heartbeat: this node
 		return directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address}, nil
+	}
+	nodes = slices.DeleteFunc(nodes, func(n directory.Node) bool {
+		return n.Draining || (n.ID == l.cfg.NodeID && l.draining.Load())
+	})
+	if len(nodes) == 0 {
+		return directory.Node{}, fmt.Errorf("no node takes new rooms: %w", ErrNodeDraining)
 	}
 	// Node reports lag by a heartbeat, so count the seats placed since too:
 	// rooms matched in one pass then spread over the nodes.
@@ -136,13 +143,19 @@ func (l *Lobby) openRooms(ctx context.Context, mode string) ([]matchmaker.OpenRo
 	var out []matchmaker.OpenRoom
 	cursor := ""
 	now := l.now()
+	nodes, err := l.cfg.Directory.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	draining := drainingNodes(nodes)
+	draining[l.cfg.NodeID] = l.draining.Load()
 	for page := 0; page < 10; page++ { // enough for backfill; the rest wait a pass
 		rooms, next, err := l.cfg.Directory.List(ctx, directory.Filter{Mode: mode, HasSpace: true, Matchmade: &yes}, cursor, 100)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range rooms {
-			if r.State == "ended" {
+			if r.State == "ended" || draining[r.Node] {
 				continue
 			}
 			out = append(out, matchmaker.OpenRoom{RoomID: r.ID, Mode: r.Mode, Free: r.Free(now, l.cfg.TicketTTL), Rating: r.Rating})

@@ -105,6 +105,9 @@ type Node struct {
 	Rooms   int       `json:"rooms"`
 	Players int       `json:"players"`
 	Seen    time.Time `json:"seen"` // last heartbeat; Heartbeat sets it to the directory's clock if zero
+	// Draining nodes are shutting down: their running matches play on, but
+	// they take no new rooms or players.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // Directory is the lobby's list of rooms and nodes. Rooms and nodes live for

@@ -36,6 +36,10 @@ type Config struct {
 	// stay queued), so the room Place reserved can be freed. It is not called
 	// when Assign fails otherwise: the write may have happened.
 	Release func(ctx context.Context, g Group, a Assignment)
+	// Matched, if set, is called for every ticket of a group once it is
+	// stored as matched, with how long the ticket waited in the queue (for
+	// a wait-time histogram). It must not block.
+	Matched func(mode string, waited time.Duration)
 	// Interval is the time between passes. Default 1s.
 	Interval time.Duration
 	// MaxWait is how long a ticket may stay queued before a pass marks it
@@ -260,6 +264,12 @@ func (m *Matcher) place(ctx context.Context, mode string, g Group) outcome {
 	switch {
 	case err == nil:
 		log.Debug().Str("room", a.RoomID).Str("node", a.Node).Bool("backfill", a.Backfill).Strs("tickets", ids).Msg("group matched")
+		if m.cfg.Matched != nil {
+			now := time.Now()
+			for _, t := range g.Tickets {
+				m.cfg.Matched(mode, now.Sub(t.CreatedAt))
+			}
+		}
 		return placed
 	case errors.Is(err, ErrNotQueued), errors.Is(err, ErrNotFound):
 		log.Debug().Err(err).Str("room", a.RoomID).Msg("group dropped: a ticket left the queue")
