@@ -54,6 +54,11 @@ type Config struct {
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
+	// ResumeToken, from an earlier [Session] in the same room, makes the join
+	// a rejoin: the server gives back that seat (player, entity and score)
+	// if it still holds it, and refuses with RESUME_EXPIRED otherwise. See
+	// [Client.Rejoin].
+	ResumeToken string
 	// Account is the lobby player id the ticket was issued for, kept in Stats
 	// so results can be checked against leaderboards.
 	Account string
@@ -89,6 +94,10 @@ type Session struct {
 	ServerTime time.Time
 	// Match holds the match rules; it must not be modified.
 	Match *tickwirev1.MatchInfo
+	// ResumeToken reclaims this seat after a dropped connection
+	// ([Client.Rejoin]); Resumed reports that this Welcome did so.
+	ResumeToken string
+	Resumed     bool
 }
 
 // ServerError is an Error frame the server sent. As the error of a failed
@@ -215,6 +224,7 @@ type Client struct {
 	log   zerolog.Logger // set once in newClient: write callbacks read it unlocked
 
 	conn      wsConn       // set by Dial before the read loop starts
+	raw       net.Conn     // the TCP connection under conn, for Drop; set with conn
 	wire      atomic.Int64 // bytes read from the TCP connection
 	pending   atomic.Int32 // frames queued for writing
 	onWritten func(error)
@@ -342,6 +352,7 @@ func (c *Client) join(ctx context.Context) error {
 		RoomId:          c.cfg.RoomID,
 		Name:            c.cfg.Name,
 		Ticket:          c.cfg.Ticket,
+		ResumeToken:     c.cfg.ResumeToken,
 	}}})
 	if err == nil {
 		err = conn.WriteMessage(gws.OpcodeBinary, join)
@@ -374,6 +385,7 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.raw = raw
 	var conn net.Conn = &countingConn{Conn: raw, n: &c.wire, meter: c.meter}
 	if u.Scheme == "wss" {
 		conn = tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
@@ -503,6 +515,39 @@ func (c *Client) Ping(now time.Time) error {
 func (c *Client) Leave() error {
 	if err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Leave{Leave: &tickwirev1.Leave{}}}); err != nil {
 		return fmt.Errorf("send leave: %w", err)
+	}
+	return nil
+}
+
+// Rejoin connects again and reclaims this client's seat with the resume token
+// from its Welcome: after its connection dropped, or to take the seat over
+// from a connection still open, which the server then closes with REPLACED.
+// It returns a new Client for the same player, entity and score, with the
+// same Config and Behaviour; its mirror starts from the full snapshot in the
+// new Welcome, its input seq goes on from the last one the server applied,
+// and its Stats start afresh. The server refuses a seat it no longer holds
+// with RESUME_EXPIRED.
+func (c *Client) Rejoin(ctx context.Context) (*Client, error) {
+	c.mu.Lock()
+	cfg := c.cfg
+	cfg.ResumeToken = c.session.ResumeToken
+	cfg.Behaviour = c.behaviour
+	c.mu.Unlock()
+	if cfg.ResumeToken == "" {
+		return nil, errors.New("bots: rejoin: no resume token (not welcomed, or the server issued none)")
+	}
+	return Dial(ctx, cfg)
+}
+
+// Drop cuts the TCP connection at once, with no Leave and no close frame, as
+// a network failure would; the server holds the seat for its rejoin grace.
+// [Client.Done] is closed once the read loop has noticed.
+func (c *Client) Drop() error {
+	if c.raw == nil {
+		return nil
+	}
+	if err := c.raw.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("drop: %w", err)
 	}
 	return nil
 }
@@ -737,13 +782,18 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	}
 	c.welcomed = true
 	c.session = Session{
-		PlayerID:   w.GetPlayerId(),
-		EntityID:   w.GetEntityId(),
-		RoomID:     w.GetRoomId(),
-		TickRate:   w.GetTickRate(),
-		Tick0:      time.UnixMicro(w.GetTick0UnixUs()),
-		ServerTime: time.UnixMicro(w.GetServerTimeUs()),
-		Match:      w.GetMatch(),
+		PlayerID:    w.GetPlayerId(),
+		EntityID:    w.GetEntityId(),
+		RoomID:      w.GetRoomId(),
+		TickRate:    w.GetTickRate(),
+		Tick0:       time.UnixMicro(w.GetTick0UnixUs()),
+		ServerTime:  time.UnixMicro(w.GetServerTimeUs()),
+		Match:       w.GetMatch(),
+		ResumeToken: w.GetResumeToken(),
+		Resumed:     w.GetResumed(),
+	}
+	if w.GetResumed() { // the seat has had inputs applied: number on from there
+		c.seq = max(c.seq, w.GetSnapshot().GetLastInputSeq())
 	}
 	c.tick0Us = w.GetTick0UnixUs()
 	c.stats.PlayerID, c.stats.TickRate = w.GetPlayerId(), w.GetTickRate()

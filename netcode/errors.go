@@ -34,6 +34,8 @@ func errorCode(err error) pb.ErrorCode {
 		return pb.ErrorCode_ERROR_CODE_MATCH_ENDED
 	case errors.Is(err, game.ErrAlreadySeated):
 		return pb.ErrorCode_ERROR_CODE_UNAUTHORIZED
+	case errors.Is(err, game.ErrPlayerGone):
+		return pb.ErrorCode_ERROR_CODE_RESUME_EXPIRED
 	}
 	return pb.ErrorCode_ERROR_CODE_INTERNAL
 }

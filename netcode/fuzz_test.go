@@ -236,6 +236,9 @@ func joinRefusal(j *pb.Join) (pb.ErrorCode, []pb.ErrorCode) {
 		return pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, nil
 	case !validRoomID(j.RoomId):
 		return pb.ErrorCode_ERROR_CODE_BAD_FRAME, nil
+	case j.ResumeToken != "":
+		// A rejoin into a room this server does not have: the seat is gone.
+		return pb.ErrorCode_ERROR_CODE_RESUME_EXPIRED, nil
 	}
 	// A bad name, a ticket this server cannot check, or a room it does not
 	// have: which one is reported first is the server's choice.

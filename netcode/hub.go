@@ -21,6 +21,10 @@ type hub struct {
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied
+	// seats are the players' seats by player id, with their resume tokens;
+	// held counts the seats waiting for a rejoin (no session attached).
+	seats map[game.PlayerID]*seat
+	held  int
 
 	// Written by the room goroutine, read by anyone (the directory).
 	capacity int // set before the room starts
@@ -38,7 +42,10 @@ func (h *hub) Tick(sim *game.Sim) {
 	h.phase.Store(uint32(cur.phase))
 	prev := h.hist.previous()
 	now := time.Now()
-	h.reapIfEmpty(now)
+	if h.held > 0 {
+		h.forgetExpired(sim)
+	}
+	h.reapIfEmpty(now, len(cur.players))
 
 	var shared *frame
 	if prev != nil && len(h.sessions) > 0 {
@@ -129,6 +136,10 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 			ScoreLimit:    rules.ScoreLimit,
 		},
 		Snapshot: snapshot(cur, pid),
+		Resumed:  s.resumed,
+	}
+	if st := h.seats[pid]; st != nil {
+		w.ResumeToken = st.token
 	}
 	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Welcome{Welcome: w}}), cur.tick)
 	if s.deflate {
@@ -137,11 +148,15 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 	s.welcomed = s.send(f)
 	s.sentTick = cur.tick
 	f.release()
-	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Msg("player joined")
+	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Bool("resumed", s.resumed).Msg("player joined")
 }
 
-// join seats s in the room. It runs on the room goroutine.
+// join seats s in the room, or gives it back the account's held seat. It runs
+// on the room goroutine.
 func (h *hub) join(sim *game.Sim, s *session, name, account string) {
+	if account != "" && h.rejoinAccount(sim, s, account) {
+		return
+	}
 	p, err := sim.AddPlayerAs(name, account)
 	if err != nil {
 		s.fail(errorCode(err), err.Error())
@@ -158,28 +173,17 @@ func (h *hub) join(sim *game.Sim, s *session, name, account string) {
 		sim.RemovePlayer(p.ID)
 		return
 	}
+	h.addSeat(p.ID, s)
 	h.sessions = append(h.sessions, s)
 	h.emptySince = time.Time{}
 	h.joined.Add(1)
 }
 
-// leave takes s out of the room. It runs on the room goroutine.
-func (h *hub) leave(sim *game.Sim, s *session) {
-	for i, o := range h.sessions {
-		if o == s {
-			h.sessions = append(h.sessions[:i], h.sessions[i+1:]...)
-			break
-		}
-	}
-	sim.RemovePlayer(s.playerID())
-	h.log.Info().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("player left")
-	if len(h.sessions) == 0 {
-		h.emptySince = time.Now()
-	}
-}
-
-// reapIfEmpty stops a room nobody has been in for EmptyRoomTimeout.
-func (h *hub) reapIfEmpty(now time.Time) {
+// reapIfEmpty stops a room nobody has been connected to for EmptyRoomTimeout
+// and in which no seat is held (players counts the seated players, held
+// ones included): a room whose players all dropped waits for their rejoin
+// grace first.
+func (h *hub) reapIfEmpty(now time.Time, players int) {
 	if len(h.sessions) > 0 {
 		return
 	}
@@ -187,7 +191,7 @@ func (h *hub) reapIfEmpty(now time.Time) {
 		h.emptySince = now
 		return
 	}
-	if now.Sub(h.emptySince) > h.srv.cfg.EmptyRoomTimeout {
+	if players == 0 && now.Sub(h.emptySince) > h.srv.cfg.EmptyRoomTimeout {
 		h.room.Stop(game.EndAbandoned)
 	}
 }

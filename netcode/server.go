@@ -70,7 +70,15 @@ type Config struct {
 	// dropped. Default 5s.
 	SlowConsumerTimeout time.Duration
 	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
+	// Seats held for a rejoin count as players.
 	EmptyRoomTimeout time.Duration
+	// RejoinGrace is how long the seat of a player whose connection closed
+	// without a Leave (a network drop, a reset, the idle timeout) is held:
+	// the player stays in the room, stopped, with its entity and score, and
+	// takes a seat, until it rejoins with its resume token (or its lobby
+	// ticket) or the grace runs out. Default 15s; negative: no grace, the
+	// player is removed when its connection closes.
+	RejoinGrace time.Duration
 
 	// ClientRate is how many frames per second one connection may send, all
 	// kinds counted (inputs, pings, WebSocket control frames), with bursts of
@@ -153,6 +161,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.SlowConsumerTimeout, 5*time.Second)
 	def(&c.EmptyRoomTimeout, 30*time.Second)
+	if c.RejoinGrace == 0 {
+		c.RejoinGrace = 15 * time.Second
+	}
 	if c.ClientRate == 0 {
 		c.ClientRate = 60
 	}
@@ -183,6 +194,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max pending %d: want 1 to 1024", c.MaxPending)
 	case c.Rules.MaxPlayers < 0 || c.Rules.MinPlayers < 0:
 		return errors.New("room size must not be negative")
+	case c.RejoinGrace > 24*time.Hour:
+		return fmt.Errorf("rejoin grace %v: want at most 24h", c.RejoinGrace)
 	case c.ClientRate > 1e6 || (c.ClientRate > 0 && c.ClientRate < 0.01) || c.ClientRate != c.ClientRate:
 		return fmt.Errorf("client rate %v: want 0.01 to 1000000 frames/s, or negative for no limit", c.ClientRate)
 	case c.ClientRate > 0 && c.ClientBurst > 1e6:
@@ -228,6 +241,7 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts                       atomic.Uint64
 
 	// Abuse limits.
@@ -253,6 +267,12 @@ type Stats struct {
 	SlowConsumers  uint64 `json:"slow_consumers"`
 	Errors         uint64 `json:"errors"`
 	InputsDropped  uint64 `json:"inputs_dropped"`
+	// SeatsHeld counts players whose connection dropped and whose seat was
+	// held for RejoinGrace; Rejoins those who came back (a connection that
+	// took over a seat still open included); SeatsExpired those who did not.
+	SeatsHeld    uint64 `json:"seats_held"`
+	Rejoins      uint64 `json:"rejoins"`
+	SeatsExpired uint64 `json:"seats_expired"`
 	// WriteTimeouts counts connections dropped because one socket write
 	// blocked for WriteTimeout: a client that stopped reading altogether.
 	WriteTimeouts uint64 `json:"write_timeouts"`
@@ -379,7 +399,8 @@ func (s *Server) Stats() Stats {
 		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
-		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(), WriteTimeouts: c.writeTimeouts.Load(),
+		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
+		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(),
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
 		FramesTooLarge: c.framesTooLarge.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
@@ -651,7 +672,7 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 		e.srv.stats.framesTooLarge.Add(1) // over gws's hard cap: it closed the connection itself
 	}
 	if h != nil {
-		h.room.Do(func(sim *game.Sim) { h.leave(sim, sess) })
+		h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, sess.left.Load()) })
 	}
 	e.srv.log.Debug().Str("conn", sess.id).Err(err).Msg("connection closed")
 }
@@ -756,6 +777,12 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		sess.send(pf)
 		pf.release()
 	case *pb.ClientFrame_Leave:
+		// The seat is freed now, not when the socket closes, so a join
+		// right after can take it.
+		sess.left.Store(true)
+		if h != nil {
+			h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, true) })
+		}
 		sess.close(closeNormal, "left")
 	case *pb.ClientFrame_Resync:
 		if h == nil {
@@ -790,6 +817,10 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	}
 	if !validRoomID(j.RoomId) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "room id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+		return
+	}
+	if j.ResumeToken != "" {
+		s.resume(sess, j)
 		return
 	}
 	name, err := cleanName(j.Name)

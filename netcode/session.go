@@ -40,7 +40,8 @@ type session struct {
 	// failed is set by the first fail: one Error frame, one count.
 	failed atomic.Bool
 
-	// Set once by the room goroutine when the join succeeds; read by the read
+	// Set by the room goroutine when the join succeeds (and hub cleared when a
+	// rejoin on another connection takes the seat); read by the read
 	// goroutine to route inputs.
 	hub    atomic.Pointer[hub]
 	player atomic.Uint32
@@ -48,6 +49,8 @@ type session struct {
 	joining atomic.Bool
 	// resync asks the room goroutine for a full snapshot (ResyncRequest).
 	resync atomic.Bool
+	// left is set by the read goroutine on a Leave: the seat is not held.
+	left atomic.Bool
 
 	// delivered is the state tick of the last frame written in full to the socket:
 	// the state the client surely has.
@@ -80,6 +83,7 @@ type session struct {
 	lagging  bool      // frames were dropped; waiting to drain to catch up
 	lagSince time.Time // when the session started lagging
 	welcomed bool
+	resumed  bool // reattached to an existing seat: its Welcome says so
 }
 
 func newSession(srv *Server, conn net.Conn, deflate bool) *session {
