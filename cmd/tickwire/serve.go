@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ type serveConfig struct {
 	scoreLimit      int64
 	shutdownTimeout time.Duration
 	pprof           bool
+	allowedOrigins  string
 	net             netcode.Config
 	lobby           lobbyConfig
 }
@@ -54,6 +56,13 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.IdleTimeout, "idle-timeout", 30*time.Second, "close a client silent for this long")
 	fs.DurationVar(&c.net.WriteTimeout, "write-timeout", 5*time.Second, "bound on one socket write")
 	fs.IntVar(&c.net.MaxPending, "max-pending", 8, "frames queued per client before they are dropped and it is resynced")
+	fs.DurationVar(&c.net.SlowConsumerTimeout, "slow-consumer-timeout", 5*time.Second, "drop a client that stays behind this long (SLOW_CONSUMER)")
+	fs.Float64Var(&c.net.ClientRate, "client-rate", 60, "frames a second one client may send, all kinds, past its burst; more are dropped; negative: no limit")
+	fs.IntVar(&c.net.ClientBurst, "client-burst", 120, "frames a client may send at once over --client-rate")
+	fs.IntVar(&c.net.FloodDrops, "flood-drops", 200, "frames dropped by --client-rate within --flood-window that close a client (RATE_LIMITED); negative: never close")
+	fs.DurationVar(&c.net.FloodWindow, "flood-window", 10*time.Second, "the window of --flood-drops")
+	fs.IntVar(&c.net.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv6: one /64) may hold; more are refused with HTTP 429; negative: no limit")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may connect (https://game.example.com, https://*.example.com, *.example.com); others get HTTP 403; empty: any; clients that send no Origin always may")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for matches to close")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
@@ -77,6 +86,15 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--addr %q: %w", c.addr, err)
 	}
 	c.net.NoDeflate = !c.deflate
+	c.net.AllowedOrigins = nil
+	for _, o := range strings.Split(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.net.AllowedOrigins = append(c.net.AllowedOrigins, o)
+		}
+	}
+	if err := (netcode.Config{AllowedOrigins: c.net.AllowedOrigins}).Validate(); err != nil {
+		return fmt.Errorf("--allowed-origins: %w", err)
+	}
 	c.net.Rules = game.Rules{
 		MaxPlayers:    c.roomSize,
 		MinPlayers:    c.minPlayers,
