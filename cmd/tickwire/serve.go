@@ -56,6 +56,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.IdleTimeout, "idle-timeout", 30*time.Second, "close a client silent for this long")
 	fs.DurationVar(&c.net.WriteTimeout, "write-timeout", 5*time.Second, "bound on one socket write")
 	fs.IntVar(&c.net.MaxPending, "max-pending", 8, "frames queued per client before they are dropped and it is resynced")
+	fs.DurationVar(&c.net.RejoinGrace, "rejoin-grace", 15*time.Second, "hold the seat of a player whose connection dropped (no Leave) this long, for a rejoin with its resume token or ticket; 0: free it at once")
 	fs.DurationVar(&c.net.SlowConsumerTimeout, "slow-consumer-timeout", 5*time.Second, "drop a client that stays behind this long (SLOW_CONSUMER)")
 	fs.Float64Var(&c.net.ClientRate, "client-rate", 60, "frames a second one client may send, all kinds, past its burst; more are dropped; negative: no limit")
 	fs.IntVar(&c.net.ClientBurst, "client-burst", 120, "frames a client may send at once over --client-rate")
@@ -81,11 +82,16 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--match-duration %v: must not be negative", c.matchDuration)
 	case c.scoreLimit < 0:
 		return fmt.Errorf("--score-limit %d: must not be negative", c.scoreLimit)
+	case c.net.RejoinGrace < 0:
+		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
 	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", c.addr, err)
 	}
 	c.net.NoDeflate = !c.deflate
+	if c.net.RejoinGrace == 0 {
+		c.net.RejoinGrace = -1 // netcode.Config reads 0 as its default
+	}
 	c.net.AllowedOrigins = nil
 	for _, o := range strings.Split(c.allowedOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
