@@ -41,7 +41,7 @@ func frame(b0 byte, payload []byte) []byte {
 
 // deflateMessage compresses a message as a permessage-deflate sender does:
 // a sync flush, its 00 00 ff ff marker stripped.
-func deflateMessage(t *testing.T, msg []byte) []byte {
+func deflateMessage(t testing.TB, msg []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w, err := flate.NewWriter(&b, flate.BestSpeed)
