@@ -9,7 +9,12 @@
 // drain it is caught up with a delta from the last frame it surely got, or a
 // full snapshot.
 //
-// Ownership: a hub's state (history, sessions list, encoder scratch) is touched
-// only by its room's goroutine; a session's queue is guarded by its own mutex;
-// the server's registries by theirs.
+// A connection that closes without a Leave does not free its seat at once: the
+// player is held, stopped, for Config.RejoinGrace, and a new connection that
+// presents the resume token from its Welcome gets the same player back with a
+// full snapshot.
+//
+// Ownership: a hub's state (history, sessions list, seats and their tokens,
+// encoder scratch) is touched only by its room's goroutine; a session's queue
+// is guarded by its own mutex; the server's registries by theirs.
 package netcode
