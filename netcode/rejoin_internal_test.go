@@ -1,0 +1,58 @@
+package netcode
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// A client closed by the idle timeout counts as dropped: its seat is held and
+// its token, sent in a bare Join, gets the same player back.
+func TestIdleTimeoutHoldsSeat(t *testing.T) {
+	srv, base := startServer(t, Config{OpenRooms: true, PingInterval: 50 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, RejoinGrace: time.Minute})
+	c := &silentClient{rawClient{closed: make(chan struct{})}}
+	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: base + Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.conn = conn
+	go conn.ReadLoop()
+	defer conn.NetConn().Close()
+	c.join(t, "quiet")
+	w := c.firstWelcome(t)
+	if code, e := c.rawClient.waitClose(t); e.GetCode() != pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT || code != 4007 {
+		t.Fatalf("silent client closed with %v and %d, want IDLE_TIMEOUT", e, code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().SeatsHeld != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no seat held after the idle timeout")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	back := dial(t, base)
+	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "quiet", ResumeToken: w.ResumeToken}}})
+	again := back.firstWelcome(t)
+	if again.PlayerId != w.PlayerId || again.EntityId != w.EntityId || !again.Resumed || again.ResumeToken != w.ResumeToken || again.Snapshot == nil {
+		t.Fatalf("resume welcome %v, want player %d entity %d resumed with a snapshot", again, w.PlayerId, w.EntityId)
+	}
+}
+
+func TestResumeToken(t *testing.T) {
+	a, b := newResumeToken(7), newResumeToken(7)
+	if a == b {
+		t.Fatal("two tokens for one seat are equal")
+	}
+	if pid, ok := resumeTokenPlayer(a); !ok || pid != 7 {
+		t.Fatalf("token %q names player %d (%v), want 7", a, pid, ok)
+	}
+	for _, bad := range []string{"", "7", "7.", "x." + a[2:], "7." + a[2:] + "A", "-1." + a[2:]} {
+		if _, ok := resumeTokenPlayer(bad); ok {
+			t.Errorf("malformed token %q accepted", bad)
+		}
+	}
+}
