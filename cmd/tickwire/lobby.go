@@ -55,6 +55,8 @@ type stores struct {
 	queue  matchmaker.Queue
 	dir    directory.Directory
 	close  func() error
+	// ping reports whether the store answers, for readiness.
+	ping func(context.Context) error
 }
 
 func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration, log zerolog.Logger) (*stores, error) {
@@ -67,7 +69,8 @@ func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration, log ze
 		if err != nil {
 			return nil, fmt.Errorf("open embedded store: %w", err)
 		}
-		return &stores{boards: b, queue: matchmaker.NewMemory(), dir: directory.NewMemory(grace), close: b.Close}, nil
+		ping := func(ctx context.Context) error { _, err := b.Boards(ctx); return err }
+		return &stores{boards: b, queue: matchmaker.NewMemory(), dir: directory.NewMemory(grace), close: b.Close, ping: ping}, nil
 	case "redis":
 		opts, err := redis.ParseURL(c.redisURL)
 		if err != nil {
@@ -87,6 +90,7 @@ func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration, log ze
 			queue:  matchmaker.NewRedis(rc, c.redisPrefix),
 			dir:    directory.NewRedis(rc, c.redisPrefix, grace),
 			close:  rc.Close,
+			ping:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 		}, nil
 	}
 	return nil, fmt.Errorf("--store %q: want embedded or redis", c.store)
