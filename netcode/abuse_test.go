@@ -3,7 +3,6 @@ package netcode
 import (
 	"bufio"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -321,15 +320,19 @@ func upgrade(t *testing.T, base, extra string) (int, string) {
 
 func TestMaxConnsPerIP(t *testing.T) {
 	for _, tc := range []struct {
-		limit, open int
-		refused     bool
+		name     string
+		limit    int
+		loopback bool // limit loopback peers (the test's) too
+		open     int
+		refused  bool
 	}{
-		{limit: 3, open: 3, refused: true},
-		{limit: 0, open: 64, refused: true}, // the default
-		{limit: -1, open: 80},               // no limit
+		{"3", 3, true, 3, true},
+		{"default", 0, true, 64, true},
+		{"no limit", -1, true, 80, false},
+		{"loopback exempt", 3, false, 10, false},
 	} {
-		t.Run(fmt.Sprint(tc.limit), func(t *testing.T) {
-			srv, base := startServer(t, Config{OpenRooms: true, MaxConnsPerIP: tc.limit, HandshakeTimeout: time.Minute})
+		t.Run(tc.name, func(t *testing.T) {
+			srv, base := startServer(t, Config{OpenRooms: true, MaxConnsPerIP: tc.limit, LimitLoopback: tc.loopback, HandshakeTimeout: time.Minute})
 			conns := make([]*rawClient, tc.open)
 			for i := range conns {
 				conns[i] = dial(t, base)
@@ -337,7 +340,7 @@ func TestMaxConnsPerIP(t *testing.T) {
 			status, body := upgrade(t, base, "")
 			if !tc.refused {
 				if status != http.StatusSwitchingProtocols {
-					t.Fatalf("connection %d with no limit: %d %s", tc.open+1, status, body)
+					t.Fatalf("connection %d: %d %s; want it upgraded", tc.open+1, status, body)
 				}
 				return
 			}

@@ -95,9 +95,14 @@ type Config struct {
 	FloodWindow time.Duration
 	// MaxConnsPerIP is how many connections one client address may hold open
 	// (IPv6: one /64); more are refused before the upgrade with HTTP 429.
-	// The address is the TCP peer (r.RemoteAddr): behind a proxy every client
-	// shares the proxy's. Default 64; negative: no limit.
+	// The address is the TCP peer (r.RemoteAddr; X-Forwarded-For is not
+	// trusted): behind a proxy on another host every client shares the
+	// proxy's, so raise or disable the limit there. Loopback peers are not
+	// limited unless LimitLoopback is set: a proxy on the same host, and load
+	// tests run next to the server (the arena benchmark opens thousands of
+	// connections from 127.0.0.1). Default 64; negative: no limit.
 	MaxConnsPerIP int
+	LimitLoopback bool
 	// AllowedOrigins lists the web origins whose pages may open a game socket:
 	// "https://game.example.com", "https://*.example.com" (any subdomain),
 	// "game.example.com" or "*.example.com" (any scheme), "localhost:8080",
@@ -357,7 +362,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("origin %q may not open a game socket on this server", origin), http.StatusForbidden)
 		return
 	}
-	ip, limited := ipKey(r.RemoteAddr)
+	ip, limited := ipKey(r.RemoteAddr, s.cfg.LimitLoopback)
 	if limited && !s.perIP.acquire(ip) {
 		s.stats.refusedPerIP.Add(1)
 		s.log.Info().Str("remote", r.RemoteAddr).Int("limit", s.cfg.MaxConnsPerIP).Msg("upgrade refused: too many connections from one address")

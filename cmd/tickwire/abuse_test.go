@@ -53,15 +53,15 @@ func upgradeStatus(t *testing.T, addr, origin string) (int, string) {
 
 // TestServeAbuseLimits runs the real binary with the abuse limits set by
 // flag and environment, and checks each from outside: a socket that never
-// joins, one connection too many from one address, a page from a foreign
-// origin, an HTTP request dribbled a byte at a time, and their counts on
-// /v1/stats.
+// joins, a second connection from an address allowed one (loopback is
+// exempt), a page from a foreign origin, an HTTP request dribbled a byte at
+// a time, and their counts on /v1/stats.
 func TestServeAbuseLimits(t *testing.T) {
 	t.Setenv("TICKWIRE_ALLOWED_ORIGINS", "https://game.example.com, *.example.org")
 	addr := freeAddr(t)
 	p := startProcess(t, addr, "--open-rooms", "--handshake-timeout", "500ms", "--max-conns-per-ip", "1")
 
-	// An upgraded socket that never joins holds the address's one slot...
+	// An upgraded socket that never joins...
 	idle := &closeRecorder{closed: make(chan struct{})}
 	conn, _, err := gws.NewClient(idle, &gws.ClientOption{Addr: p.url() + "/ws"})
 	if err != nil {
@@ -69,11 +69,12 @@ func TestServeAbuseLimits(t *testing.T) {
 	}
 	defer conn.NetConn().Close()
 	go conn.ReadLoop()
-	// ...so the next is refused before the upgrade,
-	if status, body := upgradeStatus(t, addr, ""); status != http.StatusTooManyRequests || !strings.Contains(body, "at most 1") {
-		t.Fatalf("second connection with --max-conns-per-ip 1: %d %q, want 429 saying why", status, body)
+	// ...does not keep a second one out, limit or not: loopback peers (a
+	// proxy on the host, a load test like the arena benchmark) are exempt.
+	if status, body := upgradeStatus(t, addr, ""); status != http.StatusSwitchingProtocols {
+		t.Fatalf("second loopback connection with --max-conns-per-ip 1: %d %q, want it upgraded", status, body)
 	}
-	// ...until the handshake timeout ends it.
+	// The handshake timeout ends the first.
 	select {
 	case <-idle.closed:
 	case <-time.After(10 * time.Second):
@@ -130,7 +131,7 @@ dribble:
 	t.Logf("slow header cut off after %d of %d bytes", sent, len(header))
 
 	st := waitStats(t, addr, "counters", func(st map[string]float64) bool { return st["handshake_timeouts"] >= 1 })
-	for name, want := range map[string]float64{"handshake_timeouts": 1, "refused_per_ip": 1, "refused_origin": 1} {
+	for name, want := range map[string]float64{"handshake_timeouts": 1, "refused_per_ip": 0, "refused_origin": 1} {
 		if st[name] != want {
 			t.Errorf("/v1/stats %s = %v, want %v", name, st[name], want)
 		}
