@@ -19,6 +19,7 @@ import (
 
 	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/lobby"
+	"github.com/tickwire/tickwire/metrics"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -64,7 +65,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.FloodWindow, "flood-window", 10*time.Second, "the window of --flood-drops")
 	fs.IntVar(&c.net.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv6: one /64) may hold; more are refused with HTTP 429; loopback peers are exempt; negative: no limit")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may connect (https://game.example.com, https://*.example.com, *.example.com); others get HTTP 403; empty: any; clients that send no Origin always may")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for matches to close")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the whole time to stop: running matches play on for it less min(5s, a quarter), then the rest are ended and the stores flushed; a second signal ends the drain early")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
 	configFlag(fs)
@@ -171,10 +172,13 @@ func serve(args []string, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info().Dur("timeout", c.shutdownTimeout).Msg("shutting down: ending matches")
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
-	defer cancel()
-	return n.shutdown(sctx)
+	// From here a second SIGTERM or SIGINT ends the drain early instead of
+	// killing the process.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	stop()
+	return n.stop(c.shutdownTimeout, again, log)
 }
 
 // node is one server process: its listener's HTTP server, the game server
@@ -239,6 +243,8 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.HandleFunc("GET /readyz", n.serveReady)
+	mux.Handle("GET /metrics", metrics.Handler(metrics.Sources{Game: n.game, Lobby: n.lobby, Log: log}))
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })
 	mux.Handle("/v1/", n.lobby.Handler())
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: nc.HandshakeTimeout}
@@ -262,10 +268,14 @@ func (n *node) servePprof() {
 // shutdown stops accepting, ends every match (crediting the results), closes
 // the clients and the stores.
 func (n *node) shutdown(ctx context.Context) error {
-	_ = n.http.Shutdown(ctx) // stops the listener; game sockets are hijacked
-	err := n.game.Shutdown(ctx)
-	// Give writers a moment to flush the final frames and close frames.
-	time.Sleep(200 * time.Millisecond)
+	// Stop the listener; game sockets are hijacked and stay. A long-poll
+	// must not hold up the rest, so it gets a second, then is cut.
+	hctx, cancel := context.WithTimeout(ctx, time.Second)
+	if n.http.Shutdown(hctx) != nil {
+		_ = n.http.Close()
+	}
+	cancel()
+	err := n.game.Shutdown(ctx) // waits for the clients to answer the close
 	n.stopLobby()
 	err = errors.Join(err, n.lobby.Close(ctx), n.stores.close())
 	return err
