@@ -679,7 +679,7 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	if h != nil {
 		h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, sess.left.Load()) })
 	}
-	e.srv.log.Debug().Str("conn", sess.id).Err(err).Msg("connection closed")
+	e.srv.log.Debug().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).Err(err).Msg("connection closed")
 }
 
 func (e *events) OnPing(c *gws.Conn, payload []byte) {
@@ -714,7 +714,7 @@ func (s *Server) admit(sess *session) bool {
 		sess.flooded = true
 		s.stats.framesRateLimited.Add(1)
 		if sess.fail(pb.ErrorCode_ERROR_CODE_RATE_LIMITED, fmt.Sprintf("more than %d frames over the rate of %v a second within %v", s.cfg.FloodDrops, s.cfg.ClientRate, s.cfg.FloodWindow)) {
-			s.log.Warn().Str("conn", sess.id).Uint32("player", sess.player.Load()).Msg("client flooding: closed")
+			s.log.Warn().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).Msg("client flooding: closed")
 		}
 		return false
 	}

@@ -282,7 +282,7 @@ func (s *session) flush() {
 		clear(batch)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.srv.stats.writeTimeouts.Add(1)
-			s.srv.log.Warn().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
+			s.srv.log.Warn().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
 		}
 		if err != nil || closing {
 			s.finish(err == nil)
