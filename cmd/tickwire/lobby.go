@@ -33,6 +33,7 @@ type lobbyConfig struct {
 	modes         string
 	ticketTTL     time.Duration
 	matchInterval time.Duration
+	storeTimeout  time.Duration
 }
 
 func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
@@ -47,6 +48,7 @@ func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
 	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]], comma-separated")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", time.Minute, "how long a join ticket stays valid")
 	fs.DurationVar(&c.matchInterval, "match-interval", time.Second, "how often the matchmaker runs")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", 3*time.Second, "bound on the store calls of one lobby request or heartbeat; past it the request is answered 503 store_unavailable")
 }
 
 // stores are the lobby's three stores and how to close them.
@@ -60,6 +62,9 @@ type stores struct {
 }
 
 func openStores(ctx context.Context, c *lobbyConfig, grace time.Duration, log zerolog.Logger) (*stores, error) {
+	if c.storeTimeout < 0 {
+		return nil, usageError{fmt.Errorf("--store-timeout %v: must not be negative", c.storeTimeout)}
+	}
 	switch c.store {
 	case "embedded":
 		if err := os.MkdirAll(c.dataDir, 0o750); err != nil {

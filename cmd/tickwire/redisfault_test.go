@@ -28,7 +28,7 @@ import (
 func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	rs := redistest.StartDurable(t)
 	common := []string{"--store", "redis", "--redis-url", "redis://" + rs.Addr, "--ticket-secret", "shared-secret-for-tests",
-		"--api-key", "k", "--modes", "long:4,quick:2:3s", "--match-interval", "200ms"}
+		"--api-key", "k", "--modes", "long:4,quick:2:3s", "--match-interval", "200ms", "--store-timeout", "1s"}
 	a := startProcess(t, freeAddr(t), append([]string{"--node-id", "node-a"}, common...)...)
 	b := startProcess(t, freeAddr(t), append([]string{"--node-id", "node-b"}, common...)...)
 	waitNodes(t, a, 2)

@@ -219,7 +219,8 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		TickRate: nc.TickRate, Modes: modes,
 		Leaderboards: st.boards, Queue: st.queue, Directory: st.dir,
 		Rooms:  roomReports(func() *netcode.Server { return n.game }),
-		APIKey: lc.apiKey, MatchInterval: lc.matchInterval, Logger: log.With().Str("component", "lobby").Logger(),
+		APIKey: lc.apiKey, MatchInterval: lc.matchInterval, StoreTimeout: lc.storeTimeout,
+		Logger: log.With().Str("component", "lobby").Logger(),
 	})
 	if err != nil {
 		_ = st.close()
