@@ -137,9 +137,11 @@ func (h *hub) addSeat(pid game.PlayerID, s *session) {
 }
 
 // drop handles s leaving (an explicit Leave) or its connection closing. A
-// welcomed player whose connection closed without a Leave keeps its seat for
-// RejoinGrace; otherwise the player is removed now. A session that no longer
-// holds its seat (it was replaced) only goes. It runs on the room goroutine.
+// player whose connection closed without a Leave keeps its seat for
+// RejoinGrace, if its client can know the token: it was welcomed, now or on an
+// earlier connection. Otherwise the player is removed now. A session that no
+// longer holds its seat (it was replaced) only goes. It runs on the room
+// goroutine.
 func (h *hub) drop(sim *game.Sim, s *session, leave bool) {
 	h.detach(s)
 	pid := s.playerID()
@@ -147,7 +149,7 @@ func (h *hub) drop(sim *game.Sim, s *session, leave bool) {
 	if st == nil || st.sess != s {
 		return
 	}
-	if leave || h.srv.cfg.RejoinGrace <= 0 || !s.welcomed || sim.World().Phase() == game.PhaseEnded {
+	if leave || h.srv.cfg.RejoinGrace <= 0 || !(s.welcomed || s.resumed) || sim.World().Phase() == game.PhaseEnded {
 		delete(h.seats, pid)
 		sim.RemovePlayer(pid)
 		h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Bool("left", leave).Msg("player left")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lxzan/gws"
 
+	"github.com/tickwire/tickwire/game"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -54,5 +55,45 @@ func TestResumeToken(t *testing.T) {
 		if _, ok := resumeTokenPlayer(bad); ok {
 			t.Errorf("malformed token %q accepted", bad)
 		}
+	}
+}
+
+// A rejoined session that drops before its Welcome went out leaves the seat
+// held: its client still has the token from the earlier connection.
+func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
+	srv, err := NewServer(Config{OpenRooms: true, RejoinGrace: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	h, _, err := srv.room("r", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := loopbackSessions(t, srv, 3, false)
+	first, second, fresh := sessions[0], sessions[1], sessions[2]
+	type outcome struct {
+		seated, disconnected, freshSeated bool
+	}
+	done := make(chan outcome, 1)
+	h.room.Do(func(sim *game.Sim) {
+		h.join(sim, first, "ann", "")
+		first.welcomed = true // as if the Welcome went out
+		pid := first.playerID()
+		h.drop(sim, first, false)
+		h.resume(sim, second, h.seats[pid].token)
+		h.drop(sim, second, false) // before the next tick's Welcome
+		h.join(sim, fresh, "bob", "")
+		h.drop(sim, fresh, false) // never welcomed: it has no token to come back with
+		p := sim.World().Player(pid)
+		done <- outcome{seated: p != nil, disconnected: p != nil && p.Disconnected, freshSeated: sim.World().Player(fresh.playerID()) != nil}
+	})
+	select {
+	case o := <-done:
+		if !o.seated || !o.disconnected || o.freshSeated {
+			t.Fatalf("after the drops: ann seated %v, disconnected %v; bob seated %v; want true, true, false", o.seated, o.disconnected, o.freshSeated)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("room did not run the calls")
 	}
 }
