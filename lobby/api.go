@@ -382,7 +382,7 @@ func (l *Lobby) createRoomAPI(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	room, err := l.createRoom(r.Context(), m, req.Private, false, 0)
+	room, err := l.createRoom(r.Context(), m, req.Private, false, 0, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -479,7 +479,7 @@ func (l *Lobby) seatOne(ctx context.Context, room directory.Room, p memberJSON) 
 	if err := l.checkNode(ctx, room.Node); err != nil {
 		return 0, nil, err
 	}
-	seats, err := l.seat(ctx, room, []matchmaker.Member{{ID: p.PlayerID, Name: name}})
+	seats, err := l.seat(ctx, room, []matchmaker.Member{{ID: p.PlayerID, Name: name}}, false)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -181,11 +181,11 @@ func newFuzzLobby(f *testing.F) *fuzzLobby {
 	}
 	fl := &fuzzLobby{l: l, handler: l.Handler(), codes: declaredCodes(f)}
 	ctx := context.Background()
-	pub, err := l.createRoom(ctx, modes[1], false, false, 0)
+	pub, err := l.createRoom(ctx, modes[1], false, false, 0, 0)
 	if err != nil {
 		f.Fatal(err)
 	}
-	priv, err := l.createRoom(ctx, modes[1], true, false, 0)
+	priv, err := l.createRoom(ctx, modes[1], true, false, 0, 0)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -21,13 +21,16 @@ type Seat struct {
 	Expires int64  `json:"expires_at"`
 }
 
-// pickNode chooses the live node with the fewest players for a new room.
-func (l *Lobby) pickNode(ctx context.Context) (directory.Node, error) {
+// pickNode chooses the live node with the fewest players for a new room and
+// counts seats placed on it at once: the matcher places several groups in
+// parallel, and each must see the ones picked before it.
+func (l *Lobby) pickNode(ctx context.Context, seats int) (directory.Node, error) {
 	nodes, err := l.cfg.Directory.Nodes(ctx)
 	if err != nil {
 		return directory.Node{}, fmt.Errorf("list nodes: %w", err)
 	}
 	if len(nodes) == 0 && !l.draining.Load() { // before the first heartbeat: this node
+		l.placedSeats(l.cfg.NodeID, seats)
 		return directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address}, nil
 	}
 	nodes = slices.DeleteFunc(nodes, func(n directory.Node) bool {
@@ -47,6 +50,7 @@ func (l *Lobby) pickNode(ctx context.Context) (directory.Node, error) {
 			best = n
 		}
 	}
+	l.placed[best.ID] += seats
 	return best, nil
 }
 
@@ -57,9 +61,10 @@ func (l *Lobby) placedSeats(node string, seats int) {
 	l.placedMu.Unlock()
 }
 
-// createRoom makes a room of mode on the least loaded node.
-func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bool, rating float64) (directory.Room, error) {
-	node, err := l.pickNode(ctx)
+// createRoom makes a room of mode on the least loaded node, counting seats
+// there as placed.
+func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bool, rating float64, seats int) (directory.Room, error) {
+	node, err := l.pickNode(ctx, seats)
 	if err != nil {
 		return directory.Room{}, err
 	}
@@ -83,13 +88,16 @@ func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bo
 	}
 }
 
-// seat reserves one seat per player in room and signs their tickets.
-func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member) (map[string]Seat, error) {
+// seat reserves one seat per player in room and signs their tickets; counted
+// says createRoom already counted them as placed.
+func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member, counted bool) (map[string]Seat, error) {
 	now := l.now()
 	if err := l.cfg.Directory.Assign(ctx, room.ID, len(players), now); err != nil {
 		return nil, fmt.Errorf("assign seats in %s: %w", room.ID, err)
 	}
-	l.placedSeats(room.Node, len(players))
+	if !counted {
+		l.placedSeats(room.Node, len(players))
+	}
 	exp := now.Add(l.cfg.TicketTTL).Unix()
 	out := make(map[string]Seat, len(players))
 	for _, p := range players {
@@ -121,12 +129,12 @@ func (l *Lobby) place(ctx context.Context, g matchmaker.Group) (matchmaker.Assig
 		if !ok {
 			return matchmaker.Assignment{}, fmt.Errorf("unknown mode %q", g.Tickets[0].Mode)
 		}
-		room, err = l.createRoom(ctx, mode, false, true, rating)
+		room, err = l.createRoom(ctx, mode, false, true, rating, len(members))
 	}
 	if err != nil {
 		return matchmaker.Assignment{}, err
 	}
-	seats, err := l.seat(ctx, room, members)
+	seats, err := l.seat(ctx, room, members, g.RoomID == "")
 	if err != nil {
 		return matchmaker.Assignment{}, err
 	}
