@@ -668,7 +668,6 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	e.srv.sessionsMu.Lock()
 	delete(e.srv.sessions, sess)
 	e.srv.sessionsMu.Unlock()
-	e.srv.stats.connections.Add(-1)
 	if sess.ipHeld {
 		e.srv.perIP.release(sess.ip)
 	}
@@ -676,6 +675,9 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	if errors.As(err, &status) && status.Uint16() == closeMessageTooLarge {
 		e.srv.stats.framesTooLarge.Add(1) // over gws's hard cap: it closed the connection itself
 	}
+	// Last, so that whoever sees the count drop sees the slot free and the
+	// close counted.
+	e.srv.stats.connections.Add(-1)
 	if h != nil {
 		h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, sess.left.Load()) })
 	}
