@@ -41,7 +41,8 @@ const (
 // sockets, for -soak (default 15 s). Each wave fills a lobby room whose match
 // runs to its end, and two open rooms to capacity (a fifth bot is refused),
 // whose bots then leave: half of them with Leave, half by losing their TCP
-// connection abruptly. Afterwards, once the empty rooms are reaped, the
+// connection abruptly (their seats are held for the rejoin grace, then
+// freed). Afterwards, once the empty rooms are reaped, the
 // server holds no room (in the game server or the lobby's directory) and no
 // connection, and the process's goroutines and heap are back near their
 // level after a first warm-up wave.
@@ -50,6 +51,7 @@ func TestSoak(t *testing.T) {
 		OpenRooms:        true,
 		Rules:            game.Rules{MaxPlayers: 4, MinPlayers: 1},
 		EmptyRoomTimeout: 500 * time.Millisecond,
+		RejoinGrace:      time.Second, // a dropped bot's seat is held this long, then the room empties
 	})
 	lob, err := bots.NewLobby(tn.url)
 	if err != nil {
