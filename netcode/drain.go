@@ -12,10 +12,11 @@ import (
 // connections, joins and rooms but lets running matches play on; WaitRooms
 // waits for them to end; Shutdown then ends whatever is left.
 
-// Drain stops the server taking players: new connections get 503, joins on
-// open connections are refused with SERVER_SHUTDOWN, and rooms still waiting
-// for players (who can no longer come) end now. Running matches go on. It is
-// safe to call more than once.
+// Drain stops the server taking players: joins are refused with
+// SERVER_SHUTDOWN, no room is created, and rooms still waiting for players
+// (who can no longer come) end now. Running matches go on, and a player who
+// dropped from one may still take its held seat back with its resume token.
+// It is safe to call more than once.
 func (s *Server) Drain() {
 	if s.draining.Swap(true) {
 		return

@@ -224,7 +224,7 @@ type Server struct {
 	rooms   map[string]*hub
 	closed  bool // set by Shutdown: no new rooms
 	retired retiredTicks
-	// draining is set by Drain and Shutdown: no new connections, joins or rooms.
+	// draining is set by Drain and Shutdown: no new joins (rejoins aside) or rooms.
 	draining atomic.Bool
 
 	// sessionsMu guards sessions.
@@ -350,11 +350,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	default:
-	}
-	if s.draining.Load() {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "server is draining: it takes no new players; ask the lobby for another node", http.StatusServiceUnavailable)
-		return
 	}
 	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) {
 		s.stats.refusedOrigin.Add(1)
@@ -814,10 +809,6 @@ func (s *Server) input(sess *session, in game.Input) {
 }
 
 func (s *Server) join(sess *session, j *pb.Join) {
-	if s.draining.Load() {
-		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, "server is draining: it takes no new players; ask the lobby for another node")
-		return
-	}
 	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
 		return
@@ -826,8 +817,12 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "room id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
 		return
 	}
-	if j.ResumeToken != "" {
+	if j.ResumeToken != "" { // a held seat is taken back even while draining
 		s.resume(sess, j)
+		return
+	}
+	if s.draining.Load() {
+		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, "server is draining: it takes no new players; ask the lobby for another node")
 		return
 	}
 	name, err := cleanName(j.Name)

@@ -32,7 +32,7 @@ func (n *node) stop(timeout time.Duration, interrupt <-chan os.Signal, log zerol
 }
 
 // drain stops the node taking players (readiness fails, the lobby places
-// nothing more here, new connections and joins are refused) and waits up to
+// nothing more here, joins other than rejoins are refused) and waits up to
 // timeout for its running matches to end on their own.
 func (n *node) drain(timeout time.Duration, interrupt <-chan os.Signal, log zerolog.Logger) {
 	n.game.Drain()

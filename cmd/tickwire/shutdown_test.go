@@ -17,7 +17,7 @@ import (
 )
 
 // TestSIGTERMDrainsMatches plays bot matches on a real server process and
-// sends it SIGTERM: the node turns unready and refuses new players at once,
+// sends it SIGTERM: the node turns unready and refuses new players and rooms at once,
 // short matches play to their end during the drain, long ones are ended at
 // the drain's end with SHUTDOWN and "going away", the process exits 0, and
 // after a restart on the same data every final score a bot saw is on the
@@ -56,8 +56,9 @@ func TestSIGTERMDrainsMatches(t *testing.T) {
 	if code, body := waitReadyz(t, p, http.StatusServiceUnavailable); !strings.Contains(body, "draining") {
 		t.Fatalf("/readyz while draining: %d %q", code, body)
 	}
-	if _, err := bots.Dial(ctx, bots.Config{URL: p.url(), RoomID: "late", Name: "late"}); err == nil {
-		t.Fatal("a new game connection was accepted while draining")
+	var se *bots.ServerError
+	if _, err := bots.Dial(ctx, bots.Config{URL: p.url(), RoomID: "late", Name: "late"}); !errors.As(err, &se) || se.Code != pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN {
+		t.Fatalf("a join while draining: %v, want SERVER_SHUTDOWN", err)
 	}
 	resp, err := http.Post("http://"+p.addr+"/v1/rooms", "application/json", strings.NewReader(`{"mode":"duel"}`))
 	if err != nil {
