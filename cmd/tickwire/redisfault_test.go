@@ -24,7 +24,8 @@ import (
 // keeps its result, and every lobby call that needs the store answers 503
 // store_unavailable at once instead of hanging. Once it is back, the lobby
 // answers again by itself, the nodes re-register, the result held during the
-// outage reaches the leaderboard, and a new match is made.
+// outage reaches the leaderboard, and a new match is made. A join ticket
+// handed out before the outage can be used during it.
 func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	rs := redistest.StartDurable(t)
 	common := []string{"--store", "redis", "--redis-url", "redis://" + rs.Addr, "--ticket-secret", "shared-secret-for-tests",
@@ -43,6 +44,16 @@ func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	quick := startRun(t, b, bots.RunConfig{Rooms: 1, Players: 2, Behaviour: "chase", Seed: 2, Duration: 30 * time.Second}, "quick", "fq")
 	long.waitJoined(t, 8)
 	quick.waitJoined(t, 2)
+	// A seat handed out before the outage, to be taken during it.
+	lobA, _ := bots.NewLobby(a.url())
+	room, err := lobA.CreateRoom(t.Context(), "long", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat, err := lobA.JoinRoom(t.Context(), room.RoomID, "p-late", "late")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ticks := map[string]uint64{}
 	for _, c := range long.runner.Clients() {
 		ticks[c.Stats().Name] = c.State().Tick
@@ -55,6 +66,12 @@ func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	rs.Stop()
 	t.Log("redis-server killed")
 	checkStoreUnavailable(t, client, []*process{a, b}, "killed")
+	// Join tickets are checked on the node: a seat from before still works.
+	late, err := bots.Dial(t.Context(), bots.Config{URL: seat.URL, RoomID: seat.RoomID, Ticket: seat.Ticket, Name: "late"})
+	if err != nil {
+		t.Fatalf("joining with a seat handed out before the outage: %v", err)
+	}
+	_ = late.Close()
 	// The short match ends during the outage; its bots saw all of it.
 	qrep := quick.wait(t)
 	if qrep.ClientsJoined != 2 || qrep.Desyncs != 0 || qrep.MatchesEnded != 1 {
@@ -98,7 +115,6 @@ func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	if st, code := lobbyCall(t, client, "GET", a, "/v1/leaderboards/long/players/before", ""); st != http.StatusOK {
 		t.Fatalf("the score written before the outage: %d %s", st, code)
 	}
-	lobA, _ := bots.NewLobby(a.url())
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	checked, bad := bots.CheckLeaderboard(ctx, lobA, "quick", quick.runner.Clients())
 	cancel()
