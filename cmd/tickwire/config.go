@@ -38,6 +38,7 @@ var configKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func parseConfig(file string, data []byte) ([]configEntry, error) {
 	var out []configEntry
 	first := map[string]int{}
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a byte-order mark some editors write
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
 		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))

@@ -22,6 +22,7 @@ func TestParseConfig(t *testing.T) {
 		{"comments and blanks", "# a comment\n\n   \n\t# indented comment\n", nil, ""},
 		{"plain", "addr = 0.0.0.0:7350\ntick-rate=30\n", []configEntry{{"addr", "0.0.0.0:7350", 1}, {"tick-rate", "30", 2}}, ""},
 		{"crlf", "addr = a:1\r\nstore = redis\r\n", []configEntry{{"addr", "a:1", 1}, {"store", "redis", 2}}, ""},
+		{"byte-order mark", "\ufeffaddr = a:1\n", []configEntry{{"addr", "a:1", 1}}, ""},
 		{"inline comment", "tick-rate = 30   # faster\n", []configEntry{{"tick-rate", "30", 1}}, ""},
 		{"hash inside a value", "ticket-secret = abc#def\n", []configEntry{{"ticket-secret", "abc#def", 1}}, ""},
 		{"value that is only a comment", "node-id = # none\n", []configEntry{{"node-id", "", 1}}, ""},
