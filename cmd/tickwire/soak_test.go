@@ -28,9 +28,10 @@ import (
 var soakFor = flag.Duration("soak", 15*time.Second,
 	"how long TestSoak plays waves of bots; the CI default is short, -soak=5m (with a -timeout above it) is the long form")
 
-// Soak bounds. A wave is 12 bots in 3 rooms; soakWaves of them play at once.
+// Soak bounds. A wave is soakBots bots in 4 rooms; soakWaves of them play at once.
 const (
 	soakWaves      = 2
+	soakBots       = 14
 	soakAccounts   = 8 // lobby player ids are reused across waves, so leaderboards stay bounded
 	soakSettle     = time.Minute
 	goroutineSlack = 5
@@ -38,8 +39,9 @@ const (
 )
 
 // TestSoak plays waves of bots against one in-process node, on real loopback
-// sockets, for -soak (default 15 s). Each wave fills a lobby room whose match
-// runs to its end, and two open rooms to capacity (a fifth bot is refused),
+// sockets, for -soak (default 15 s). Each wave fills a lobby room and a
+// matchmade room whose matches run to their end, and two open rooms to
+// capacity (a fifth bot is refused),
 // whose bots then leave: half of them with Leave, half by losing their TCP
 // connection abruptly (their seats are held for the rejoin grace, then
 // freed). Afterwards, once the empty rooms are reaped, the
@@ -47,7 +49,7 @@ const (
 // connection, and the process's goroutines and heap are back near their
 // level after a first warm-up wave.
 func TestSoak(t *testing.T) {
-	tn := startNode(t, "arena:4:3s", netcode.Config{
+	tn := startNode(t, "arena:4:3s,duel:2:2s", netcode.Config{
 		OpenRooms:        true,
 		Rules:            game.Rules{MaxPlayers: 4, MinPlayers: 1},
 		EmptyRoomTimeout: 500 * time.Millisecond,
@@ -97,7 +99,7 @@ func TestSoak(t *testing.T) {
 	}
 	st := tn.game.Stats()
 	t.Logf("%d waves after the warm-up, %d bots in all: %d connections, %d rooms created",
-		waves, (waves+1)*12, st.ConnectionsTotal, st.RoomsCreated)
+		waves, (waves+1)*soakBots, st.ConnectionsTotal, st.RoomsCreated)
 
 	settleServer(t, tn)
 	tn.forgetResults()
@@ -114,8 +116,8 @@ func TestSoak(t *testing.T) {
 	t.Logf("after the soak: %d goroutines (baseline %d), heap %.1f MiB (baseline %.1f MiB)", n, baseG, mib(heap), mib(baseHeap))
 }
 
-// soakWave plays one wave: a lobby room of 4 bots to the end of its match,
-// and two open rooms of 4, 2 bots each leaving with Leave and 2 dropping
+// soakWave plays one wave: a lobby room of 4 bots and a matchmade room of 2
+// to the end of their matches, and two open rooms of 4, 2 bots each leaving with Leave and 2 dropping
 // their connection (through a proxy that resets it).
 func soakWave(ctx context.Context, tn *testNode, lob *bots.Lobby, w int) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -138,6 +140,8 @@ func soakWave(ctx context.Context, tn *testNode, lob *bots.Lobby, w int) error {
 			Seat: bots.RoomSeats(lob, "arena", fmt.Sprintf("soak%d", w%soakAccounts))}},
 		{name: "leavers", cfg: bots.RunConfig{URL: tn.url, Rooms: 2, Players: 2, RoomPrefix: prefix}},
 		{name: "droppers", cfg: bots.RunConfig{URL: proxy.url(), Rooms: 2, Players: 2, RoomPrefix: prefix, Behaviour: "chase"}},
+		{name: "matchmaking", cfg: bots.RunConfig{URL: tn.url, Rooms: 1, Players: 2, Behaviour: "chase", Duration: 30 * time.Second,
+			Seat: bots.MatchmakingSeats(lob, "duel", fmt.Sprintf("soak-mm%d", w%soakAccounts), 2)}},
 	}
 	var wg sync.WaitGroup
 	for i, r := range runs {
@@ -187,14 +191,21 @@ func soakWave(ctx context.Context, tn *testNode, lob *bots.Lobby, w int) error {
 	}
 	wg.Wait()
 	for _, r := range runs {
-		rep := r.rep
-		if rep.ClientsJoined != 4 || rep.JoinFailures != 0 || rep.Desyncs != 0 || rep.BadFrames != 0 {
-			return fmt.Errorf("%s: %d of 4 joined, %d failed (%s), %d desyncs, %d bad frames",
-				r.name, rep.ClientsJoined, rep.JoinFailures, rep.FirstJoinError, rep.Desyncs, rep.BadFrames)
+		rep, want := r.rep, r.cfg.Rooms*r.cfg.Players
+		if rep.ClientsJoined != want || rep.JoinFailures != 0 || rep.Desyncs != 0 || rep.BadFrames != 0 {
+			return fmt.Errorf("%s: %d of %d joined, %d failed (%s), %d desyncs, %d bad frames",
+				r.name, rep.ClientsJoined, want, rep.JoinFailures, rep.FirstJoinError, rep.Desyncs, rep.BadFrames)
 		}
-	}
-	if n := runs[0].rep.MatchesEnded; n != 1 {
-		return fmt.Errorf("lobby room: %d matches ended, want 1", n)
+		if r.cfg.Seat == nil {
+			continue
+		}
+		// Seated bots play to the end; matchmaking may pair them with
+		// another wave's.
+		for _, c := range r.r.Clients() {
+			if st := c.Stats(); st.MatchEnd == nil || !st.MatchEnd.Verified {
+				return fmt.Errorf("%s: bot %s saw match end %+v, want one verified against its mirror", r.name, st.Name, st.MatchEnd)
+			}
+		}
 	}
 	for _, c := range runs[2].r.Clients() {
 		if st := c.Stats(); st.CloseCode != 0 || st.MatchEnd != nil {
