@@ -203,11 +203,13 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 			if last.GetCode() != pb.ErrorCode_ERROR_CODE_RATE_LIMITED || code != CloseCode(pb.ErrorCode_ERROR_CODE_RATE_LIMITED) || code != 4013 {
 				t.Fatalf("flood: error %v, close %d; want RATE_LIMITED and 4013", last, code)
 			}
-			// The join took one token; after the burst, one frame per token.
-			if tc.answered && (answered < burst-1+floodDrops || answered > burst+floodDrops+1) {
-				t.Fatalf("%d frames answered; want the burst of %d less the join, and one after each drop but the last", answered, burst)
-			}
+			// The burst (less the join) is taken, then a frame per token; a
+			// dropped frame is never answered.
 			st := srv.Stats()
+			if tc.answered && (answered < burst-1 || 1+answered+int(st.FramesRateLimited) > 1+len(flood)/len(appendClientFrame(nil, tc.op, tc.payload))) {
+				t.Fatalf("%d frames answered and %d dropped of 100; want at least the burst of %d less the join, and no dropped frame answered",
+					answered, st.FramesRateLimited, burst)
+			}
 			if st.RateLimitedConns != 1 || st.FramesRateLimited < floodDrops+1 || st.FramesRateLimited > floodDrops+3 {
 				t.Fatalf("stats %+v: want 1 connection closed and %d frames dropped", st, floodDrops+1)
 			}
@@ -221,15 +223,17 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 // opPong is a WebSocket pong.
 const opPong = 0xa
 
-// TestPoliteClientIsNotLimited sends at its rate, every kind of frame, and is
-// never dropped; every frame is counted.
+// TestPoliteClientIsNotLimited sends under its rate, every kind of frame,
+// three times its burst in all, and is never dropped; every frame is counted.
 func TestPoliteClientIsNotLimited(t *testing.T) {
-	srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 50, ClientBurst: 5, FloodDrops: 0})
+	srv, base := startServer(t, Config{OpenRooms: true, ClientRate: 50, ClientBurst: 20})
 	c := dialRawWS(t, base)
 	c.writeFrame(t, joinFrame("polite"))
-	const n = 30
+	const n = 60
 	for i := range n {
-		time.Sleep(25 * time.Millisecond) // half the rate: a late wakeup cannot make a burst of 5
+		// 40 a second: the burst absorbs the server reading half a second
+		// late on a loaded machine.
+		time.Sleep(25 * time.Millisecond)
 		if i%3 == 0 {
 			c.write(t, opPing, nil)
 		} else {
