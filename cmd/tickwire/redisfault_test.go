@@ -144,18 +144,19 @@ func TestRedisFaultRoomsTickLobbyAnswers503AndRecovers(t *testing.T) {
 	}
 	t.Logf("long rooms: %d of %d updates (%d ticks missed), latency p99 %.1f ms",
 		lrep.UpdatesReceived, lrep.UpdatesExpected, lrep.FramesMissed, lrep.LatencyP99Ms)
-	// Twelve failed requests per node in a few seconds log five lines; every
-	// line, go-redis's own included, is one JSON event.
+	// Twelve failed requests per node log at most five lines per 10s (ten,
+	// should the outage straddle two periods); every line, go-redis's own
+	// included, is one JSON event.
 	for _, p := range []*process{a, b} {
 		p.kill()
 		log := p.log.String()
 		lines := strings.Split(strings.TrimSpace(log), "\n")
 		for _, line := range lines {
-			if !strings.HasPrefix(line, "{") || strings.Contains(line, "panic") {
+			if line != "" && !strings.HasPrefix(line, "{") || strings.Contains(line, "panic") {
 				t.Fatalf("%v logged a line that is not a JSON event, or a panic: %s\nits log:\n%s", p, line, log)
 			}
 		}
-		if n := strings.Count(log, "lobby request failed"); n > 5 || len(lines) > 100 {
+		if n := strings.Count(log, "lobby request failed"); n > 10 || len(lines) > 100 {
 			t.Fatalf("%v logged %d lines, %d of them failed requests, for one outage:\n%s", p, len(lines), n, log)
 		}
 		t.Logf("%v logged %d lines", p, len(lines))
