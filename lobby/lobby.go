@@ -97,6 +97,10 @@ type result struct {
 	mode      string
 	standings []game.Standing
 	at        time.Time
+	// done counts the (standing, board) submissions already written, in
+	// submit's order, so a retry resumes after them: an increment board
+	// (<mode>-weekly) must not be credited twice for one match.
+	done int
 }
 
 // New validates cfg and builds a lobby; it creates the modes' leaderboards.
@@ -204,7 +208,7 @@ func (l *Lobby) Close(ctx context.Context) error {
 	for {
 		select {
 		case r := <-l.results:
-			if err := l.submit(ctx, r); err != nil {
+			if err := l.submit(ctx, &r); err != nil {
 				return fmt.Errorf("lobby close: results not written: %w", err)
 			}
 		default:
@@ -282,7 +286,7 @@ func (l *Lobby) credit(ctx context.Context) {
 			return
 		case r := <-l.results:
 			for attempt := 0; ; attempt++ {
-				err := l.submit(ctx, r)
+				err := l.submit(ctx, &r)
 				if err != nil && ctx.Err() != nil {
 					l.requeue(r) // Close writes it
 				}
@@ -299,20 +303,27 @@ func (l *Lobby) credit(ctx context.Context) {
 	}
 }
 
-func (l *Lobby) submit(ctx context.Context, r result) error {
+// submit writes r's standings to its mode's boards, skipping the r.done
+// submissions an earlier attempt wrote, and advances r.done as it goes.
+func (l *Lobby) submit(ctx context.Context, r *result) error {
 	m, ok := l.modes[r.mode]
 	if !ok {
 		return nil // a room of a mode this node does not know: nothing to credit
 	}
+	i := 0
 	for _, s := range r.standings {
 		if s.Account == "" {
 			continue // open-room players have no account
 		}
 		for _, b := range m.Boards() {
+			if i++; i <= r.done {
+				continue
+			}
 			if _, err := l.cfg.Leaderboards.Submit(ctx, b.ID, s.Account, s.Name, s.Score, r.at); err != nil {
 				l.stats.submitErrors.Add(1)
 				return fmt.Errorf("submit %s to %s: %w", s.Account, b.ID, err)
 			}
+			r.done = i
 			l.stats.submissions.Add(1)
 		}
 	}
