@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ func (l *Lobby) Handler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, f func(*http.Request) (int, any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			// Not every ResponseWriter has deadlines (a recorder has none):
+			// then the body is only size-bounded.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(l.cfg.BodyTimeout))
 			ctx, cancel := context.WithTimeout(r.Context(), l.cfg.StoreTimeout)
 			defer cancel()
 			l.serve(w, r.WithContext(ctx), f)
@@ -162,6 +166,9 @@ func decode(r *http.Request, v any) error {
 		}
 		if errors.Is(err, io.EOF) {
 			return errf(http.StatusBadRequest, "bad_json", "request body is empty; want a JSON object")
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return errf(http.StatusRequestTimeout, "body_timeout", "request body did not arrive in time")
 		}
 		return errf(http.StatusBadRequest, "bad_json", "request body is not valid JSON for this endpoint: %v", err)
 	}

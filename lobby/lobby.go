@@ -62,6 +62,10 @@ type Config struct {
 	// answered with 503 store_unavailable instead of a request that hangs.
 	// Default 3s.
 	StoreTimeout time.Duration
+	// BodyTimeout bounds how long a request's body may take to arrive, so a
+	// client that sends it a byte at a time (slow loris) holds no handler.
+	// Default 10s.
+	BodyTimeout time.Duration
 }
 
 // Lobby matches players, lists rooms, issues join tickets and keeps
@@ -165,6 +169,9 @@ func (c *Config) fill() error {
 	}
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = 3 * time.Second
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 10 * time.Second
 	}
 	u, err := url.Parse(c.Address)
 	switch {

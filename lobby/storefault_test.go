@@ -1,7 +1,11 @@
 package lobby
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -73,4 +77,68 @@ func TestHungStoreAnswers503(t *testing.T) {
 	if r.status != http.StatusOK || r.body["status"] != "queued" {
 		t.Fatalf("a 300ms long-poll with a 100ms store timeout: %d %v, want 200 queued", r.status, r.body)
 	}
+}
+
+// TestSlowBodyIsCutOff sends a POST whose body never finishes arriving, over
+// a real loopback socket, and checks that it is answered 408 body_timeout
+// once BodyTimeout has passed instead of holding its handler.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	boards, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = boards.Close() })
+	modes, _ := ParseModes("duo:2:1m")
+	l, err := New(t.Context(), Config{
+		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
+		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(),
+		Directory: directory.NewMemory(time.Minute),
+		Rooms:     func() []RoomReport { return nil }, BodyTimeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"player_id":"p1","mode":"duo"}`
+	if _, err := fmt.Fprintf(conn, "POST /v1/matchmaking/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:5]); err != nil {
+		t.Fatal(err)
+	}
+	// Dribble one more byte a second: far slower than the timeout, and the
+	// test's own bound ends it if the server never answers.
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			close(answered)
+			return
+		}
+		answered <- resp
+	}()
+	for i := 5; i < len(body); i++ {
+		select {
+		case resp, ok := <-answered:
+			if !ok {
+				t.Fatal("the connection closed without an answer")
+			}
+			defer resp.Body.Close()
+			var e errorBody
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatalf("answer %s has no JSON error body: %v", resp.Status, err)
+			}
+			if resp.StatusCode != http.StatusRequestTimeout || e.Error.Code != "body_timeout" {
+				t.Fatalf("a slow body got %s %q, want 408 body_timeout", resp.Status, e.Error.Code)
+			}
+			return
+		case <-time.After(time.Second):
+			_, _ = conn.Write([]byte{body[i]})
+		}
+	}
+	t.Fatalf("the whole body was dribbled over %d s and no 408 came", len(body)-5)
 }

@@ -248,7 +248,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	mux.Handle("GET /metrics", metrics.Handler(metrics.Sources{Game: n.game, Lobby: n.lobby, Log: log}))
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })
 	mux.Handle("/v1/", n.lobby.Handler())
-	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: nc.HandshakeTimeout}
+	// Game sockets are hijacked, so IdleTimeout only closes idle keep-alive
+	// lobby connections; lobby bodies have their own deadline (BodyTimeout).
+	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: nc.HandshakeTimeout, IdleTimeout: nc.IdleTimeout}
 	lctx, cancel := context.WithCancel(context.Background())
 	n.stopLobby = cancel
 	n.lobby.Run(lctx)
