@@ -102,8 +102,9 @@ type Report struct {
 	// per joined client.
 	ServerRSSBytes          int64 `json:"server_rss_bytes"`
 	ServerRSSBytesPerClient int64 `json:"server_rss_bytes_per_client"`
-	// Tick durations over every room's recent ticks, and the overruns since
-	// the server started, at the end of the window.
+	// Tick durations over every room's recent ticks at the end of the
+	// window, and the overruns in the window (since the server started when
+	// the window's start could not be read: a server's count never falls).
 	TickP50Ms    float64 `json:"tick_p50_ms"`
 	TickP99Ms    float64 `json:"tick_p99_ms"`
 	TickMaxMs    float64 `json:"tick_max_ms"`

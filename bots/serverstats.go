@@ -104,6 +104,7 @@ func (r *Report) addServerStats(s serverSamples) {
 	r.ServerRSSBytes = e.RSSBytes
 	r.TickP50Ms, r.TickP99Ms, r.TickMaxMs, r.TickOverruns = e.TickP50Ms, e.TickP99Ms, e.TickMaxMs, e.TickOverruns
 	if b := s.start; b != nil {
+		r.TickOverruns = e.TickOverruns - b.TickOverruns
 		r.ServerCPUSeconds = e.CPUSeconds - b.CPUSeconds
 		r.ServerStateFramesOut = e.StateFramesOut - b.StateFramesOut
 		r.ServerFramesDropped = e.FramesDropped - b.FramesDropped
