@@ -184,6 +184,11 @@ func checkPlayer(id, name string) (string, error) {
 	if !playerIDPattern.MatchString(id) {
 		return "", errf(http.StatusBadRequest, "bad_request", "player_id must be 1 to 128 of A-Z a-z 0-9 . _ : @ -")
 	}
+	if id == "." || id == ".." {
+		// A path segment of its own would be cleaned away: the player's
+		// /v1/leaderboards/{board}/players/{player} could never be read.
+		return "", errf(http.StatusBadRequest, "bad_request", "player_id must not be %q", id)
+	}
 	name = strings.TrimSpace(name)
 	if !utf8.ValidString(name) || len(name) > 32 {
 		return "", errf(http.StatusBadRequest, "bad_request", "name must be valid UTF-8 of at most 32 bytes")

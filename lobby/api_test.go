@@ -102,6 +102,8 @@ func TestAPIBadInput(t *testing.T) {
 		{"oversized body", "POST", "/v1/matchmaking/tickets", `{"player_id":"` + strings.Repeat("a", 70000) + `"}`, nil, 413, "body_too_large"},
 		{"unknown mode", "POST", "/v1/matchmaking/tickets", `{"player_id":"a","mode":"chess"}`, nil, 404, "unknown_mode"},
 		{"bad player id", "POST", "/v1/matchmaking/tickets", `{"player_id":"a b","mode":"duo"}`, nil, 400, "bad_request"},
+		{"dot player id", "POST", "/v1/leaderboards/duo/scores", `{"player_id":"..","score":1}`, auth, 400, "bad_request"},
+		{"dot board id", "POST", "/v1/leaderboards", `{"id":"."}`, auth, 400, "bad_request"},
 		{"party too large", "POST", "/v1/matchmaking/tickets", `{"player_id":"a","mode":"duo","party":[{"player_id":"b"},{"player_id":"c"}]}`, nil, 400, "party_too_large"},
 		{"unknown ticket", "GET", "/v1/matchmaking/tickets/t-nope", ``, nil, 404, "not_found"},
 		{"bad wait", "GET", "/v1/matchmaking/tickets/t-nope?wait=forever", ``, nil, 400, "bad_request"},

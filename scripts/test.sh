@@ -71,7 +71,15 @@ for line in "${fuzz_targets[@]}"; do
   read -r pkg targets <<<"$line"
   for target in $targets; do
     echo "-- $pkg $target"
-    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=10s "$pkg" >"$tmp/fuzz.log" 2>&1 ||
-      { cat "$tmp/fuzz.log"; echo "fuzz target $target in $pkg failed: fix it and commit the input above as a regression test"; exit 1; }
+    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=10s "$pkg" >"$tmp/fuzz.log" 2>&1; then
+      # Go's fuzzer may exit non-zero with a bare "context deadline exceeded"
+      # when -fuzztime ends while a worker is mid-input (golang/go#51484);
+      # that is no finding. A real one always writes its input.
+      if grep -q 'context deadline exceeded' "$tmp/fuzz.log" && ! grep -q 'Failing input written to' "$tmp/fuzz.log"; then
+        echo "   (the fuzzer's end-of-fuzztime deadline flake, no failing input: not a finding)"
+        continue
+      fi
+      cat "$tmp/fuzz.log"; echo "fuzz target $target in $pkg failed: fix it and commit the input above as a regression test"; exit 1
+    fi
   done
 done

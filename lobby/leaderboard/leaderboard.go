@@ -224,6 +224,10 @@ func checkBoardID(id string) error {
 			return fmt.Errorf("%w: board id %q: only [a-z0-9_.-] allowed", ErrInvalid, id)
 		}
 	}
+	if id == "." || id == ".." {
+		// As a path segment of the API it would be cleaned away.
+		return fmt.Errorf("%w: board id %q is not allowed", ErrInvalid, id)
+	}
 	return nil
 }
 
