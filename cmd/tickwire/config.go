@@ -158,7 +158,8 @@ func needsQuotes(v string) bool {
 	return false
 }
 
-// configFlag adds --config (TICKWIRE_CONFIG) to fs: parseFlags then reads the
+// configFlag adds --config (TICKWIRE_CONFIG for serve, TICKWIRE_BOTS_CONFIG
+// for bots; see envOf) to fs: parseFlags then reads the
 // file it names.
 func configFlag(fs *flag.FlagSet) {
 	fs.String("config", "", "file of flag-name = value lines; the command line and the environment override it")

@@ -129,6 +129,19 @@ func TestServeConfigFileFromEnvironment(t *testing.T) {
 	}
 }
 
+// A serve config in TICKWIRE_CONFIG (as a container may set) must not reach
+// tickwire bots, which has no --addr; its own file is TICKWIRE_BOTS_CONFIG.
+func TestBotsConfigFileHasItsOwnVariable(t *testing.T) {
+	t.Setenv("TICKWIRE_CONFIG", writeConfig(t, "addr = 0.0.0.0:7350\n"))
+	t.Setenv("TICKWIRE_BOTS_CONFIG", writeConfig(t, "rooms = 7\n"))
+	fs := flag.NewFlagSet("bots", flag.ContinueOnError)
+	var c botsConfig
+	botsFlags(fs, &c)
+	if err := parseFlags(fs, nil); err != nil || c.rooms != 7 {
+		t.Fatalf("bots: rooms = %d, %v; want 7 from TICKWIRE_BOTS_CONFIG and TICKWIRE_CONFIG ignored", c.rooms, err)
+	}
+}
+
 func TestServeConfigFileErrors(t *testing.T) {
 	tests := []struct{ name, text, err string }{
 		{"unknown key", "tick-rate = 20\ncolour = red\n", `:2: unknown key "colour"`},

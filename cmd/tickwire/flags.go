@@ -12,6 +12,17 @@ func envName(flagName string) string {
 	return "TICKWIRE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// envOf is the environment twin of fs's flag name. Every subcommand shares
+// envName, except that a config file belongs to one subcommand: `tickwire
+// bots` reads TICKWIRE_BOTS_CONFIG, so a serve config in TICKWIRE_CONFIG (a
+// container's, say) does not make the bots refuse its serve-only keys.
+func envOf(fs *flag.FlagSet, name string) string {
+	if name == "config" && fs.Name() != "serve" {
+		return "TICKWIRE_" + strings.ToUpper(fs.Name()) + "_CONFIG"
+	}
+	return envName(name)
+}
+
 // parseFlags parses args, then fills every flag not given on the command line
 // from its environment twin, then (if fs has --config and it names a file)
 // every flag still unset from that file: command line > environment > config
@@ -30,10 +41,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if given[f.Name] || err != nil {
 			return
 		}
-		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+		if v, ok := os.LookupEnv(envOf(fs, f.Name)); ok {
 			given[f.Name] = true
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+				err = fmt.Errorf("%s=%q: %w", envOf(fs, f.Name), v, e)
 			}
 		}
 	})
@@ -52,7 +63,7 @@ func usageWithEnv(fs *flag.FlagSet, synopsis string) func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: %s\n\nflags (each also read from its environment variable):\n", synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(out, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
+			fmt.Fprintf(out, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envOf(fs, f.Name), f.Usage, f.DefValue)
 		})
 	}
 }
