@@ -3,15 +3,12 @@ package lobby
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickwire/tickwire/game"
-	"github.com/tickwire/tickwire/lobby/directory"
 	"github.com/tickwire/tickwire/lobby/leaderboard"
-	"github.com/tickwire/tickwire/lobby/matchmaker"
 )
 
 // flakyBoards fails the submissions whose 1-based numbers are in fail, once
@@ -40,24 +37,15 @@ func (f *flakyBoards) Submit(ctx context.Context, board, player, name string, sc
 // part-way, twice, and checks that the retries write every score once: the
 // weekly board adds points up, so a resubmitted standing would double them.
 func TestCreditRetriesWithoutCountingTwice(t *testing.T) {
-	bolt, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = bolt.Close() })
 	// Submissions go standing by standing, best board then weekly board: 3
 	// fails the second player's best, 5 the third player's best.
-	boards := &flakyBoards{Store: bolt, fail: map[int]bool{3: true, 5: true}}
-	modes, _ := ParseModes("duo:3:1m")
-	l, err := New(t.Context(), Config{
-		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
-		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(),
-		Directory: directory.NewMemory(time.Minute),
-		Rooms:     func() []RoomReport { return nil },
+	var boards *flakyBoards
+	l := newFaultLobby(t, func(c *Config) {
+		c.Modes, _ = ParseModes("duo:3:1m")
+		boards = &flakyBoards{Store: c.Leaderboards, fail: map[int]bool{3: true, 5: true}}
+		c.Leaderboards = boards
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bolt := boards.Store
 	ctx, cancel := context.WithCancel(t.Context())
 	l.Run(ctx)
 	t.Cleanup(func() {

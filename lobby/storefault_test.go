@@ -31,25 +31,38 @@ func (hungDirectory) Nodes(ctx context.Context) ([]directory.Node, error) {
 	return nil, ctx.Err()
 }
 
-// TestHungStoreAnswers503 checks that a request whose store hangs is answered
-// 503 store_unavailable with a Retry-After once StoreTimeout has passed,
-// while a long-poll may wait past StoreTimeout.
-func TestHungStoreAnswers503(t *testing.T) {
+// newFaultLobby is a lobby of mode "duo" on a bbolt board file and in-memory
+// queue and directory, which edit may change before New; it is not Run.
+func newFaultLobby(t *testing.T, edit func(*Config)) *Lobby {
+	t.Helper()
 	boards, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = boards.Close() })
 	modes, _ := ParseModes("duo:2:1m")
-	l, err := New(t.Context(), Config{
+	c := Config{
 		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
 		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(),
-		Directory: hungDirectory{directory.NewMemory(time.Minute)},
-		Rooms:     func() []RoomReport { return nil }, StoreTimeout: 100 * time.Millisecond,
-	})
+		Directory: directory.NewMemory(time.Minute),
+		Rooms:     func() []RoomReport { return nil },
+	}
+	edit(&c)
+	l, err := New(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// TestHungStoreAnswers503 checks that a request whose store hangs is answered
+// 503 store_unavailable with a Retry-After once StoreTimeout has passed,
+// while a long-poll may wait past StoreTimeout.
+func TestHungStoreAnswers503(t *testing.T) {
+	l := newFaultLobby(t, func(c *Config) {
+		c.Directory = hungDirectory{c.Directory}
+		c.StoreTimeout = 100 * time.Millisecond
+	})
 	srv := httptest.NewServer(l.Handler()) // no Run: no matcher takes the ticket below
 	defer srv.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -83,21 +96,7 @@ func TestHungStoreAnswers503(t *testing.T) {
 // a real loopback socket, and checks that it is answered 408 body_timeout
 // once BodyTimeout has passed instead of holding its handler.
 func TestSlowBodyIsCutOff(t *testing.T) {
-	boards, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = boards.Close() })
-	modes, _ := ParseModes("duo:2:1m")
-	l, err := New(t.Context(), Config{
-		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
-		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(),
-		Directory: directory.NewMemory(time.Minute),
-		Rooms:     func() []RoomReport { return nil }, BodyTimeout: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := newFaultLobby(t, func(c *Config) { c.BodyTimeout = 300 * time.Millisecond })
 	srv := httptest.NewServer(l.Handler())
 	defer srv.Close()
 
