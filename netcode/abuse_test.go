@@ -31,8 +31,9 @@ func upgradeRequest(addr, extra string) string {
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
 }
 
-// dialRawWS connects and upgrades, failing the test on anything but 101.
-func dialRawWS(t testing.TB, base string) *rawWS {
+// sendUpgrade connects to base and sends a WebSocket upgrade with extra
+// header lines; it returns the connection, its reader and the response.
+func sendUpgrade(t testing.TB, base, extra string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
 	addr := strings.TrimPrefix(base, "ws://")
 	c, err := net.Dial("tcp", addr)
@@ -40,7 +41,7 @@ func dialRawWS(t testing.TB, base string) *rawWS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	if _, err := io.WriteString(c, upgradeRequest(addr, "")); err != nil {
+	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
@@ -48,6 +49,13 @@ func dialRawWS(t testing.TB, base string) *rawWS {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, br, resp
+}
+
+// dialRawWS connects and upgrades, failing the test on anything but 101.
+func dialRawWS(t testing.TB, base string) *rawWS {
+	t.Helper()
+	c, br, resp := sendUpgrade(t, base, "")
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: %s", resp.Status)
 	}
@@ -302,19 +310,7 @@ func TestHandshakeTimeoutIsCountedOnce(t *testing.T) {
 // response status and, for a refusal, its body.
 func upgrade(t *testing.T, base, extra string) (int, string) {
 	t.Helper()
-	addr := strings.TrimPrefix(base, "ws://")
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, resp := sendUpgrade(t, base, extra)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return resp.StatusCode, ""
 	}

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxzan/gws"
-
 	"github.com/tickwire/tickwire/game"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
@@ -14,14 +12,7 @@ import (
 // its token, sent in a bare Join, gets the same player back.
 func TestIdleTimeoutHoldsSeat(t *testing.T) {
 	srv, base := startServer(t, Config{OpenRooms: true, PingInterval: 50 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, RejoinGrace: time.Minute})
-	c := &silentClient{rawClient{closed: make(chan struct{})}}
-	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: base + Path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.conn = conn
-	go conn.ReadLoop()
-	defer conn.NetConn().Close()
+	c := dialSilent(t, base)
 	c.join(t, "quiet")
 	w := c.firstWelcome(t)
 	if code, e := c.rawClient.waitClose(t); e.GetCode() != pb.ErrorCode_ERROR_CODE_IDLE_TIMEOUT || code != 4007 {

@@ -227,8 +227,9 @@ func (c *silentClient) OnPing(conn *gws.Conn, payload []byte) {
 	c.mu.Unlock()
 }
 
-func TestKeepaliveAndIdleTimeout(t *testing.T) {
-	_, base := startServer(t, Config{OpenRooms: true, PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+// dialSilent connects a silentClient to base; the test's end closes it.
+func dialSilent(t *testing.T, base string) *silentClient {
+	t.Helper()
 	c := &silentClient{rawClient{closed: make(chan struct{})}}
 	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: base + Path})
 	if err != nil {
@@ -236,7 +237,13 @@ func TestKeepaliveAndIdleTimeout(t *testing.T) {
 	}
 	c.conn = conn
 	go conn.ReadLoop()
-	defer conn.NetConn().Close()
+	t.Cleanup(func() { _ = conn.NetConn().Close() })
+	return c
+}
+
+func TestKeepaliveAndIdleTimeout(t *testing.T) {
+	_, base := startServer(t, Config{OpenRooms: true, PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+	c := dialSilent(t, base)
 	c.join(t, "quiet")
 	c.firstWelcome(t)
 	code, e := c.rawClient.waitClose(t)
