@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -67,20 +68,7 @@ var maskKey = [4]byte{0x5a, 0x17, 0xc3, 0x88}
 
 // appendClientFrame appends one masked, final client frame.
 func appendClientFrame(b []byte, op byte, payload []byte) []byte {
-	b = append(b, finBit|op)
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), uint64(n))
-	}
-	b = append(b, maskKey[:]...)
-	for i, c := range payload {
-		b = append(b, c^maskKey[i%4])
-	}
-	return b
+	return wsframe.AppendFrame(b, wsframe.Header{Fin: true, Op: op, Masked: true, Key: maskKey}, payload)
 }
 
 func (c *rawWS) write(t testing.TB, op byte, payload []byte) {
@@ -101,27 +89,30 @@ func (c *rawWS) writeFrame(t testing.TB, f *pb.ClientFrame) {
 
 // readFrame reads one server frame.
 func (c *rawWS) readFrame() (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		_, err = io.ReadFull(c.br, b[:])
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		_, err = io.ReadFull(c.br, b[:])
-		n = binary.BigEndian.Uint64(b[:])
-	}
+	h, err := readHeader(c.br)
 	if err != nil {
 		return 0, nil, err
 	}
-	payload = make([]byte, n)
+	payload = make([]byte, h.Length)
 	_, err = io.ReadFull(c.br, payload)
-	return h[0] & 0x0f, payload, err
+	return h.Op, payload, err
+}
+
+// readHeader reads one frame header.
+func readHeader(br *bufio.Reader) (wsframe.Header, error) {
+	b, err := br.Peek(2)
+	if err != nil {
+		return wsframe.Header{}, err
+	}
+	if b, err = br.Peek(wsframe.HeaderLen(b[1])); err != nil {
+		return wsframe.Header{}, err
+	}
+	h, n, err := wsframe.ParseHeader(b)
+	if err != nil {
+		return h, err
+	}
+	_, err = br.Discard(n)
+	return h, err
 }
 
 // readUntilClose reads server frames until a close frame (it does not answer
@@ -229,7 +220,7 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 }
 
 // opPong is a WebSocket pong.
-const opPong = 0xa
+const opPong = wsframe.OpPong
 
 // TestPoliteClientIsNotLimited sends under its rate, every kind of frame,
 // three times its burst in all, and is never dropped; every frame is counted.
