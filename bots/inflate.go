@@ -132,17 +132,12 @@ func (c *inflateConn) handshakeLine() error {
 // with its payload, or reads a compressed frame and, at the end of its
 // message, queues the inflated frame.
 func (c *inflateConn) nextFrame() error {
-	b, err := c.in.Peek(2)
-	if err != nil {
-		return err
-	}
-	hlen := wsframe.HeaderLen(b[1])
-	if b, err = c.in.Peek(hlen); err != nil {
-		return err
-	}
-	h, _, err := wsframe.ParseHeader(b)
-	if err != nil {
+	h, hlen, err := wsframe.PeekHeader(c.in)
+	if errors.Is(err, wsframe.ErrLength) {
 		return fmt.Errorf("websocket: %w", err)
+	}
+	if err != nil {
+		return err
 	}
 	length, op := h.Length, h.Op
 	data := !h.Control()
@@ -152,6 +147,7 @@ func (c *inflateConn) nextFrame() error {
 		return errors.New("websocket: a new message began inside a fragmented one")
 	}
 	if !starts && !continues {
+		b, _ := c.in.Peek(hlen)
 		c.out = c.header[:copy(c.header[:], b)]
 		c.plain = length
 		_, err = c.in.Discard(hlen)

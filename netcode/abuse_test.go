@@ -100,14 +100,7 @@ func (c *rawWS) readFrame() (op byte, payload []byte, err error) {
 
 // readHeader reads one frame header.
 func readHeader(br *bufio.Reader) (wsframe.Header, error) {
-	b, err := br.Peek(2)
-	if err != nil {
-		return wsframe.Header{}, err
-	}
-	if b, err = br.Peek(wsframe.HeaderLen(b[1])); err != nil {
-		return wsframe.Header{}, err
-	}
-	h, n, err := wsframe.ParseHeader(b)
+	h, n, err := wsframe.PeekHeader(br)
 	if err != nil {
 		return h, err
 	}
@@ -357,11 +350,12 @@ func TestOriginAllowlist(t *testing.T) {
 	srv, base := startServer(t, Config{OpenRooms: true, AllowedOrigins: []string{"https://game.example.com", "*.example.org"}})
 	refused := 0
 	for origin, want := range map[string]int{
-		"":                         http.StatusSwitchingProtocols, // not a browser
-		"https://game.example.com": http.StatusSwitchingProtocols,
-		"http://a.example.org":     http.StatusSwitchingProtocols,
-		"https://evil.example":     http.StatusForbidden,
-		"http://game.example.com":  http.StatusForbidden,
+		"":                              http.StatusSwitchingProtocols, // not a browser
+		"https://game.example.com":      http.StatusSwitchingProtocols,
+		"http://a.example.org":          http.StatusSwitchingProtocols,
+		"https://evil.example":          http.StatusForbidden,
+		"http://game.example.com":       http.StatusForbidden,
+		"https://evil.net#.example.org": http.StatusForbidden, // a fragment, not a subdomain
 	} {
 		extra := ""
 		if origin != "" {

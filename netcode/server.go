@@ -215,9 +215,9 @@ func (c Config) Validate() error {
 // Server accepts game clients and runs their rooms. It is an http.Handler for
 // Path. Create it with NewServer; stop it with Shutdown.
 type Server struct {
-	cfg      Config
-	log      zerolog.Logger
-	upgrader *gws.Upgrader
+	cfg       Config
+	log       zerolog.Logger
+	upgraders upgraders // gws's, with and without permessage-deflate (upgrade.go)
 
 	// roomsMu guards rooms and retired.
 	roomsMu sync.Mutex
@@ -252,6 +252,7 @@ type counters struct {
 	// Abuse limits.
 	framesIn, framesRateLimited, rateLimitedConns atomic.Uint64
 	framesTooLarge, handshakeTimeouts             atomic.Uint64
+	protocolErrors                                atomic.Uint64
 	refusedPerIP, refusedOrigin                   atomic.Uint64
 }
 
@@ -295,9 +296,15 @@ type Stats struct {
 	// RateLimitedConns counts connections closed with RATE_LIMITED.
 	RateLimitedConns uint64 `json:"rate_limited_conns"`
 	// FramesTooLarge counts connections closed for a frame over ReadLimit
-	// (FRAME_TOO_LARGE) or over the hard cap of 4 x ReadLimit, at least 16
-	// KiB, that the socket library enforces without reading it (close 1009).
+	// (FRAME_TOO_LARGE), for a message over the hard cap of 4 x ReadLimit,
+	// at least 16 KiB, which is not read at all, or for a compressed message
+	// that inflates past ReadLimit (both close 1009).
 	FramesTooLarge uint64 `json:"frames_too_large"`
+	// ProtocolErrors counts connections closed for breaking RFC 6455 or
+	// 7692 below the game protocol: reserved bits or opcodes, bad
+	// fragmentation, a bad close frame, a corrupt deflate stream (close
+	// 1002 or 1007).
+	ProtocolErrors uint64 `json:"protocol_errors"`
 	// HandshakeTimeouts counts connections closed with HANDSHAKE_TIMEOUT.
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
 	// RefusedPerIP counts upgrades refused with 429 over MaxConnsPerIP;
@@ -322,23 +329,14 @@ func NewServer(cfg Config) (*Server, error) {
 		origins:  origins,
 		stop:     make(chan struct{}),
 	}
-	s.upgrader = gws.NewUpgrader(&events{s}, &gws.ServerOption{
-		// gws refuses frames past this hard cap; ReadLimit is checked per message
-		// so the client hears why.
-		ReadMaxPayloadSize: max(cfg.ReadLimit*4, 16<<10),
-		ReadBufferSize:     2048,
+	s.upgraders = newUpgraders(&events{s}, gws.ServerOption{
+		// The guard refuses messages past this hard cap first (1009);
+		// ReadLimit is checked per message so the client hears why.
+		ReadMaxPayloadSize: hardReadLimit(cfg.ReadLimit),
+		ReadBufferSize:     gwsReadBuffer,
 		HandshakeTimeout:   cfg.HandshakeTimeout,
-		PermessageDeflate: gws.PermessageDeflate{
-			Enabled: !cfg.NoDeflate,
-			// gws compresses nothing for us (frames are deflated once per room
-			// by the hub), so its pool of compressors needs only one.
-			PoolSize:              1,
-			Level:                 cfg.DeflateLevel,
-			ServerContextTakeover: false,
-			ClientContextTakeover: false,
-		},
-		Logger: gwsLogger{cfg.Logger},
-	})
+		Logger:             gwsLogger{cfg.Logger},
+	}, cfg.DeflateLevel)
 	go s.janitor()
 	return s, nil
 }
@@ -364,8 +362,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("too many connections from your address (at most %d); close one and retry", s.cfg.MaxConnsPerIP), http.StatusTooManyRequests)
 		return
 	}
-	deflate := !s.cfg.NoDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
-	conn, err := s.upgrader.Upgrade(w, r)
+	conn, guard, err := s.upgrade(w, r) // RFC 6455/7692 checks, deflate, the frame guard: upgrade.go
 	if err != nil {
 		if limited {
 			s.perIP.release(ip)
@@ -373,7 +370,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
 		return
 	}
-	sess := newSession(s, conn.NetConn(), deflate)
+	sess := newSession(s, guard.Conn, guard.rules.deflate)
+	guard.bind(s.guardHooks(sess)) // the guard's verdicts and fragments go through the session
 	if limited {
 		sess.ip, sess.ipHeld = ip, true
 	}
@@ -402,7 +400,7 @@ func (s *Server) Stats() Stats {
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
 		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(),
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
-		FramesTooLarge: c.framesTooLarge.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
+		FramesTooLarge: c.framesTooLarge.Load(), ProtocolErrors: c.protocolErrors.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
 	}
 	for _, sess := range s.sessionList() {
@@ -665,10 +663,6 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	e.srv.sessionsMu.Unlock()
 	if sess.ipHeld {
 		e.srv.perIP.release(sess.ip)
-	}
-	var status interface{ Uint16() uint16 }
-	if errors.As(err, &status) && status.Uint16() == closeMessageTooLarge {
-		e.srv.stats.framesTooLarge.Add(1) // over gws's hard cap: it closed the connection itself
 	}
 	// Last, so that whoever sees the count drop sees the slot free and the
 	// close counted.

@@ -55,7 +55,7 @@ go test -race -count=1 -timeout 20m ./...
 FUZZTIME="${FUZZTIME:-3s}"
 echo "== fuzz (${FUZZTIME} per target)"
 fuzz_targets=(
-  "./netcode FuzzDecodeInput FuzzDispatch"
+  "./netcode FuzzDecodeInput FuzzDispatch FuzzGuard"
   "./bots FuzzMirrorSnapshot FuzzMirrorDelta FuzzInflateConn FuzzInflateRoundTrip"
   "./lobby FuzzVerifyTicket FuzzTicketMutation FuzzParseModes FuzzAPIPost"
   "./cmd/tickwire FuzzConfig"

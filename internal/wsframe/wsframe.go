@@ -1,6 +1,7 @@
 package wsframe
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -230,4 +231,19 @@ func SendableCloseCode(code uint16) bool {
 		return true
 	}
 	return false
+}
+
+// PeekHeader parses the header of the next frame in br without consuming
+// it: it returns the header and its length, for the caller to Discard (or
+// to copy the raw header out of Peek first). br's buffer must hold
+// MaxHeaderLen bytes. Hot path: it allocates nothing.
+func PeekHeader(br *bufio.Reader) (Header, int, error) {
+	b, err := br.Peek(2)
+	if err != nil {
+		return Header{}, 0, err
+	}
+	if b, err = br.Peek(HeaderLen(b[1])); err != nil {
+		return Header{}, 0, err
+	}
+	return ParseHeader(b)
 }

@@ -1,9 +1,11 @@
 package wsframe
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -179,4 +181,27 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+func TestPeekHeader(t *testing.T) {
+	f := AppendFrame(nil, Header{Fin: true, Op: OpBinary, Masked: true, Key: [4]byte{9, 9, 9, 9}}, make([]byte, 300))
+	br := bufio.NewReaderSize(&oneByte{f}, 16)
+	h, n, err := PeekHeader(br)
+	if err != nil || n != 8 || h.Length != 300 || br.Buffered() < n {
+		t.Fatalf("%+v, %d, %v", h, n, err)
+	}
+	if _, _, err := PeekHeader(bufio.NewReader(bytes.NewReader(f[:3]))); !errors.Is(err, io.EOF) {
+		t.Fatalf("cut header: %v, want EOF", err)
+	}
+}
+
+// oneByte reads one byte at a time.
+type oneByte struct{ b []byte }
+
+func (o *oneByte) Read(p []byte) (int, error) {
+	if len(o.b) == 0 {
+		return 0, io.EOF
+	}
+	p[0], o.b = o.b[0], o.b[1:]
+	return 1, nil
 }
