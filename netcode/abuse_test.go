@@ -36,13 +36,20 @@ func upgradeRequest(addr, extra string) string {
 // header lines; it returns the connection, its reader and the response.
 func sendUpgrade(t testing.TB, base, extra string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
+	return sendRequest(t, base, upgradeRequest(strings.TrimPrefix(base, "ws://"), extra))
+}
+
+// sendRequest connects to base, sends request as it is, with ADDR replaced
+// by the server's address, and reads the response.
+func sendRequest(t testing.TB, base, request string) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
 	addr := strings.TrimPrefix(base, "ws://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
+	if _, err := io.WriteString(c, strings.ReplaceAll(request, "ADDR", addr)); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)

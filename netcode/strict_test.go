@@ -1,12 +1,10 @@
 package netcode
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -229,26 +227,6 @@ func TestEmptyContinuationFloodIsLimited(t *testing.T) {
 	}
 }
 
-// upgradeWith sends a hand-written upgrade request and returns the response.
-func upgradeWith(t *testing.T, base, request string) *http.Response {
-	t.Helper()
-	addr := strings.TrimPrefix(base, "ws://")
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, strings.ReplaceAll(request, "ADDR", addr)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("response: %v", err)
-	}
-	return resp
-}
-
 func TestUpgradeRequestChecks(t *testing.T) {
 	const head = "GET /ws HTTP/1.1\r\nHost: ADDR\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -269,7 +247,7 @@ func TestUpgradeRequestChecks(t *testing.T) {
 		{"HTTP/1.0", strings.Replace(head, "HTTP/1.1", "HTTP/1.0", 1) + key + v13 + "\r\n", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := upgradeWith(t, base, tc.request)
+			_, _, resp := sendRequest(t, base, tc.request)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %s, want %d", resp.Status, tc.status)
 			}
