@@ -3,8 +3,8 @@ package netcode
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -19,7 +19,8 @@ const chromiumPath = "/usr/bin/chromium"
 // in plain JavaScript: it encodes the few protobuf bytes it sends by hand,
 // and of what it receives reads only the Welcome (ServerFrame field 1) and
 // its resume_token (Welcome field 9). run(scenario) resolves to the close
-// code the page's first socket saw.
+// code the page's first socket saw. The page comes from one loopback server
+// and the game socket is another, as a game's page and its nodes would be.
 const browserPage = `<!doctype html>
 <meta charset="utf-8">
 <title>tickwire close codes</title>
@@ -55,7 +56,7 @@ function welcome(b) {
   return token;
 }
 const leave = new Uint8Array([4 << 3 | 2, 0]); // ClientFrame{leave: Leave{}}
-const url = "ws://" + location.host + "/ws";
+let url; // the game socket, given to run
 
 function open(onWelcome) {
   const ws = new WebSocket(url);
@@ -68,7 +69,8 @@ function open(onWelcome) {
   return ws;
 }
 
-function run(scenario) {
+function run(scenario, socket) {
+  url = socket;
   switch (scenario) {
   case "leave": {
     const ws = open(ws => ws.send(leave));
@@ -102,28 +104,12 @@ func TestBrowserSeesCloseCodes(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("no browser at %s (scripts/test.sh installs Debian's chromium): %v", chromiumPath, err)
 	}
-	srv, err := NewServer(Config{OpenRooms: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(Path, srv)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	_, base := startServer(t, Config{OpenRooms: true})
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = fmt.Fprint(w, browserPage)
-	})
-	hs := &http.Server{Handler: mux}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	}))
+	defer page.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -143,7 +129,7 @@ func TestBrowserSeesCloseCodes(t *testing.T) {
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()
-	if _, err := chromedp.Run(bctx, chromedp.Navigate("http://"+ln.Addr().String()+"/")); err != nil {
+	if _, err := chromedp.Run(bctx, chromedp.Navigate(page.URL)); err != nil {
 		t.Fatalf("open the page in %s: %v", chromiumPath, err)
 	}
 	for _, tc := range []struct {
@@ -155,7 +141,7 @@ func TestBrowserSeesCloseCodes(t *testing.T) {
 		{"replaced", 4015},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			code, err := chromedp.Run(bctx, chromedp.Evaluate[int](fmt.Sprintf("run(%q)", tc.scenario), chromedp.EvalAwaitPromise))
+			code, err := chromedp.Run(bctx, chromedp.Evaluate[int](fmt.Sprintf("run(%q, %q)", tc.scenario, base+Path), chromedp.EvalAwaitPromise))
 			if err != nil {
 				t.Fatalf("page: %v", err)
 			}
