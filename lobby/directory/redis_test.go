@@ -143,7 +143,7 @@ func TestRedisScriptsLost(t *testing.T) {
 		{"report", func() error {
 			return d.ReportRooms(ctx, "n1", []RoomReport{{ID: "r2", Players: 1, Joined: 1, State: Waiting}}, long)
 		}},
-		{"assign", func() error { return d.Assign(ctx, "r2", 1, time.Now()) }},
+		{"assign", func() error { return d.Assign(ctx, "r2", players(1), time.Now()) }},
 		{"create", func() error { return d.Create(ctx, room("r3", "duel"), long) }},
 		{"delete", func() error { return d.Delete(ctx, "r3") }},
 	}
@@ -189,7 +189,7 @@ func TestRedisProcesses(t *testing.T) {
 	for i := range 40 {
 		d := []*Redis{a, b}[i%2]
 		wg.Go(func() {
-			if err := d.Assign(ctx, "r1", 1, time.Now()); err == nil {
+			if err := d.Assign(ctx, "r1", players(1), time.Now()); err == nil {
 				got.Add(1)
 			}
 		})
