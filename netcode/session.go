@@ -23,7 +23,7 @@ type session struct {
 	id      string
 	netConn net.Conn
 	raw     syscall.RawConn // nil when the conn has no file descriptor
-	srv     *Server
+	env     *env
 	deflate bool // negotiated permessage-deflate
 	opened  time.Time
 
@@ -86,15 +86,15 @@ type session struct {
 	resumed  bool // reattached to an existing seat: its Welcome says so
 }
 
-func newSession(srv *Server, conn net.Conn, deflate bool) *session {
+func newSession(e *env, conn net.Conn, deflate bool) *session {
 	s := &session{
 		id:      newID(),
 		netConn: conn,
-		srv:     srv,
+		env:     e,
 		deflate: deflate,
 		opened:  time.Now(),
-		queue:   make([]*frame, srv.cfg.MaxPending),
-		batch:   make([]*frame, 0, srv.cfg.MaxPending+1),
+		queue:   make([]*frame, e.cfg.MaxPending),
+		batch:   make([]*frame, 0, e.cfg.MaxPending+1),
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -102,7 +102,7 @@ func newSession(srv *Server, conn net.Conn, deflate bool) *session {
 		}
 	}
 	s.rawWrite = s.writeFD
-	s.limit = newRateLimiter(&srv.cfg)
+	s.limit = newRateLimiter(e.cfg)
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
 	return s
@@ -199,16 +199,16 @@ func (s *session) startWriterLocked() {
 
 // wrote accounts for a frame that went out (or failed to).
 func (s *session) wrote(f *frame, size int, err error) {
-	s.srv.stats.bytesOut.Add(uint64(size))
+	s.env.stats.bytesOut.Add(uint64(size))
 	if err != nil {
 		return
 	}
 	if f.tick > 0 {
 		s.delivered.Store(f.tick)
-		s.srv.stats.stateFramesOut.Add(1)
+		s.env.stats.stateFramesOut.Add(1)
 	}
 	if !f.control {
-		s.srv.stats.framesOut.Add(1)
+		s.env.stats.framesOut.Add(1)
 	}
 }
 
@@ -220,7 +220,7 @@ func (s *session) dropLocked() {
 		s.head = (s.head + 1) % len(s.queue)
 		s.n--
 		s.dropped++
-		s.srv.stats.framesDropped.Add(1)
+		s.env.stats.framesDropped.Add(1)
 	}
 }
 
@@ -278,11 +278,11 @@ func (s *session) flush() {
 			closing = closing || f.closing
 			f.release()
 		}
-		s.srv.stats.bytesOut.Add(uint64(size))
+		s.env.stats.bytesOut.Add(uint64(size))
 		clear(batch)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.srv.stats.writeTimeouts.Add(1)
-			s.srv.log.Warn().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
+			s.env.stats.writeTimeouts.Add(1)
+			s.env.log.Warn().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
 		}
 		if err != nil || closing {
 			s.finish(err == nil)
@@ -318,10 +318,10 @@ func (s *session) writeBatch(batch []*frame, off int) (int, error) {
 // WriteTimeout still fails, at a fraction of the cost.
 func (s *session) refreshDeadline() {
 	now := time.Now()
-	if now.Add(s.srv.cfg.WriteTimeout / 2).Before(s.deadline) {
+	if now.Add(s.env.cfg.WriteTimeout / 2).Before(s.deadline) {
 		return
 	}
-	s.deadline = now.Add(s.srv.cfg.WriteTimeout)
+	s.deadline = now.Add(s.env.cfg.WriteTimeout)
 	_ = s.netConn.SetWriteDeadline(s.deadline)
 }
 
