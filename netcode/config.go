@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/clock"
 )
 
 // Path is where the game socket is served, under the server's base URL.
@@ -101,6 +102,10 @@ type Config struct {
 	OnMatchEnd func(MatchResult)
 	// Logger receives structured logs. Default: no logs.
 	Logger zerolog.Logger
+	// Clock is the time the server schedules by: the janitor's rounds, the
+	// handshake, idle and close timeouts, the rate limits. Default: the
+	// system clock. (Socket write deadlines are the kernel's, in real time.)
+	Clock clock.Clock
 }
 
 // Admission is what a verified join ticket grants: a seat for one account in
@@ -167,6 +172,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = 64
 	}
+	c.Clock = clock.Or(c.Clock)
 	return c
 }
 

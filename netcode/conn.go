@@ -109,7 +109,7 @@ func (e *events) OnPong(c *gws.Conn, payload []byte) {
 // reports whether to act on the frame. Hot path: every client frame; it
 // allocates nothing.
 func (sess *session) admit() bool {
-	now := time.Now()
+	now := sess.env.clock.Now()
 	sess.lastRead.Store(now.UnixNano())
 	sess.env.stats.framesIn.Add(1)
 	if sess.flooded { // closing: read as little more as possible

@@ -8,5 +8,5 @@ func gameRules(seats int) game.Rules { return game.Rules{MaxPlayers: seats} }
 // made without a server.
 func testEnv(cfg Config) *env {
 	cfg = cfg.withDefaults()
-	return &env{cfg: &cfg, stats: new(counters)}
+	return &env{cfg: &cfg, stats: new(counters), clock: cfg.Clock}
 }

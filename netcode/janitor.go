@@ -10,7 +10,8 @@ import (
 // goroutine serves every connection.
 func (s *Server) janitor() {
 	period := min(s.cfg.PingInterval, s.cfg.HandshakeTimeout, s.cfg.IdleTimeout) / 4
-	t := time.NewTicker(max(period, 10*time.Millisecond))
+	period = max(period, 10*time.Millisecond)
+	t := s.env.clock.NewTimer(period)
 	defer t.Stop()
 	ping := newControlFrame(opPing, nil)
 	defer ping.release()
@@ -18,10 +19,11 @@ func (s *Server) janitor() {
 		select {
 		case <-s.stop:
 			return
-		case now := <-t.C:
+		case now := <-t.C():
 			for _, sess := range s.conns.list() {
 				s.inspect(sess, now, ping)
 			}
+			t.Reset(period)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/clock"
 )
 
 // Server accepts game clients and runs their rooms. It is an http.Handler for
@@ -43,6 +44,7 @@ type env struct {
 	cfg   *Config
 	stats *counters
 	log   zerolog.Logger
+	clock clock.Clock // cfg.Clock
 }
 
 // NewServer builds a server; it validates cfg.
@@ -52,7 +54,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	origins, _ := parseOrigins(cfg.AllowedOrigins) // checked by Validate
-	e := &env{cfg: &cfg, stats: new(counters), log: cfg.Logger}
+	e := &env{cfg: &cfg, stats: new(counters), log: cfg.Logger, clock: cfg.Clock}
 	s := &Server{
 		env:     e,
 		cfg:     e.cfg,

@@ -92,7 +92,7 @@ func newSession(e *env, conn net.Conn, deflate bool) *session {
 		netConn: conn,
 		env:     e,
 		deflate: deflate,
-		opened:  time.Now(),
+		opened:  e.clock.Now(),
 		queue:   make([]*frame, e.cfg.MaxPending),
 		batch:   make([]*frame, 0, e.cfg.MaxPending+1),
 	}
