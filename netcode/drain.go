@@ -55,11 +55,12 @@ func (s *Server) WaitRooms(ctx context.Context) error {
 	}
 }
 
-// waitSessions waits until every connection has closed, up to closeWait or
+// waitSessions waits until every connection has closed, up to the bound each
+// has (WriteTimeout to write its close, closeWait for the answer) or
 // ctx's end: a process that exits with close frames unread by its clients, or
 // their replies unread by it, may reset the connections and lose the frames.
 func (s *Server) waitSessions(ctx context.Context) {
-	deadline := time.NewTimer(closeWait)
+	deadline := time.NewTimer(s.cfg.WriteTimeout + closeWait)
 	defer deadline.Stop()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()

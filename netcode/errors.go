@@ -13,6 +13,8 @@ import (
 const (
 	closeNormal    = 1000
 	closeGoingAway = 1001
+	// closeInternalError ends a connection whose goroutine panicked.
+	closeInternalError = 1011
 	// closeMessageTooLarge is what gws closes with for a frame over its
 	// ReadMaxPayloadSize.
 	closeMessageTooLarge = 1009

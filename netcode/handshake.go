@@ -14,6 +14,8 @@ import (
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
+// dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
+// it with arbitrary bytes. Hot path: every client input.
 func (s *Server) dispatch(sess *session, b []byte) {
 	if in, ok := decodeInput(b); ok {
 		s.input(sess, in)

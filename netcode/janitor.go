@@ -30,6 +30,7 @@ func (s *Server) janitor() {
 
 func (s *Server) inspect(sess *session, now time.Time, ping *frame) {
 	switch {
+	case sess.isClosing(): // its close is on its way; it ends within a bound
 	case sess.hub.Load() == nil && now.Sub(sess.opened) > s.cfg.HandshakeTimeout:
 		sess.fail(pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT, "no successful join in time")
 	case now.UnixNano()-sess.lastRead.Load() > int64(s.cfg.IdleTimeout):

@@ -70,7 +70,7 @@ func NewServer(cfg Config) (*Server, error) {
 		// gws refuses frames past this hard cap; ReadLimit is checked per message
 		// so the client hears why.
 		ReadMaxPayloadSize: max(cfg.ReadLimit*4, 16<<10),
-		ReadBufferSize:     2048,
+		ReadBufferSize:     readBufferSize,
 		HandshakeTimeout:   cfg.HandshakeTimeout,
 		PermessageDeflate: gws.PermessageDeflate{
 			Enabled: !cfg.NoDeflate,

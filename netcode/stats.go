@@ -14,7 +14,7 @@ type counters struct {
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
-	writeTimeouts                       atomic.Uint64
+	writeTimeouts, panics               atomic.Uint64
 
 	// Abuse limits.
 	framesIn, framesRateLimited, rateLimitedConns atomic.Uint64
@@ -48,6 +48,10 @@ type Stats struct {
 	// WriteTimeouts counts connections dropped because one socket write
 	// blocked for WriteTimeout: a client that stopped reading altogether.
 	WriteTimeouts uint64 `json:"write_timeouts"`
+	// Panics counts connections closed with 1011 because their read or
+	// write goroutine panicked (a bug, logged with its stack); the node and
+	// every other connection go on.
+	Panics uint64 `json:"panics"`
 	// PendingFrames and PendingBytes are what waits in clients' write queues
 	// now (a frame shared by several queues counts in each), in-flight partial
 	// writes included: bounded by MaxPending+1 frames per client.
@@ -83,7 +87,7 @@ func (s *Server) Stats() Stats {
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
-		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(),
+		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(), Panics: c.panics.Load(),
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
 		FramesTooLarge: c.framesTooLarge.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
