@@ -49,6 +49,20 @@ func sendRequest(t testing.TB, base, request string) (net.Conn, *bufio.Reader, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	br, resp := sendRequestOn(t, c, addr, request)
+	return c, br, resp
+}
+
+// sendUpgradeOn sends a WebSocket upgrade with extra header lines on c.
+func sendUpgradeOn(t testing.TB, c net.Conn, addr, extra string) (*bufio.Reader, *http.Response) {
+	t.Helper()
+	return sendRequestOn(t, c, addr, upgradeRequest(addr, extra))
+}
+
+// sendRequestOn sends request on c, with ADDR replaced by addr, and reads
+// the response.
+func sendRequestOn(t testing.TB, c net.Conn, addr, request string) (*bufio.Reader, *http.Response) {
+	t.Helper()
 	if _, err := io.WriteString(c, strings.ReplaceAll(request, "ADDR", addr)); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +71,17 @@ func sendRequest(t testing.TB, base, request string) (net.Conn, *bufio.Reader, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, br, resp
+	return br, resp
+}
+
+// handshake upgrades c, failing the test on anything but 101.
+func handshake(t testing.TB, c net.Conn, addr string) *rawWS {
+	t.Helper()
+	br, resp := sendUpgradeOn(t, c, addr, "")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	return &rawWS{Conn: c, br: br}
 }
 
 // dialRawWS connects and upgrades, failing the test on anything but 101.
@@ -218,9 +242,6 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 		})
 	}
 }
-
-// opPong is a WebSocket pong.
-const opPong = wsframe.OpPong
 
 // TestPoliteClientIsNotLimited sends under its rate, every kind of frame,
 // three times its burst in all, and is never dropped; every frame is counted.

@@ -12,6 +12,7 @@ const (
 	opBinary = wsframe.OpBinary
 	opClose  = wsframe.OpClose
 	opPing   = wsframe.OpPing
+	opPong   = wsframe.OpPong
 )
 
 // frame is one encoded server message, ready to write: a WebSocket frame in raw
@@ -25,6 +26,7 @@ type frame struct {
 	tick     uint64 // the state tick this frame brings a client to; 0 for none
 	control  bool   // close or ping: not counted as a state frame
 	closing  bool   // a close frame: the session ends after it is written
+	pong     bool   // a pong: dropped rather than queued when the queue is full
 	refs     atomic.Int32
 }
 
@@ -38,7 +40,7 @@ func newFrame(payload []byte, tick uint64) *frame {
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = tick
-	f.control, f.closing = false, false
+	f.control, f.closing, f.pong = false, false, false
 	f.refs.Store(1)
 	return f
 }
@@ -51,7 +53,7 @@ func newControlFrame(op byte, payload []byte) *frame {
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = 0
-	f.control, f.closing = true, op == opClose
+	f.control, f.closing, f.pong = true, op == opClose, op == opPong
 	f.refs.Store(1)
 	return f
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +61,28 @@ func (c *rawWS) firstClose(t testing.TB) uint16 {
 				t.Fatalf("server's close frame % x: %v", p, err)
 			}
 			return code
+		}
+	}
+}
+
+// noMoreCloses reads what the server sends after its close until the
+// connection ends, and fails on a second close frame.
+func (c *rawWS) noMoreCloses(t testing.TB) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		h, err := readHeader(c.br)
+		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("after the close: %v; want the connection to end", err)
+		}
+		if h.Op == wsframe.OpClose {
+			t.Fatal("a second close frame")
+		}
+		if _, err := c.br.Discard(int(h.Length)); err != nil {
+			return
 		}
 	}
 }
@@ -127,6 +151,11 @@ func TestFrameRulesCloseCodes(t *testing.T) {
 			if code := c.firstClose(t); code != tc.code {
 				t.Fatalf("close %d, want %d", code, tc.code)
 			}
+			// One close frame, then the end of the connection once the
+			// client has answered (the server may have ended it already
+			// when the client's own close was the fault).
+			_, _ = c.Write(appendClientFrame(nil, opClose, wsframe.AppendClose(nil, wsframe.CloseNormal, "")))
+			c.noMoreCloses(t)
 			st := srv.Stats()
 			if tc.large && st.FramesTooLarge != 1 || !tc.large && st.ProtocolErrors != 1 {
 				t.Fatalf("frames_too_large %d, protocol_errors %d; want the close counted once", st.FramesTooLarge, st.ProtocolErrors)

@@ -170,12 +170,13 @@ func newUpgraders(ev gws.Event, opt gws.ServerOption, level int) upgraders {
 	return upgraders{plain: gws.NewUpgrader(ev, &opt), deflate: gws.NewUpgrader(ev, &d)}
 }
 
-// upgrade checks r, hijacks the connection and upgrades it, with gws reading
-// it through a guardConn. On a refusal it has answered the request.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*gws.Conn, *guardConn, error) {
+// upgrade checks r, hijacks the connection and upgrades it: gws reads it
+// through a gwsConn (which keeps gws's writes off the socket) over a
+// guardConn. On a refusal it has answered the request.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*gws.Conn, *gwsConn, *guardConn, error) {
 	if ref := checkUpgrade(r); ref != nil {
 		ref.write(w)
-		return nil, nil, fmt.Errorf("upgrade refused: %s", ref.msg)
+		return nil, nil, nil, fmt.Errorf("upgrade refused: %s", ref.msg)
 	}
 	deflate := !s.cfg.NoDeflate && acceptDeflate(r.Header.Values("Sec-WebSocket-Extensions"))
 	u := s.upgraders.plain
@@ -185,11 +186,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*gws.Conn, *gu
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, "this connection cannot be upgraded", http.StatusInternalServerError)
-		return nil, nil, fmt.Errorf("upgrade: %T is not an http.Hijacker", w)
+		return nil, nil, nil, fmt.Errorf("upgrade: %T is not an http.Hijacker", w)
 	}
 	netConn, brw, err := hj.Hijack()
 	if err != nil {
-		return nil, nil, fmt.Errorf("upgrade: hijack: %w", err)
+		return nil, nil, nil, fmt.Errorf("upgrade: hijack: %w", err)
 	}
 	// Bytes the HTTP server read past the request (a client may send its
 	// first frames without waiting for the 101) come first.
@@ -198,19 +199,14 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*gws.Conn, *gu
 		ahead, _ := brw.Reader.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(ahead)), netConn)
 	}
-	g := newGuardConn(netConn, src, guardRules{
-		deflate:   deflate,
-		hardLimit: hardReadLimit(s.cfg.ReadLimit),
-	})
-	conn, err := u.UpgradeFromConn(g, bufio.NewReaderSize(g, gwsReadBuffer), r)
+	g := newGuardConn(netConn, src, guardRules{deflate: deflate, hardLimit: hardReadLimit(s.cfg.ReadLimit)})
+	gc := &gwsConn{Conn: g}
+	conn, err := u.UpgradeFromConn(gc, bufio.NewReaderSize(gc, readBufferSize), r)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return conn, g, nil
+	return conn, gc, g, nil
 }
-
-// gwsReadBuffer is gws's read buffer on the guard.
-const gwsReadBuffer = 2048
 
 // hardReadLimit is the largest message the guard reads at all; one over it,
 // compressed or once inflated, closes with 1009.
@@ -219,22 +215,19 @@ func hardReadLimit(readLimit int) int { return max(readLimit*4, 16<<10) }
 // guardHooks connect a connection's guard to its session: fragments are
 // charged to its rate limit, and a verdict closes it through the session,
 // the socket's one writer.
-func (s *Server) guardHooks(sess *session) guardHooks {
-	return guardHooks{
-		charge: func() bool { return s.admit(sess) },
-		refuse: func(code uint16, reason string) { s.refuseFrames(sess, code, reason) },
-	}
+func (s *session) guardHooks() guardHooks {
+	return guardHooks{charge: s.admit, refuse: s.refuseFrames}
 }
 
 // refuseFrames closes a connection whose frames broke RFC 6455 or 7692, with
 // the close code the RFCs give, and counts it.
-func (s *Server) refuseFrames(sess *session, code uint16, reason string) {
+func (s *session) refuseFrames(code uint16, reason string) {
 	if code == closeMessageTooLarge {
-		s.stats.framesTooLarge.Add(1)
+		s.env.stats.framesTooLarge.Add(1)
 	} else {
-		s.stats.protocolErrors.Add(1)
+		s.env.stats.protocolErrors.Add(1)
 	}
-	s.log.Info().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).
+	s.env.log.Info().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).
 		Uint16("close", code).Str("reason", reason).Msg("client broke the WebSocket protocol: closed")
-	sess.close(code, reason)
+	s.close(code, reason)
 }
