@@ -3,7 +3,6 @@ package bots
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -103,7 +102,7 @@ func TestInflateConn(t *testing.T) {
 	in.Write(frame(0x1, []byte("plain ")))                                // a plain fragmented text message
 	in.Write(frame(wsFIN|wsContinuation, []byte("text")))                 // ...
 	in.Write(frame(wsFIN|wsRSV1|0x1, deflateMessage(t, nil)))             // an empty compressed message
-	in.Write(frame(wsFIN|0x8, binary.BigEndian.AppendUint16(nil, 1000)))  // close
+	in.Write(frame(wsFIN|0x8, wsframe.AppendClose(nil, wsframe.CloseNormal, "")))  // close
 
 	for _, chunk := range []int{1, 7, 4096} {
 		c := newInflateConn(&rawConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}, maxFrameSize)

@@ -2,7 +2,6 @@ package netcode
 
 import (
 	"bufio"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -155,7 +154,8 @@ func (c *rawWS) readUntilClose(t testing.TB) (uint16, *pb.Error) {
 			if len(p) < 2 {
 				return 0, last
 			}
-			return binary.BigEndian.Uint16(p), last
+			code, _, _ := wsframe.ParseClose(p)
+			return code, last
 		case opBinary:
 			var f pb.ServerFrame
 			if err := proto.Unmarshal(p, &f); err != nil {
@@ -216,7 +216,7 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 				case op == opPong:
 					answered++
 				case op == opClose:
-					code = binary.BigEndian.Uint16(p)
+					code, _, _ = wsframe.ParseClose(p)
 				case proto.Unmarshal(p, &f) == nil && f.GetPong() != nil:
 					answered++
 				case f.GetError() != nil:
@@ -272,7 +272,7 @@ func TestPoliteClientIsNotLimited(t *testing.T) {
 			answered++
 		}
 		if op == opClose {
-			t.Fatalf("closed with %d", binary.BigEndian.Uint16(p))
+			t.Fatalf("closed with % x", p)
 		}
 	}
 	if st := srv.Stats(); st.FramesRateLimited != 0 || st.FramesIn != n+1 {

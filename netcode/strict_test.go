@@ -2,7 +2,6 @@ package netcode
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -345,7 +344,7 @@ func TestGuardBetweenReads(t *testing.T) {
 	in.Write(rawFrame(0x40|0x2, z[:3]))
 	in.Write(rawFrame(0x89, []byte("ping")))
 	in.Write(rawFrame(0x80, z[3:]))
-	in.Write(rawFrame(0x88, binary.BigEndian.AppendUint16(nil, 1000)))
+	in.Write(rawFrame(0x88, wsframe.AppendClose(nil, wsframe.CloseNormal, "")))
 	var want []byte
 	for _, chunk := range []int{1, 3, 4096} {
 		g := newGuardConn(nil, &chunkReader{r: bytes.NewReader(in.Bytes()), n: chunk}, guardRules{deflate: true, hardLimit: 16 << 10})
@@ -362,7 +361,7 @@ func TestGuardBetweenReads(t *testing.T) {
 			exp := rawFrame(0x82, join)
 			exp = append(exp, rawFrame(0x89, []byte("ping"))...)
 			exp = wsframe.AppendFrame(exp, wsframe.Header{Fin: true, Op: wsframe.OpBinary, Masked: true}, join)
-			exp = append(exp, rawFrame(0x88, binary.BigEndian.AppendUint16(nil, 1000))...)
+			exp = append(exp, rawFrame(0x88, wsframe.AppendClose(nil, wsframe.CloseNormal, ""))...)
 			if !bytes.Equal(got, exp) {
 				t.Fatalf("guard handed gws\n% x\nwant\n% x", got, exp)
 			}
