@@ -92,17 +92,17 @@ func TestInflateConn(t *testing.T) {
 
 	var in bytes.Buffer
 	in.WriteString(head)
-	in.Write(frame(wsFIN|0x2, []byte("plain binary")))                    // passed through
-	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte("small")))) // one compressed frame
-	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte(big))))     // inflates past 64 KiB
-	in.Write(frame(wsRSV1|0x2, fragmented[:third]))                       // a compressed message in three frames,
-	in.Write(frame(wsFIN|0x9, []byte("ping")))                            // a ping between them,
-	in.Write(frame(wsContinuation, fragmented[third:2*third]))            // ...
-	in.Write(frame(wsFIN|wsContinuation, fragmented[2*third:]))           // ...
-	in.Write(frame(0x1, []byte("plain ")))                                // a plain fragmented text message
-	in.Write(frame(wsFIN|wsContinuation, []byte("text")))                 // ...
-	in.Write(frame(wsFIN|wsRSV1|0x1, deflateMessage(t, nil)))             // an empty compressed message
-	in.Write(frame(wsFIN|0x8, wsframe.AppendClose(nil, wsframe.CloseNormal, "")))  // close
+	in.Write(frame(wsFIN|0x2, []byte("plain binary")))                            // passed through
+	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte("small"))))         // one compressed frame
+	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte(big))))             // inflates past 64 KiB
+	in.Write(frame(wsRSV1|0x2, fragmented[:third]))                               // a compressed message in three frames,
+	in.Write(frame(wsFIN|0x9, []byte("ping")))                                    // a ping between them,
+	in.Write(frame(wsContinuation, fragmented[third:2*third]))                    // ...
+	in.Write(frame(wsFIN|wsContinuation, fragmented[2*third:]))                   // ...
+	in.Write(frame(0x1, []byte("plain ")))                                        // a plain fragmented text message
+	in.Write(frame(wsFIN|wsContinuation, []byte("text")))                         // ...
+	in.Write(frame(wsFIN|wsRSV1|0x1, deflateMessage(t, nil)))                     // an empty compressed message
+	in.Write(frame(wsFIN|0x8, wsframe.AppendClose(nil, wsframe.CloseNormal, ""))) // close
 
 	for _, chunk := range []int{1, 7, 4096} {
 		c := newInflateConn(&rawConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}, maxFrameSize)
