@@ -92,9 +92,12 @@ type Config struct {
 	// AllowedOrigins lists the web origins whose pages may open a game socket:
 	// "https://game.example.com", "https://*.example.com" (any subdomain),
 	// "game.example.com" or "*.example.com" (any scheme), "localhost:8080",
-	// "null", or "*" (any). A request without an Origin header (a non-browser
-	// client) is always allowed; a browser from another origin is refused with
-	// HTTP 403. Empty (the default): any origin.
+	// "null", or "*" (any). An Origin header is parsed (scheme, host, port;
+	// one with a path, query, fragment or user info is refused) and matched
+	// by its parts, the host label by label. A request without an Origin
+	// header (a non-browser client) is always allowed; a browser from
+	// another origin is refused with HTTP 403. Empty (the default): any
+	// origin.
 	AllowedOrigins []string
 	// OnMatchEnd, if set, receives every room's final state when its match
 	// ends, on the room's goroutine: it must not block. The lobby uses it to
