@@ -113,8 +113,7 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 	if code, _ := c.readUntilClose(t); code != closeInternalError {
 		t.Fatalf("close %d after a panic, want %d", code, closeInternalError)
 	}
-	c.write(t, opClose, closeFrame(closeInternalError))
-	wantTCPEnd(t, c, "after the panic")
+	wantTCPEnd(t, c, "after the panic") // nothing reads the client's answer any more
 	if st := srv.Stats(); st.Panics != 1 {
 		t.Fatalf("panics %d, want 1", st.Panics)
 	}
@@ -219,4 +218,31 @@ func TestCloseHandshakeRunsOnTheClock(t *testing.T) {
 	clk.Advance(closeWait)
 	wantTCPEnd(t, c, "close wait")
 	waitUntil(t, "connection gone", func() bool { return srv.Stats().Connections == 0 })
+}
+
+// panicConn is a socket whose writes panic, as a bug below the session's
+// writer would.
+type panicConn struct{ recordConn }
+
+func (*panicConn) Write([]byte) (int, error) { panic("write bug") }
+
+// TestWriterPanicEndsOnlyItsConnection has a session's writer goroutine
+// panic: the panic is counted and that connection ends (without a frame:
+// the writer's state is unknown), and the process goes on.
+func TestWriterPanicEndsOnlyItsConnection(t *testing.T) {
+	e := testEnv(Config{})
+	s := newSession(e, &panicConn{}, false)
+	ended := make(chan struct{})
+	s.onEnd = func(*session) { close(ended) }
+	f := newFrame([]byte("state"), 1)
+	s.send(f) // no file descriptor: the writer goroutine writes it
+	f.release()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection not ended after its writer panicked")
+	}
+	if n := e.stats.panics.Load(); n != 1 {
+		t.Fatalf("panics %d, want 1", n)
+	}
 }
