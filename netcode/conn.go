@@ -78,8 +78,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// readBufferSize is gws's read buffer per connection.
-const readBufferSize = 2048
+// readBufferSize is gws's read buffer per connection. gws reads from the
+// frame guard, which buffers the socket and hands over whole headers and
+// payloads, so gws's own buffer only needs to hold a frame header; payloads
+// bypass it (bufio reads large requests straight through).
+const readBufferSize = 256
 
 const sessionKey = "s"
 

@@ -82,7 +82,7 @@ type guardHooks struct {
 
 // guardReadBuffer is the guard's read buffer on the socket: client frames
 // are small, and a control frame (at most 139 bytes) must fit.
-const guardReadBuffer = 1024
+const guardReadBuffer = 512
 
 func newGuardConn(conn net.Conn, src io.Reader, rules guardRules) *guardConn {
 	return &guardConn{
