@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/tickwire/tickwire/internal/names"
 	"github.com/tickwire/tickwire/lobby/directory"
 	"github.com/tickwire/tickwire/lobby/leaderboard"
 	"github.com/tickwire/tickwire/lobby/matchmaker"
@@ -117,6 +117,8 @@ func (l *Lobby) storeError(err error) *apiError {
 		return errf(http.StatusConflict, "duplicate_ticket", "%v", err)
 	case errors.Is(err, matchmaker.ErrNotQueued):
 		return errf(http.StatusConflict, "not_queued", "%v", err)
+	case errors.Is(err, ErrNoCapacity):
+		return errf(http.StatusServiceUnavailable, "no_capacity", "%v", err)
 	case errors.Is(err, ErrNodeDraining):
 		return errf(http.StatusServiceUnavailable, "node_draining", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -189,15 +191,12 @@ func checkPlayer(id, name string) (string, error) {
 		// /v1/leaderboards/{board}/players/{player} could never be read.
 		return "", errf(http.StatusBadRequest, "bad_request", "player_id must not be %q", id)
 	}
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || len(name) > 32 {
-		return "", errf(http.StatusBadRequest, "bad_request", "name must be valid UTF-8 of at most 32 bytes")
+	name, err := names.Check(name)
+	if err != nil {
+		return "", errf(http.StatusBadRequest, "bad_name", "%v", err)
 	}
 	if name == "" {
-		name = id
-		if len(name) > 32 {
-			name = name[:32]
-		}
+		name = id[:min(len(id), names.Max)]
 	}
 	return name, nil
 }

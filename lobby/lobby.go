@@ -47,6 +47,10 @@ type Config struct {
 	Directory    directory.Directory
 	// Rooms reports this node's rooms for the directory. Required.
 	Rooms func() []RoomReport
+	// MaxRooms is how many rooms this node's game server runs at most (its
+	// netcode.Config.MaxRooms; 0: no limit). Heartbeats carry it, so that
+	// the lobby on every node places new rooms on nodes with room to spare.
+	MaxRooms int
 	// APIKey authorizes score submissions and board changes over HTTP
 	// ("Authorization: Bearer KEY"). Empty refuses them all.
 	APIKey string
@@ -85,10 +89,11 @@ type Lobby struct {
 
 	// placedMu guards placed: seats handed out per node since the nodes'
 	// last reports, so placement does not wait a heartbeat to see them.
-	placedMu sync.Mutex
-	placed   map[string]int
-	wg       sync.WaitGroup
-	now      func() time.Time
+	placedMu    sync.Mutex
+	placed      map[string]int
+	placedRooms map[string]int // rooms created per node since its last report
+	wg          sync.WaitGroup
+	now         func() time.Time
 
 	stats    counters
 	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
@@ -117,15 +122,16 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		return nil, fmt.Errorf("lobby config: %w", err)
 	}
 	l := &Lobby{
-		cfg:     cfg,
-		log:     cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
-		failLog: cfg.Logger.With().Str("node", cfg.NodeID).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
-		signer:  signer,
-		modes:   map[string]Mode{},
-		results: make(chan result, 1024),
-		placed:  map[string]int{},
-		now:     time.Now,
-		kick:    make(chan struct{}, 1),
+		cfg:         cfg,
+		log:         cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
+		failLog:     cfg.Logger.With().Str("node", cfg.NodeID).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
+		signer:      signer,
+		modes:       map[string]Mode{},
+		results:     make(chan result, 1024),
+		placed:      map[string]int{},
+		placedRooms: map[string]int{},
+		now:         time.Now,
+		kick:        make(chan struct{}, 1),
 	}
 	for _, m := range cfg.Modes {
 		l.modes[m.Name] = m
@@ -241,7 +247,7 @@ func (l *Lobby) heartbeat(ctx context.Context) {
 // report publishes this node and its rooms to the directory.
 func (l *Lobby) report(ctx context.Context) {
 	rooms := l.cfg.Rooms()
-	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms), Draining: l.draining.Load()}
+	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms), Draining: l.draining.Load(), MaxRooms: max(l.cfg.MaxRooms, 0)}
 	reports := make([]directory.RoomReport, len(rooms))
 	for i, r := range rooms {
 		n.Players += r.Players
@@ -252,6 +258,7 @@ func (l *Lobby) report(ctx context.Context) {
 	defer cancel()
 	l.placedMu.Lock()
 	clear(l.placed) // the reports below and the other nodes' carry them now
+	clear(l.placedRooms)
 	l.placedMu.Unlock()
 	if err := l.cfg.Directory.Heartbeat(ctx, n, ttl); err != nil {
 		l.log.Warn().Err(err).Msg("node heartbeat failed")

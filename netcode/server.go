@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/flate"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/names"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -69,9 +69,24 @@ type Config struct {
 	// SlowConsumerTimeout is how long a client may stay behind before it is
 	// dropped. Default 5s.
 	SlowConsumerTimeout time.Duration
-	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
-	// Seats held for a rejoin count as players.
+	// EmptyRoomTimeout stops a room whose players have all gone this long
+	// after the last one left. Default 5s: an empty room still ticks its
+	// NPCs. Seats held for a rejoin count as players, so a room whose
+	// players dropped waits for RejoinGrace first.
 	EmptyRoomTimeout time.Duration
+	// UnjoinedRoomTimeout stops a room that no player has joined this long
+	// after it was created (CreateRoom, or a join that was then refused).
+	// Default 10s.
+	UnjoinedRoomTimeout time.Duration
+	// MaxRooms bounds the rooms this server runs at once; a join or
+	// CreateRoom that would start one more is refused (ROOM_FULL for a
+	// join: the client asks the lobby again, which places rooms on nodes
+	// with room to spare). Default 256, which a 2-core node runs with
+	// headroom: a full arena room of 16 players costs about 3.7 ms of CPU
+	// a second (16 x 20 updates at 11.6 µs, see BENCHMARKS.md), so 256 full
+	// rooms take about one core, and an idle room about 0.27 ms. Negative:
+	// no limit.
+	MaxRooms int
 	// RejoinGrace is how long the seat of a player whose connection closed
 	// without a Leave (a network drop, a reset, the idle timeout) is held:
 	// the player stays in the room, stopped, with its entity and score, and
@@ -165,7 +180,11 @@ func (c Config) withDefaults() Config {
 	def(&c.IdleTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.SlowConsumerTimeout, 5*time.Second)
-	def(&c.EmptyRoomTimeout, 30*time.Second)
+	def(&c.EmptyRoomTimeout, 5*time.Second)
+	def(&c.UnjoinedRoomTimeout, 10*time.Second)
+	if c.MaxRooms == 0 {
+		c.MaxRooms = DefaultMaxRooms
+	}
 	if c.RejoinGrace == 0 {
 		c.RejoinGrace = 15 * time.Second
 	}
@@ -184,6 +203,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultMaxRooms is Config.MaxRooms's default.
+const DefaultMaxRooms = 256
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -246,6 +268,7 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	roomsRefused                        atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts                       atomic.Uint64
 
@@ -261,7 +284,11 @@ type Stats struct {
 	ConnectionsTotal int64  `json:"connections_total"`
 	Rooms            int    `json:"rooms"`
 	RoomsCreated     uint64 `json:"rooms_created"`
-	FramesOut        uint64 `json:"frames_out"`
+	// MaxRooms is Config.MaxRooms (0: no limit); RoomsRefused counts the
+	// rooms not started because MaxRooms were running.
+	MaxRooms     int    `json:"max_rooms"`
+	RoomsRefused uint64 `json:"rooms_refused"`
+	FramesOut    uint64 `json:"frames_out"`
 	// StateFramesOut counts welcome, delta and snapshot frames written in
 	// full: client-updates delivered.
 	StateFramesOut uint64 `json:"state_frames_out"`
@@ -396,7 +423,7 @@ func (s *Server) Stats() Stats {
 	c := &s.stats
 	st := Stats{
 		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
-		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
+		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(), MaxRooms: max(s.cfg.MaxRooms, 0), RoomsRefused: c.roomsRefused.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
@@ -495,6 +522,17 @@ var ErrRoomElsewhere = errors.New("room is hosted on another node")
 // ErrRoomExists is returned by CreateRoom for an id in use.
 var ErrRoomExists = errors.New("room already exists")
 
+// ErrFull is returned when the server already runs Config.MaxRooms rooms.
+var ErrFull = errors.New("server runs its maximum of rooms")
+
+// Full reports whether the server runs Config.MaxRooms rooms, and so starts
+// no more: the node's readiness says so.
+func (s *Server) Full() bool {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	return s.cfg.MaxRooms > 0 && len(s.rooms) >= s.cfg.MaxRooms
+}
+
 // ErrShuttingDown is returned when the server no longer takes new rooms.
 var ErrShuttingDown = errors.New("server is shutting down")
 
@@ -529,6 +567,10 @@ func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, create
 	}
 	if s.draining.Load() {
 		return nil, false, ErrShuttingDown
+	}
+	if s.cfg.MaxRooms > 0 && len(s.rooms) >= s.cfg.MaxRooms {
+		s.stats.roomsRefused.Add(1)
+		return nil, false, fmt.Errorf("%w (%d)", ErrFull, s.cfg.MaxRooms)
 	}
 	r := s.cfg.Rules
 	if rules != nil {
@@ -857,6 +899,9 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	}
 	h, _, err := s.room(j.RoomId, true, rules)
 	switch {
+	case errors.Is(err, ErrFull):
+		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_FULL, "this node runs its maximum of rooms; ask the lobby for a seat elsewhere")
+		return
 	case err != nil:
 		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
 		return
@@ -873,20 +918,14 @@ var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 
-// maxName is the longest display name accepted, in bytes.
-const maxName = 32
-
+// cleanName applies the one rule for display names (internal/names); an
+// empty name becomes "player".
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case !utf8.ValidString(name):
-		return "", errors.New("name is not valid UTF-8")
-	case len(name) > maxName:
-		return "", fmt.Errorf("name is %d bytes; at most %d", len(name), maxName)
-	case name == "":
-		return "player", nil
+	name, err := names.Check(name)
+	if name == "" && err == nil {
+		name = "player"
 	}
-	return name, nil
+	return name, err
 }
 
 func newID() string { return uuid.NewString() }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// readyz answers /readyz of the node at ws base URL u.
+func readyz(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http" + strings.TrimPrefix(u, "ws") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestFullNodeSaysSo: a node running --max-rooms rooms answers /readyz with
+// 503 full, and its lobby, once the heartbeat carries the count, places no
+// new room on it (503 no_capacity, as it is the only node).
+func TestFullNodeSaysSo(t *testing.T) {
+	tn := startNode(t, "duel:2:1m", netcode.Config{MaxRooms: 1})
+	if code, body := readyz(t, tn.url); code != http.StatusOK {
+		t.Fatalf("/readyz with no rooms: %d %q", code, body)
+	}
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	room, err := lob.CreateRoom(ctx, "duel", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat, err := lob.JoinRoom(ctx, room.RoomID, "ann", "Ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := bots.Dial(ctx, bots.Config{URL: seat.URL, RoomID: seat.RoomID, Ticket: seat.Ticket, Name: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code, body := readyz(t, tn.url); code != http.StatusServiceUnavailable || !strings.Contains(body, "full: 1 of 1 rooms") {
+		t.Fatalf("/readyz with 1 of 1 rooms: %d %q; want 503 full", code, body)
+	}
+	var last error
+	waitFor(t, 10*time.Second, "the lobby refuses rooms", func() bool {
+		_, last = lob.CreateRoom(ctx, "duel", false)
+		return last != nil && strings.Contains(last.Error(), "no_capacity")
+	})
+}

@@ -1,0 +1,69 @@
+package lobby
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tickwire/tickwire/internal/redistest"
+	"github.com/tickwire/tickwire/lobby/directory"
+)
+
+// directories are the two directory stores a test runs on.
+func directories(t *testing.T) map[string]func(t *testing.T) directory.Directory {
+	return map[string]func(t *testing.T) directory.Directory{
+		"memory": func(t *testing.T) directory.Directory { return directory.NewMemory(time.Minute) },
+		"redis": func(t *testing.T) directory.Directory {
+			rs := redistest.Start(t)
+			rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+			t.Cleanup(func() { _ = rc.Close() })
+			return directory.NewRedis(rc, "tw-test:", time.Minute)
+		},
+	}
+}
+
+// TestFullNodesGetNoRooms: heartbeats carry each node's room limit, and the
+// lobby places a new room only on a node below it; with every node full it
+// answers 503 no_capacity, and the directory shows why.
+func TestFullNodesGetNoRooms(t *testing.T) {
+	for name, newDir := range directories(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := newDir(t)
+			l := newFaultLobby(t, func(c *Config) {
+				c.Directory = dir
+				c.MaxRooms = 2
+				c.Rooms = func() []RoomReport { return []RoomReport{{ID: "a"}, {ID: "b"}} }
+			})
+			l.report(t.Context()) // this node: 2 of 2 rooms
+			if err := dir.Heartbeat(t.Context(), directory.Node{ID: "n2", Address: "ws://127.0.0.1:2", MaxRooms: 1}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(l.Handler())
+			t.Cleanup(srv.Close)
+			r := call(t, "GET", srv.URL+"/v1/nodes", "")
+			nodes, _ := r.body["nodes"].([]any)
+			if len(nodes) != 2 {
+				t.Fatalf("nodes %v", r.body)
+			}
+			if n1, _ := nodes[0].(map[string]any); n1["max_rooms"] != 2.0 || n1["rooms"] != 2.0 {
+				t.Fatalf("node n1 as listed: %v; want rooms 2 and max_rooms 2", n1)
+			}
+			r = call(t, "POST", srv.URL+"/v1/rooms", `{"mode":"duo"}`)
+			if r.status != 201 || r.body["node"] != "n2" {
+				t.Fatalf("first room: %d %v; want 201 on n2, the node with room to spare", r.status, r.body)
+			}
+			// n2 has its one room now, counted before its next heartbeat.
+			r = call(t, "POST", srv.URL+"/v1/rooms", `{"mode":"duo"}`)
+			if r.status != 503 || r.errCode() != "no_capacity" {
+				t.Fatalf("room with every node full: %d %v; want 503 no_capacity", r.status, r.body)
+			}
+			// Matchmaking places nothing on full nodes either.
+			if _, err := l.createRoom(context.Background(), l.modes["duo"], false, true, 0, 2); err == nil {
+				t.Fatal("matchmade room placed on a full node")
+			}
+		})
+	}
+}
