@@ -3,6 +3,7 @@ package lobby
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,58 @@ func TestFullNodesGetNoRooms(t *testing.T) {
 				t.Fatal("matchmade room placed on a full node")
 			}
 		})
+	}
+}
+
+// TestHostileNamesRefused: every way a display name enters the lobby
+// (matchmaking ticket and its party, room seat, seat by code, score
+// submission) refuses a hostile name with 400 bad_name and stores nothing;
+// a 32-character name of 3-byte characters is taken.
+func TestHostileNamesRefused(t *testing.T) {
+	l, base := newTestLobby(t)
+	priv, err := l.createRoom(t.Context(), l.modes["arena"], true, false, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := l.createRoom(t.Context(), l.modes["arena"], false, false, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := []string{"Authorization", "Bearer " + testKey}
+	entries := []struct {
+		what, path string
+		body       func(name string) string
+		header     []string
+	}{
+		{"ticket", "/v1/matchmaking/tickets", func(n string) string { return mustJSON(map[string]any{"player_id": "a", "name": n, "mode": "arena"}) }, nil},
+		{"party member", "/v1/matchmaking/tickets", func(n string) string {
+			return mustJSON(map[string]any{"player_id": "b", "mode": "arena", "party": []any{map[string]any{"player_id": "c", "name": n}}})
+		}, nil},
+		{"room seat", "/v1/rooms/" + pub.ID + "/join", func(n string) string { return mustJSON(map[string]any{"player_id": "d", "name": n}) }, nil},
+		{"seat by code", "/v1/rooms/join-by-code", func(n string) string { return mustJSON(map[string]any{"player_id": "e", "name": n, "code": priv.Code}) }, nil},
+		{"score", "/v1/leaderboards/arena/scores", func(n string) string { return mustJSON(map[string]any{"player_id": "f", "name": n, "score": 5}) }, auth},
+	}
+	hostile := []string{"\x1b[2J\x1b[31mred", "nul\x00", "two\nlines", "evil\u202Etxt.exe", "ad\u200Bmin", "\u2066iso", strings.Repeat("x", 33)}
+	for _, e := range entries {
+		for _, name := range hostile {
+			r := call(t, "POST", base+e.path, e.body(name), e.header...)
+			if r.status != 400 || r.errCode() != "bad_name" {
+				t.Errorf("%s named %q: %d %v; want 400 bad_name", e.what, name, r.status, r.body)
+			}
+		}
+	}
+	r := call(t, "GET", base+"/v1/leaderboards/arena/entries", "")
+	if es, _ := r.body["entries"].([]any); len(es) != 0 {
+		t.Fatalf("board after refused names: %v", r.body)
+	}
+	long := strings.Repeat("猫", 32)
+	for _, e := range entries {
+		if r := call(t, "POST", base+e.path, e.body(" "+long+" "), e.header...); r.status >= 300 {
+			t.Errorf("%s named with 32 three-byte characters: %d %v; want it taken", e.what, r.status, r.body)
+		}
+	}
+	r = call(t, "GET", base+"/v1/leaderboards/arena/players/f", "")
+	if r.body["name"] != long {
+		t.Fatalf("stored name %v; want %q, trimmed", r.body["name"], long)
 	}
 }
