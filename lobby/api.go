@@ -30,6 +30,8 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	// retryAfter is the Retry-After of a 429; a 503 has retryAfter.
+	retryAfter string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -75,7 +77,7 @@ func (l *Lobby) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return l.rateLimited(mux)
 }
 
 func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Request) (int, any, error)) {
@@ -147,7 +149,10 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	if e.status == http.StatusServiceUnavailable {
+	switch {
+	case e.retryAfter != "":
+		w.Header().Set("Retry-After", e.retryAfter)
+	case e.status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", retryAfter)
 	}
 	var b errorBody
@@ -385,6 +390,9 @@ type createRoomRequest struct {
 }
 
 func (l *Lobby) createRoomAPI(r *http.Request) (int, any, error) {
+	if err := l.limitNewRoom(r, ""); err != nil {
+		return 0, nil, err
+	}
 	var req createRoomRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
@@ -462,6 +470,9 @@ type codeRequest struct {
 }
 
 func (l *Lobby) joinByCode(r *http.Request) (int, any, error) {
+	if err := l.limitJoinCode(r); err != nil {
+		return 0, nil, err
+	}
 	var req codeRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err

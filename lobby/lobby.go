@@ -66,6 +66,9 @@ type Config struct {
 	// answered with 503 store_unavailable instead of a request that hangs.
 	// Default 3s.
 	StoreTimeout time.Duration
+	// RateLimits bound the requests of one client address; zero fields take
+	// DefaultRateLimits.
+	RateLimits RateLimits
 	// BodyTimeout bounds how long a request's body may take to arrive, so a
 	// client that sends it a byte at a time (slow loris) holds no handler.
 	// Default 10s.
@@ -95,6 +98,7 @@ type Lobby struct {
 	wg          sync.WaitGroup
 	now         func() time.Time
 
+	limits   *limiters
 	stats    counters
 	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
@@ -132,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		placedRooms: map[string]int{},
 		now:         time.Now,
 		kick:        make(chan struct{}, 1),
+		limits:      newLimiters(cfg.RateLimits),
 	}
 	for _, m := range cfg.Modes {
 		l.modes[m.Name] = m
@@ -178,6 +183,9 @@ func (c *Config) fill() error {
 	}
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = 10 * time.Second
+	}
+	if err := c.RateLimits.fill(); err != nil {
+		return fmt.Errorf("rate limits: %w", err)
 	}
 	u, err := url.Parse(c.Address)
 	switch {

@@ -34,6 +34,7 @@ type lobbyConfig struct {
 	ticketTTL     time.Duration
 	matchInterval time.Duration
 	storeTimeout  time.Duration
+	rateLimits    lobby.RateLimits
 }
 
 func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
@@ -48,6 +49,14 @@ func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
 	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]], comma-separated")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", time.Minute, "how long a join ticket stays valid")
 	fs.DurationVar(&c.matchInterval, "match-interval", time.Second, "how often the matchmaker runs")
+	def := lobby.DefaultRateLimits()
+	fs.Float64Var(&c.rateLimits.API.Rate, "api-rate", def.API.Rate, "lobby API requests a second one client address (IPv6: one /64) may make past its burst; more get 429 rate_limited; negative: no limit")
+	fs.IntVar(&c.rateLimits.API.Burst, "api-burst", def.API.Burst, "lobby API requests an address may make at once over --api-rate")
+	fs.Float64Var(&c.rateLimits.JoinCode.Rate, "join-code-rate", def.JoinCode.Rate, "join-by-code attempts a second per address (on top of --api-rate); negative: no limit")
+	fs.IntVar(&c.rateLimits.JoinCode.Burst, "join-code-burst", def.JoinCode.Burst, "join-by-code attempts an address may make at once")
+	fs.Float64Var(&c.rateLimits.CreateRoom.Rate, "room-create-rate", def.CreateRoom.Rate, "rooms a second one caller (verified player, else address) may create with POST /v1/rooms; negative: no limit")
+	fs.IntVar(&c.rateLimits.CreateRoom.Burst, "room-create-burst", def.CreateRoom.Burst, "rooms a caller may create at once over --room-create-rate")
+	fs.BoolVar(&c.rateLimits.LimitLoopback, "api-limit-loopback", false, "apply the lobby's rate limits to loopback peers too (they are exempt by default: a proxy on the host, local tests)")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", 3*time.Second, "bound on the store calls of one lobby request or heartbeat; past it the request is answered 503 store_unavailable")
 }
 
