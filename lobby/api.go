@@ -77,7 +77,7 @@ func (l *Lobby) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return l.rateLimited(mux)
+	return l.CORS(l.rateLimited(mux))
 }
 
 func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Request) (int, any, error)) {

@@ -66,6 +66,11 @@ type Config struct {
 	// answered with 503 store_unavailable instead of a request that hangs.
 	// Default 3s.
 	StoreTimeout time.Duration
+	// AllowOrigin reports whether a page of a web origin (an Origin header)
+	// may call the API from a browser (CORS); the node passes the game
+	// socket's own check (netcode.OriginMatcher), so the two agree. Nil:
+	// any origin.
+	AllowOrigin func(origin string) bool
 	// RateLimits bound the requests of one client address; zero fields take
 	// DefaultRateLimits.
 	RateLimits RateLimits
