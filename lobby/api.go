@@ -2,7 +2,6 @@ package lobby
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -247,9 +245,19 @@ type assignmentJSON struct {
 }
 
 func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req ticketRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
+	}
+	if err := c.actFor(&req.memberJSON); err != nil {
+		return 0, nil, err
+	}
+	if c.player != nil && len(req.Party) > 0 {
+		return 0, nil, errf(http.StatusForbidden, "wrong_player", "a player's token names no one else: a party ticket comes from the trusted backend (the API key)")
 	}
 	m, err := l.mode(req.Mode)
 	if err != nil {
@@ -390,7 +398,15 @@ type createRoomRequest struct {
 }
 
 func (l *Lobby) createRoomAPI(r *http.Request) (int, any, error) {
-	if err := l.limitNewRoom(r, ""); err != nil {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var who string
+	if c.player != nil {
+		who = c.player.id
+	}
+	if err := l.limitNewRoom(r, who); err != nil {
 		return 0, nil, err
 	}
 	var req createRoomRequest
@@ -450,8 +466,15 @@ func (l *Lobby) listRooms(r *http.Request) (int, any, error) {
 }
 
 func (l *Lobby) joinRoom(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req memberJSON
 	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := c.actFor(&req); err != nil {
 		return 0, nil, err
 	}
 	room, err := l.cfg.Directory.Room(r.Context(), r.PathValue("id"))
@@ -473,8 +496,15 @@ func (l *Lobby) joinByCode(r *http.Request) (int, any, error) {
 	if err := l.limitJoinCode(r); err != nil {
 		return 0, nil, err
 	}
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req codeRequest
 	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := c.actFor(&req.memberJSON); err != nil {
 		return 0, nil, err
 	}
 	if req.Code == "" {
@@ -636,8 +666,7 @@ func (l *Lobby) authorized(r *http.Request) error {
 	if l.cfg.APIKey == "" {
 		return errf(http.StatusForbidden, "forbidden", "this server takes no API submissions: it has no API key configured")
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(l.cfg.APIKey)) != 1 {
+	if !l.backend(r) {
 		return errf(http.StatusUnauthorized, "unauthorized", "a valid 'Authorization: Bearer <api key>' header is required")
 	}
 	return nil

@@ -71,6 +71,10 @@ type Config struct {
 	// socket's own check (netcode.OriginMatcher), so the two agree. Nil:
 	// any origin.
 	AllowOrigin func(origin string) bool
+	// Identity, if set, verifies players by the JWTs of the game's auth
+	// service; off, the lobby trusts the player_id its caller gives. See
+	// Identity.
+	Identity Identity
 	// RateLimits bound the requests of one client address; zero fields take
 	// DefaultRateLimits.
 	RateLimits RateLimits
@@ -104,6 +108,7 @@ type Lobby struct {
 	now         func() time.Time
 
 	limits   *limiters
+	verifier *verifier // nil while Config.Identity is off
 	stats    counters
 	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
@@ -142,6 +147,11 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		now:         time.Now,
 		kick:        make(chan struct{}, 1),
 		limits:      newLimiters(cfg.RateLimits),
+	}
+	if cfg.Identity.on() {
+		if l.verifier, err = newVerifier(cfg.Identity, l.log); err != nil {
+			return nil, fmt.Errorf("lobby config: identity: %w", err)
+		}
 	}
 	for _, m := range cfg.Modes {
 		l.modes[m.Name] = m
@@ -189,6 +199,9 @@ func (c *Config) fill() error {
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = 10 * time.Second
 	}
+	if err := c.Identity.fill(); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
 	if err := c.RateLimits.fill(); err != nil {
 		return fmt.Errorf("rate limits: %w", err)
 	}
@@ -224,6 +237,9 @@ func (l *Lobby) Run(ctx context.Context) {
 // Close waits for Run's goroutines, after writing every match result still
 // queued (up to ctx's deadline).
 func (l *Lobby) Close(ctx context.Context) error {
+	if l.verifier != nil {
+		l.verifier.stop()
+	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
 	select {

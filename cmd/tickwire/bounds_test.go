@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -59,4 +60,34 @@ func TestFullNodeSaysSo(t *testing.T) {
 		_, last = lob.CreateRoom(ctx, "duel", false)
 		return last != nil && strings.Contains(last.Error(), "no_capacity")
 	})
+}
+
+// TestLobbyLimitFlags: the room, rate-limit and identity flags (and their
+// environment twins) reach the configs the node is built from.
+func TestLobbyLimitFlags(t *testing.T) {
+	def, _ := parseServe(t)
+	want := lobby.DefaultRateLimits()
+	want.MaxKeys = 0 // not a flag: the lobby's default
+	if d := def.lobby.rateLimits; d != want {
+		t.Fatalf("default rate limits %+v; want lobby.DefaultRateLimits()", d)
+	}
+	t.Setenv("TICKWIRE_JOIN_CODE_RATE", "0.25")
+	t.Setenv("TICKWIRE_AUTH_HS256_SECRET", "an-hs256-secret-of-32-bytes-long!")
+	c, err := parseServe(t, "--max-rooms", "40", "--empty-room-timeout", "3s", "--api-rate", "7", "--api-burst", "9",
+		"--room-create-burst", "2", "--api-limit-loopback", "--auth-audience", "game", "--auth-name-claim", "nick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	rl, id := c.lobby.rateLimits, c.lobby.lobbyIdentity()
+	switch {
+	case c.net.MaxRooms != 40 || c.net.EmptyRoomTimeout != 3*time.Second || c.net.UnjoinedRoomTimeout != 10*time.Second:
+		t.Fatalf("rooms: max %d, empty %v, unjoined %v", c.net.MaxRooms, c.net.EmptyRoomTimeout, c.net.UnjoinedRoomTimeout)
+	case rl.API != (lobby.Limit{Rate: 7, Burst: 9}) || rl.JoinCode.Rate != 0.25 || rl.CreateRoom.Burst != 2 || !rl.LimitLoopback:
+		t.Fatalf("rate limits %+v", rl)
+	case string(id.HS256Secret) != "an-hs256-secret-of-32-bytes-long!" || id.Audience != "game" || id.NameClaim != "nick" || id.JWKSURL != "":
+		t.Fatalf("identity %+v", id)
+	}
 }

@@ -35,6 +35,8 @@ type lobbyConfig struct {
 	matchInterval time.Duration
 	storeTimeout  time.Duration
 	rateLimits    lobby.RateLimits
+	authSecret    string
+	identity      lobby.Identity
 }
 
 func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
@@ -57,6 +59,12 @@ func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
 	fs.Float64Var(&c.rateLimits.CreateRoom.Rate, "room-create-rate", def.CreateRoom.Rate, "rooms a second one caller (verified player, else address) may create with POST /v1/rooms; negative: no limit")
 	fs.IntVar(&c.rateLimits.CreateRoom.Burst, "room-create-burst", def.CreateRoom.Burst, "rooms a caller may create at once over --room-create-rate")
 	fs.BoolVar(&c.rateLimits.LimitLoopback, "api-limit-loopback", false, "apply the lobby's rate limits to loopback peers too (they are exempt by default: a proxy on the host, local tests)")
+	fs.StringVar(&c.authSecret, "auth-hs256-secret", "", "verify players: the secret (32+ bytes) of the HS256 JWTs your auth service issues; the lobby then takes the player id from sub (see README, Player identity)")
+	fs.StringVar(&c.identity.JWKSURL, "auth-jwks-url", "", "verify players: the JWK Set URL of your auth service, for RS256 and ES256 JWTs (https; http only on loopback)")
+	fs.StringVar(&c.identity.Issuer, "auth-issuer", "", "with verified players: the iss every token must carry; empty: not checked")
+	fs.StringVar(&c.identity.Audience, "auth-audience", "", "with verified players: the aud every token must carry; empty: not checked")
+	fs.StringVar(&c.identity.NameClaim, "auth-name-claim", "name", "with verified players: the claim holding the display name")
+	fs.DurationVar(&c.identity.Leeway, "auth-leeway", 30*time.Second, "with verified players: clock skew allowed on exp, nbf and iat")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", 3*time.Second, "bound on the store calls of one lobby request or heartbeat; past it the request is answered 503 store_unavailable")
 }
 
@@ -159,4 +167,13 @@ func roomReports(gs func() *netcode.Server) func() []lobby.RoomReport {
 		}
 		return out
 	}
+}
+
+// lobbyIdentity is the lobby's Identity from the --auth-* flags.
+func (c *lobbyConfig) lobbyIdentity() lobby.Identity {
+	id := c.identity
+	if c.authSecret != "" {
+		id.HS256Secret = []byte(c.authSecret)
+	}
+	return id
 }

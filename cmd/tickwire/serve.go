@@ -230,7 +230,7 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		Rooms:    roomReports(func() *netcode.Server { return n.game }),
 		MaxRooms: max(nc.MaxRooms, 0),
 		APIKey:   lc.apiKey, MatchInterval: lc.matchInterval, StoreTimeout: lc.storeTimeout,
-		RateLimits: lc.rateLimits, AllowOrigin: allowOrigin,
+		RateLimits: lc.rateLimits, AllowOrigin: allowOrigin, Identity: lc.lobbyIdentity(),
 		Logger: log.With().Str("component", "lobby").Logger(),
 	})
 	if err != nil {
