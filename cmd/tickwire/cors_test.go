@@ -62,16 +62,20 @@ func TestBrowserCallsLobbyAcrossOrigins(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
 		t.Skip("no /usr/bin/chromium")
 	}
-	var lobbyURL string
+	// The pages are served once the node, whose URL they hold, is up.
+	allowed, other := httptest.NewUnstartedServer(nil), httptest.NewUnstartedServer(nil)
+	allowedURL := "http://" + allowed.Listener.Addr().String()
+	tn := startNode(t, "duel:2:1m", netcode.Config{AllowedOrigins: []string{allowedURL}})
+	html := corsPage("http" + strings.TrimPrefix(tn.url, "ws"))
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, corsPage(lobbyURL))
+		fmt.Fprint(w, html)
 	})
-	allowed, other := httptest.NewServer(page), httptest.NewServer(page)
-	t.Cleanup(allowed.Close)
-	t.Cleanup(other.Close)
-	tn := startNode(t, "duel:2:1m", netcode.Config{AllowedOrigins: []string{allowed.URL}})
-	lobbyURL = "http" + strings.TrimPrefix(tn.url, "ws")
+	for _, s := range []*httptest.Server{allowed, other} {
+		s.Config.Handler = page
+		s.Start()
+		t.Cleanup(s.Close)
+	}
 
 	if dom := runChromium(t, allowed.URL); !strings.Contains(dom, "result: create 201, join 200 ticket, modes 200") {
 		t.Fatalf("page on %s (allowed): %s", allowed.URL, dom)
