@@ -180,3 +180,24 @@ func TestRateLimitTableIsBounded(t *testing.T) {
 		t.Fatalf("%d evicted; refilled keys should have made room", tb.evicted.Load())
 	}
 }
+
+// TestDefaultLimitsStopCodeGuessing: with the default configuration a
+// client guessing join codes from one (non-loopback) address is stopped
+// after a handful, where it used to get thousands of answers a second.
+func TestDefaultLimitsStopCodeGuessing(t *testing.T) {
+	l := newFaultLobby(t, func(*Config) {})
+	h := l.Handler()
+	answered := 0
+	for i := range 100 {
+		req := httptest.NewRequest("POST", "http://lobby/v1/rooms/join-by-code", strings.NewReader(fmt.Sprintf(`{"player_id":"g","code":"ZZZ%03d"}`, i)))
+		req.RemoteAddr = "198.51.100.7:40000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusTooManyRequests {
+			answered++
+		}
+	}
+	if answered > 10 {
+		t.Fatalf("%d of 100 rapid join-code guesses from one address were answered; want at most 10", answered)
+	}
+}
