@@ -91,6 +91,9 @@ func (c *serveConfig) validate() error {
 	case c.net.RejoinGrace < 0:
 		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
 	}
+	if n := len(c.lobby.authSecret); n > 0 && n < 32 {
+		return fmt.Errorf("--auth-hs256-secret is %d bytes; at least 32 are needed", n)
+	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", c.addr, err)
 	}
