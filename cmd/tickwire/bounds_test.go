@@ -60,6 +60,18 @@ func TestFullNodeSaysSo(t *testing.T) {
 		_, last = lob.CreateRoom(ctx, "duel", false)
 		return last != nil && strings.Contains(last.Error(), "no_capacity")
 	})
+	resp, err := http.Get("http" + strings.TrimPrefix(tn.url, "ws") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, series := range []string{"tickwire_max_rooms 1", "tickwire_rooms 1", "tickwire_api_rate_limited_total 0",
+		"tickwire_join_code_rate_limited_total 0", "tickwire_room_create_rate_limited_total 0", "tickwire_rate_limit_keys 0"} {
+		if !strings.Contains(string(b), "\n"+series+"\n") {
+			t.Errorf("/metrics has no %q", series)
+		}
+	}
 }
 
 // TestLobbyLimitFlags: the room, rate-limit and identity flags (and their
