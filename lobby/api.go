@@ -85,7 +85,7 @@ func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Reque
 		if !errors.As(err, &ae) {
 			ae = l.storeError(err)
 		}
-		if ae.status >= 500 {
+		if ae.status >= 500 && !errors.Is(err, ErrNoCapacity) { // a full cluster is no fault
 			l.failLog.Error().Err(err).Str("path", r.URL.Path).Msg("lobby request failed")
 		}
 		writeError(w, ae)
