@@ -84,6 +84,11 @@ func TestHostileNamesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := []string{"Authorization", "Bearer " + testKey}
+	r := call(t, "POST", base+"/v1/matchmaking/consents", `{"player_id":"c","leader":"b"}`)
+	consent, _ := r.body["consent"].(string)
+	if r.status != 201 || consent == "" {
+		t.Fatalf("consent: %d %v", r.status, r.body)
+	}
 	entries := []struct {
 		what, path string
 		body       func(name string) string
@@ -91,7 +96,7 @@ func TestHostileNamesRefused(t *testing.T) {
 	}{
 		{"ticket", "/v1/matchmaking/tickets", func(n string) string { return mustJSON(map[string]any{"player_id": "a", "name": n, "mode": "arena"}) }, nil},
 		{"party member", "/v1/matchmaking/tickets", func(n string) string {
-			return mustJSON(map[string]any{"player_id": "b", "mode": "arena", "party": []any{map[string]any{"player_id": "c", "name": n}}})
+			return mustJSON(map[string]any{"player_id": "b", "mode": "arena", "party": []any{map[string]any{"player_id": "c", "name": n, "consent": consent}}})
 		}, nil},
 		{"room seat", "/v1/rooms/" + pub.ID + "/join", func(n string) string { return mustJSON(map[string]any{"player_id": "d", "name": n}) }, nil},
 		{"seat by code", "/v1/rooms/join-by-code", func(n string) string { return mustJSON(map[string]any{"player_id": "e", "name": n, "code": priv.Code}) }, nil},
@@ -106,7 +111,7 @@ func TestHostileNamesRefused(t *testing.T) {
 			}
 		}
 	}
-	r := call(t, "GET", base+"/v1/leaderboards/arena/entries", "")
+	r = call(t, "GET", base+"/v1/leaderboards/arena/entries", "")
 	if es, _ := r.body["entries"].([]any); len(es) != 0 {
 		t.Fatalf("board after refused names: %v", r.body)
 	}

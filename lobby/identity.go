@@ -23,13 +23,13 @@ import (
 // lobby trusts its caller's player_id, which suits a trusted backend that
 // calls the lobby for its players, never players' own clients.
 //
-// With it on, each call that names a player (a matchmaking ticket, a seat
-// in a room or by code) needs "Authorization: Bearer <JWT>": the JWT's sub
-// is the player id (the body's player_id may be left out, and must equal
-// sub if given: else 403 wrong_player), and the display name comes from
-// the NameClaim claim if present, else from the body. A ticket's party may
-// name other players only when the trusted backend calls; a player's own
-// token names no one else. The API key (Config.APIKey) is a bearer token
+// With it on, each call a player makes (a matchmaking ticket, a party
+// consent, a room, a seat in a room or by code) needs "Authorization:
+// Bearer <JWT>": the JWT's sub is the player id (the body's player_id may
+// be left out, and must equal sub if given: else 403 wrong_player), and the
+// display name comes from the NameClaim claim if present, else from the
+// body. A party's other members are named by the leader, but each brings a
+// consent it asked for with its own token. The API key (Config.APIKey) is a bearer token
 // too: a bearer equal to it (compared in constant time, first) marks the
 // trusted backend, which may act for any player and is not rate limited;
 // any other bearer is read as a JWT. Privileged calls (score submissions,

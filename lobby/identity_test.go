@@ -155,7 +155,7 @@ func TestIdentityFromJWKS(t *testing.T) {
 		code              string
 	}{
 		{"names another player", rsaTok, `{"player_id":"bob","mode":"duo"}`, 403, "wrong_player"},
-		{"party of others", rsaTok, `{"mode":"duo","party":[{"player_id":"bob"}]}`, 403, "wrong_player"},
+		{"party without consent", rsaTok, `{"mode":"duo","party":[{"player_id":"bob"}]}`, 403, "consent_required"},
 		{"no token", "", `{"player_id":"alice","mode":"duo"}`, 401, "token_required"},
 		{"garbage", "not.a.jwt", `{"mode":"duo"}`, 401, "bad_token"},
 		{"expired", sign(t, jwt.SigningMethodRS256, auth.rsa, "rsa-1", with(claimsFor("alice"), "exp", now.Add(-time.Hour).Unix())), `{"mode":"duo"}`, 401, "bad_token"},
@@ -181,8 +181,26 @@ func TestIdentityFromJWKS(t *testing.T) {
 			}
 		})
 	}
-	// The trusted backend names whom it likes, party included.
-	r = call(t, "POST", base+"/v1/matchmaking/tickets", `{"player_id":"carol","mode":"duo","party":[{"player_id":"dave"}]}`, bearer(testKey)...)
+	// A consent is a player's own: alice cannot consent for bob; bob can,
+	// and alice's party ticket then holds him.
+	r = call(t, "POST", base+"/v1/matchmaking/consents", `{"player_id":"bob","leader":"frank"}`, bearer(rsaTok)...)
+	if r.status != 403 || r.errCode() != "wrong_player" {
+		t.Fatalf("alice consenting for bob: %d %v; want 403 wrong_player", r.status, r.body)
+	}
+	r = call(t, "POST", base+"/v1/matchmaking/consents", `{"leader":"frank"}`, bearer(ecTok)...)
+	if r.status != 201 || r.body["player_id"] != "bob" {
+		t.Fatalf("bob's own consent: %d %v", r.status, r.body)
+	}
+	frank := sign(t, jwt.SigningMethodRS256, auth.rsa, "rsa-1", claimsFor("frank"))
+	if r := call(t, "POST", base+"/v1/matchmaking/tickets", mustJSON(map[string]any{"mode": "duo", "party": []any{map[string]any{"player_id": "bob", "consent": r.body["consent"]}}}), bearer(frank)...); r.status != 201 {
+		t.Fatalf("frank's party with bob's consent: %d %v", r.status, r.body)
+	}
+	if r := call(t, "POST", base+"/v1/matchmaking/consents", `{"leader":"frank"}`); r.status != 401 || r.errCode() != "token_required" {
+		t.Fatalf("consent without a token: %d %v", r.status, r.body)
+	}
+	// The trusted backend names whom it likes.
+	r = call(t, "POST", base+"/v1/matchmaking/consents", `{"player_id":"dave","leader":"carol"}`, bearer(testKey)...)
+	r = call(t, "POST", base+"/v1/matchmaking/tickets", mustJSON(map[string]any{"player_id": "carol", "mode": "duo", "party": []any{map[string]any{"player_id": "dave", "consent": r.body["consent"]}}}), bearer(testKey)...)
 	if r.status != 201 {
 		t.Fatalf("backend ticket for carol and dave: %d %v", r.status, r.body)
 	}
