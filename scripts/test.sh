@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it. Installs what the tests need on a
 # fresh Debian machine (protoc for the generated-code check, redis-server for the
-# Redis store), then runs formatting, vet, staticcheck, the generated-code check
-# and the race-enabled tests.
+# Redis store, chromium for the real-browser test), then runs formatting, vet,
+# staticcheck, the generated-code check and the race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -10,6 +10,7 @@ export PATH="/usr/local/go/bin:$PATH"
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""
@@ -55,7 +56,7 @@ go test -race -count=1 -timeout 20m ./...
 FUZZTIME="${FUZZTIME:-3s}"
 echo "== fuzz (${FUZZTIME} per target)"
 fuzz_targets=(
-  "./netcode FuzzDecodeInput FuzzDispatch"
+  "./netcode FuzzDecodeInput FuzzDispatch FuzzGuard"
   "./bots FuzzMirrorSnapshot FuzzMirrorDelta FuzzInflateConn FuzzInflateRoundTrip"
   "./lobby FuzzVerifyTicket FuzzTicketMutation FuzzParseModes FuzzAPIPost"
   "./cmd/tickwire FuzzConfig"
