@@ -1,0 +1,80 @@
+package bots
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// lateWelcomeClient is a client whose Welcome (tick 10, scheduled 0.5 s
+// after tick0 at 20 Hz) arrives 1.5 s late, as on a server busy with a
+// ramp-up of joins; the deltas queued behind it follow in a burst, then the
+// rest arrive on time until tick 100. Ticks in skip are lost: the next delta
+// is relative to the last one the client got, as a server's catch-up frame
+// is. It returns the client's stats after its window ends with tick 100.
+func lateWelcomeClient(t *testing.T, skip map[uint64]bool) Stats {
+	t.Helper()
+	tick0 := time.Unix(1_700_000_000, 0)
+	at := func(tick uint64) time.Time { return tick0.Add(time.Duration(tick) * time.Second / 20) }
+	c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n", Behaviour: Idle{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.conn = &fakeConn{}
+	welcomed := at(10).Add(1500 * time.Millisecond) // = tick 40's time
+	c.joinStart = welcomed.Add(-100 * time.Millisecond)
+	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
+		PlayerId: 1, EntityId: 1, RoomId: "r", TickRate: 20, Tick0UnixUs: tick0.UnixMicro(),
+		Snapshot: snapshotOf(baseState()),
+	}}}, welcomed)
+	base := uint64(10)
+	for tick := uint64(11); tick <= 100; tick++ {
+		if skip[tick] {
+			continue
+		}
+		arrive := at(tick).Add(10 * time.Millisecond)
+		if tick <= 40 { // queued behind the Welcome: a burst
+			arrive = welcomed.Add(time.Duration(tick-10) * time.Millisecond)
+		}
+		c.handle(t, emptyDelta(tick, base), arrive)
+		base = tick
+	}
+	c.stop(at(100).Add(20 * time.Millisecond))
+	return c.Stats()
+}
+
+// A client whose Welcome arrived late applies, in its window, more ticks
+// than the tick rate times its window's seconds: the frames queued behind
+// the Welcome. They were expected all the same, and the delivery ratio must
+// not read above 1 (at R=200 through the lobby it read 1.008).
+func TestDeliveryAfterLateWelcome(t *testing.T) {
+	s := lateWelcomeClient(t, nil)
+	if s.Updates != 90 || s.WindowTicks != 90 {
+		t.Fatalf("updates %d over %d ticks, want 90 over 90", s.Updates, s.WindowTicks)
+	}
+	if wall := float64(s.TickRate) * s.Connected.Seconds(); wall >= 90 {
+		t.Fatalf("window of %v holds %.1f ticks of wall clock; the test needs fewer than 90", s.Connected, wall)
+	}
+	r := NewReport([]Stats{s}, nil, 5*time.Second)
+	if r.UpdatesExpected != 90 || r.DeliveryRatio != 1 {
+		t.Errorf("expected %d updates, delivery ratio %v; want 90 and exactly 1", r.UpdatesExpected, r.DeliveryRatio)
+	}
+
+	// Lost ticks in such a window still count as lost.
+	s = lateWelcomeClient(t, map[uint64]bool{60: true, 61: true, 62: true, 63: true, 64: true})
+	r = NewReport([]Stats{s}, nil, 5*time.Second)
+	if r.UpdatesReceived != 85 || r.UpdatesExpected != 90 || r.FramesMissed != 5 {
+		t.Errorf("received %d of %d, %d missed; want 85 of 90, 5 missed", r.UpdatesReceived, r.UpdatesExpected, r.FramesMissed)
+	}
+}
+
+// A client in step with the server is expected to get the tick rate times
+// its window's seconds, lost updates counting as lost, as before.
+func TestDeliveryWallClock(t *testing.T) {
+	s := Stats{TickRate: 20, Connected: 10 * time.Second, Updates: 190, WindowTicks: 195}
+	r := NewReport([]Stats{s}, nil, 10*time.Second)
+	if r.UpdatesExpected != 200 || r.DeliveryRatio != 0.95 {
+		t.Errorf("expected %d, ratio %v; want 200 and 0.95", r.UpdatesExpected, r.DeliveryRatio)
+	}
+}
