@@ -139,7 +139,8 @@ type Report struct {
 	// BotsCPUUsPerClientUpdate is the bots' own process CPU time (user and
 	// system, from getrusage) over the runner's measured window
 	// (BotsCPUSeconds) per update the bots applied in it (BotsUpdates), in
-	// microseconds; BotsCores is that CPU time per second of the window.
+	// microseconds; BotsCores is that CPU time per second of the window. With
+	// the server in the same process, its CPU is counted too.
 	// Zero where the platform has no getrusage.
 	BotsCPUUsPerClientUpdate float64 `json:"bots_cpu_us_per_client_update"`
 	BotsCPUSeconds           float64 `json:"bots_cpu_s"`
