@@ -44,6 +44,13 @@ func TestRunReportsJoinsAndBotsCPU(t *testing.T) {
 	if want := 8 / rep.JoinPhaseS; rep.JoinsPerS < want*0.999 || rep.JoinsPerS > want*1.001 {
 		t.Errorf("joins per s %v, want 8 / %v s", rep.JoinsPerS, rep.JoinPhaseS)
 	}
+	var joins int64
+	for _, n := range rep.Series.Joins {
+		joins += n
+	}
+	if joins != 8 {
+		t.Errorf("series counts %d joins (%v), want 8", joins, rep.Series.Joins)
+	}
 	if rep.BotsUpdates <= 0 || rep.BotsCPUSeconds <= 0 || rep.BotsCores <= 0 ||
 		rep.BotsCPUUsPerClientUpdate != float64(int64(rep.BotsCPUSeconds*1e6))/float64(rep.BotsUpdates) {
 		t.Errorf("bots cpu %v s for %d updates = %v µs each, %v cores", rep.BotsCPUSeconds, rep.BotsUpdates,

@@ -124,7 +124,9 @@ func seriesCharts(s *Series) []template.HTML {
 	return []template.HTML{
 		template.HTML(lineChart("Updates received per second", "", s.TS, []line{{"updates/s", "#2c6fbb", rate(s.Updates)}}, from, to)),
 		template.HTML(lineChart("Bytes received per second (wire)", "B/s", s.TS, []line{{"bytes/s", "#1e8c5a", rate(s.Bytes)}}, from, to)),
-		template.HTML(lineChart("Clients connected", "", s.TS, []line{{"clients", "#7a4fb0", clients}}, from, to)),
+		template.HTML(lineChart("Clients connected, joins per second", "", s.TS, []line{
+			{"clients", "#7a4fb0", clients}, {"joins/s", "#d68910", rate(s.Joins)},
+		}, from, to)),
 		template.HTML(lineChart("Latency per second", "ms", s.TS, []line{
 			{"p50", "#2c6fbb", s.LatencyP50Ms}, {"p99", "#c0392b", s.LatencyP99Ms},
 		}, from, to)),

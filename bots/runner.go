@@ -404,6 +404,7 @@ func (r *Runner) joinOne(ctx context.Context, job joinJob) {
 	r.clients[k] = c
 	r.joins = append(r.joins, timing)
 	r.mu.Unlock()
+	r.meter.joined.Add(1)
 }
 
 func (r *Runner) joinFailed(ctx context.Context, err error) {
