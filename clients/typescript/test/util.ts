@@ -1,0 +1,38 @@
+// Helpers for waiting on events, each bounded in time.
+
+import type { Connection, ConnectionEvents } from "../src/index.js";
+import type { StateMirror } from "../src/mirror.js";
+
+/** Resolves with the first `type` event for which `pred` holds; rejects after `ms` with `what`. */
+export function waitFor<M extends StateMirror, K extends keyof ConnectionEvents<M>>(
+  conn: Connection<M>,
+  type: K,
+  pred: (e: ConnectionEvents<M>[K]) => boolean = () => true,
+  ms = 15000,
+  what = `${String(type)} event`,
+): Promise<ConnectionEvents<M>[K]> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const off = conn.on(type, (e) => {
+      if (!pred(e)) return;
+      clearTimeout(t);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+/** Resolves after `n` more state events. */
+export function states<M extends StateMirror>(conn: Connection<M>, n: number, ms = 15000): Promise<unknown> {
+  let seen = 0;
+  return waitFor(conn, "state", () => ++seen >= n, ms, `${n} state frames`);
+}
+
+let rooms = 0;
+/** A room id of its own for each test. */
+export function roomId(prefix: string): string {
+  return `${prefix}-${process.pid}-${++rooms}`;
+}
