@@ -315,13 +315,13 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     this.socket = ws;
     this.lastServerError = undefined;
     ws.binaryType = "arraybuffer";
-    const joinTimer = this.later(() => {
+    const joinTimer = (this.joinTimer = this.later(() => {
       if (gen !== this.generation || this.welcomedOn(gen)) return;
       // Treated as a dropped connection: a reconnect attempt tries again.
       this.generation++;
       ws.close(1000);
       this.onClose(1006, "join timed out");
-    }, this.opts.joinTimeoutMs ?? 10000);
+    }, this.opts.joinTimeoutMs ?? 10000));
     ws.onopen = () => {
       if (gen !== this.generation) return;
       const resume = this.token;
@@ -349,6 +349,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
   }
 
   private welcomedGen = 0;
+  private joinTimer: ReturnType<typeof setTimeout> | undefined;
   private welcomedOn(gen: number): boolean {
     return this.welcomedGen === gen;
   }
@@ -416,6 +417,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       return;
     }
     this.welcomedGen = this.generation;
+    clearTimeout(this.joinTimer);
     this.token = w.resumeToken || this.token;
     this.scheduleValue = new TickSchedule(toSafeNumber(w.tick0UnixUs, "tick0"), w.tickRate);
     this.clock.seed(Number(w.serverTimeUs));
