@@ -255,3 +255,26 @@ test("leave() frees the seat: the resume token no longer works", async () => {
   const b = conn(room, "b", { resumeToken: a.resumeToken! });
   await assert.rejects(b.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "RESUME_EXPIRED");
 });
+
+test("the end of a match arrives as a matchEnd event and a match_ended close, with no reconnect", async () => {
+  const short = await startServer(["--match-duration", "1s"]);
+  try {
+    const c = new Connection<ArenaMirror>({ url: short.ws, roomId: roomId("end"), name: "e" });
+    let attempts = 0;
+    c.on("reconnecting", () => attempts++);
+    const ended = waitFor(c, "matchEnd");
+    const closed = waitFor(c, "closed");
+    const w = await c.connect();
+    const end = await ended;
+    assert.equal(end.scores.length, 1);
+    assert.equal(end.scores[0]!.playerId, w.playerId);
+    assert.equal(end.scores[0]!.rank, 1);
+    const ev = await closed;
+    assert.equal(ev.reason, "match_ended");
+    assert.equal(ev.code, 1000);
+    assert.equal(attempts, 0);
+    assert.equal(c.stats.checksumMismatches, 0);
+  } finally {
+    await short.stop();
+  }
+});
