@@ -141,6 +141,7 @@ export interface ConnectionEvents<M> {
 /** Counters of what the connection saw; never reset. */
 export interface ConnectionStats {
   framesIn: number;
+  /** Bytes of the frames received, as decoded (after permessage-deflate). */
   bytesIn: number;
   /** Deltas and snapshots applied and checksum-verified. */
   framesVerified: number;
@@ -440,9 +441,10 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       this.requestResync(new MirrorError("malformed", "welcome without a snapshot"));
       return;
     }
-    this.onSnapshot(w.snapshot);
     // Number the next inputs above what the server has applied for this seat.
+    this.setAck(w.snapshot.lastInputSeq);
     if (this.seq < this.acked) this.seq = this.acked;
+    this.onSnapshot(w.snapshot);
   }
 
   private onSnapshot(s: Snapshot): void {
