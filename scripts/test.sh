@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it. Installs what the tests need on a
 # fresh Debian machine (protoc for the generated-code check, redis-server for the
-# Redis store, Node and npm for the TypeScript SDK), then runs formatting, the
+# Redis store, Node, npm and Chromium for the TypeScript SDK), then runs formatting, the
 # generated-code checks, the TypeScript SDK's checks and tests, vet, staticcheck
 # and the race-enabled tests.
 set -euo pipefail
@@ -13,6 +13,7 @@ command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""
