@@ -51,28 +51,33 @@ const FNV_OFFSET = 0x811c9dc5;
  * every player in ascending id order (id u32, score i64).
  */
 export function arenaChecksum(entities: readonly ArenaEntity[], players: readonly ArenaPlayer[]): number {
-  let h = FNV_OFFSET;
-  const word = (v: number) => {
-    for (let i = 0; i < 4; i++) {
-      h = Math.imul(h ^ ((v >>> (8 * i)) & 0xff), 16777619) >>> 0;
-    }
-  };
-  for (const e of entities) {
-    word(e.id);
-    word(e.kind);
-    word(e.x);
-    word(e.y);
-    word(e.angle);
-    word(e.value);
+  let h = FNV_OFFSET | 0;
+  for (let i = 0; i < entities.length; i++) {
+    const e = entities[i]!;
+    h = mix(h, e.id);
+    h = mix(h, e.kind);
+    h = mix(h, e.x);
+    h = mix(h, e.y);
+    h = mix(h, e.angle);
+    h = mix(h, e.value);
   }
-  for (const p of players) {
-    word(p.id);
-    // An i64 in two's complement: the low word, then the high word.
-    const s = BigInt.asUintN(64, BigInt(p.score));
-    word(Number(s & 0xffffffffn));
-    word(Number(s >> 32n));
+  for (let i = 0; i < players.length; i++) {
+    const p = players[i]!;
+    h = mix(h, p.id);
+    // An i64 in two's complement, low word first; exact for any safe integer
+    // (ToUint32 takes the value modulo 2^32, negative ones included).
+    h = mix(h, p.score >>> 0);
+    h = mix(h, Math.floor(p.score / 4294967296) >>> 0);
   }
   return h >>> 0;
+}
+
+/** FNV-1a over the four little-endian bytes of a 32-bit word. */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ (v & 0xff), 16777619);
+  h = Math.imul(h ^ ((v >>> 8) & 0xff), 16777619);
+  h = Math.imul(h ^ ((v >>> 16) & 0xff), 16777619);
+  return Math.imul(h ^ (v >>> 24), 16777619);
 }
 
 /** The arena game's mirror. Entities and players are kept in ascending id order. */
@@ -216,25 +221,24 @@ export class ArenaMirror implements StateMirror {
       if ((mask & ~ALL_FIELDS) !== 0) {
         throw new MirrorError("malformed", `delta ${tick}: entity ${e.id}: unknown field mask bits ${mask & ~ALL_FIELDS}`);
       }
-      const short = (col: string) => new MirrorError("malformed", `delta ${tick}: update column ${col} too short at entity ${e.id}`);
       if (mask & MASK_X) {
-        if (cx >= u.dx.length) throw short("dx");
+        if (cx >= u.dx.length) throw short(tick, "dx", e.id);
         e.x = (e.x + u.dx[cx++]!) | 0;
       }
       if (mask & MASK_Y) {
-        if (cy >= u.dy.length) throw short("dy");
+        if (cy >= u.dy.length) throw short(tick, "dy", e.id);
         e.y = (e.y + u.dy[cy++]!) | 0;
       }
       if (mask & MASK_ANGLE) {
-        if (ca >= u.angle.length) throw short("angle");
+        if (ca >= u.angle.length) throw short(tick, "angle", e.id);
         e.angle = u.angle[ca++]!;
       }
       if (mask & MASK_KIND) {
-        if (ck >= u.kinds.length) throw short("kinds");
+        if (ck >= u.kinds.length) throw short(tick, "kinds", e.id);
         e.kind = u.kinds[ck++]!;
       }
       if (mask & MASK_VALUE) {
-        if (cv >= u.value.length) throw short("value");
+        if (cv >= u.value.length) throw short(tick, "value", e.id);
         e.value = u.value[cv++]!;
       }
     }
@@ -265,6 +269,10 @@ export class ArenaMirror implements StateMirror {
     }
     this.synced = true;
   }
+}
+
+function short(tick: number, column: string, id: number): MirrorError {
+  return new MirrorError("malformed", `delta ${tick}: update column ${column} too short at entity ${id}`);
 }
 
 function playerFrom(p: Player): ArenaPlayer {
