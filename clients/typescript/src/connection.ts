@@ -97,7 +97,14 @@ export interface ResyncEvent {
 export interface MatchEndEvent {
   tick: number;
   reason: MatchEndReason;
+  /** Final standings, best first; `playerId` is the seat id, as in Welcome.playerId. */
   scores: { playerId: number; name: string; score: number; rank: number }[];
+  /**
+   * Whether the mirror's final state matches the server's: true or false when
+   * the mirror is at the match's last tick, undefined when it is not (there
+   * is no resync after the end). A false also counts in checksumMismatches.
+   */
+  verified: boolean | undefined;
 }
 
 export interface DisconnectedEvent {
@@ -482,8 +489,16 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
 
   private onMatchEnd(m: MatchEnd): void {
     this.matchEnded = true;
+    const tick = toSafeNumber(m.tick, "tick");
+    const mirror = this.mirrorValue;
+    let verified: boolean | undefined;
+    if (mirror && mirror.synced && !this.awaitingSnapshot && mirror.tick === tick) {
+      verified = mirror.checksum === m.checksum >>> 0;
+      if (!verified) this.stats.checksumMismatches++;
+    }
     this.emit("matchEnd", {
-      tick: toSafeNumber(m.tick, "tick"),
+      tick,
+      verified,
       reason: m.reason,
       scores: m.scores.map((s) => ({ playerId: s.playerId, name: s.name, score: toSafeNumber(s.score, "score"), rank: s.rank })),
     });

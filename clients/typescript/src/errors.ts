@@ -95,12 +95,18 @@ export function describeClose(closeCode: number): { errorCode?: ErrorCode; retry
   return { retryable: true };
 }
 
-/** Errors after which the seat is still held and a resume may get it back. */
+/**
+ * Errors after which a reconnect may take the held seat back and is likely
+ * to work. The server also holds the seat after BAD_FRAME and
+ * FRAME_TOO_LARGE, but those are a client's bug that a reconnect would
+ * repeat: the game gets them (it can still resume with the token).
+ */
 function retryableError(code: ErrorCode): boolean {
   switch (code) {
     case ErrorCode.IDLE_TIMEOUT:
     case ErrorCode.SLOW_CONSUMER:
     case ErrorCode.INTERNAL:
+    case ErrorCode.RATE_LIMITED:
       return true;
   }
   return false;

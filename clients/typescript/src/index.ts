@@ -7,7 +7,7 @@ export type {
 } from "./connection.js";
 export { Lobby } from "./lobby.js";
 export type {
-  LobbyOptions, CallOptions, Member, QueueRequest, Seat, Assignment, TicketStatus, MatchTicket, Room, RoomState,
+  LobbyOptions, CallOptions, Member, PartyMember, Consent, QueueRequest, Seat, Assignment, TicketStatus, MatchTicket, Room, RoomState,
   RoomFilter, Mode, NodeInfo, Board, Entry, Season, TicketClaims,
 } from "./lobby.js";
 export { TickwireError, LobbyError, ServerError, ProtocolError, describeClose, errorCodeName } from "./errors.js";

@@ -8,10 +8,25 @@ export interface Member {
   name?: string;
 }
 
+/** A party member on the leader's ticket, with the consent the member asked for (Lobby.consent) and handed over. */
+export interface PartyMember extends Member {
+  consent: string;
+}
+
 export interface QueueRequest extends Member {
   mode: string;
+  /** Places the ticket (0 when left out): rate every ticket of a mode on one scale, or none. */
   rating?: number;
-  party?: Member[];
+  party?: PartyMember[];
+}
+
+/** A player's consent to be queued in a leader's party (valid 10 minutes). */
+export interface Consent {
+  consent: string;
+  player_id: string;
+  leader: string;
+  /** Unix seconds. */
+  expires_at: number;
 }
 
 /** A seat in a room: connect to `address` with `join_ticket` (see seatOptions). */
@@ -29,7 +44,7 @@ export interface Assignment {
   node: string;
   address: string;
   backfill: boolean;
-  /** One join ticket per player of the matchmaking ticket. */
+  /** The join ticket of each player of this ticket (its own party only), by account id. */
   join_tickets: Record<string, string>;
 }
 
@@ -149,6 +164,15 @@ export class Lobby {
   /** Queues a player (and its party) for a match. */
   queue(req: QueueRequest, o?: CallOptions): Promise<MatchTicket> {
     return this.call("POST", "/v1/matchmaking/tickets", req, o);
+  }
+
+  /**
+   * The member's consent to be queued in `leader`'s party: the member's own
+   * client asks for it and hands it to the leader (through the game's own
+   * invite flow), whose queue() lists it beside the member.
+   */
+  consent(playerId: string, leader: string, o?: CallOptions): Promise<Consent> {
+    return this.call("POST", "/v1/matchmaking/consents", { player_id: playerId, leader }, o);
   }
 
   /** A ticket's state; with `waitMs`, long-polls until it leaves the queue or the wait ends (at most 60 s). */

@@ -269,6 +269,7 @@ test("the end of a match arrives as a matchEnd event and a match_ended close, wi
     assert.equal(end.scores.length, 1);
     assert.equal(end.scores[0]!.playerId, w.playerId);
     assert.equal(end.scores[0]!.rank, 1);
+    assert.equal(end.verified, true, "the final state's checksum is checked");
     const ev = await closed;
     assert.equal(ev.reason, "match_ended");
     assert.equal(ev.code, 1000);

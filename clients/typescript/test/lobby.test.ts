@@ -113,6 +113,19 @@ test("matchmaking: cancel takes a ticket out of the queue; a second queue of the
   assert.equal(nf.status, 404);
 });
 
+test("matchmaking: a party queues on its leader's ticket with each member's consent", async () => {
+  const refused = await lobbyError(lobby.queue({ player_id: "pt-lead", mode: "duel", party: [{ player_id: "pt-mem", consent: "" }] }));
+  assert.equal(refused.code, "consent_required");
+  assert.equal(refused.status, 403);
+  const c = await lobby.consent("pt-mem", "pt-lead");
+  assert.equal(c.leader, "pt-lead");
+  const t = await lobby.queue({ player_id: "pt-lead", name: "Lead", mode: "duel", party: [{ player_id: "pt-mem", name: "Mem", consent: c.consent }] });
+  assert.deepEqual(t.players.sort(), ["pt-lead", "pt-mem"]);
+  const m = await lobby.waitForMatch(t.ticket_id);
+  assert.equal(m.status, "matched");
+  assert.deepEqual(Object.keys(m.assignment!.join_tickets).sort(), ["pt-lead", "pt-mem"]);
+});
+
 test("leaderboards: top, rank, around me and seasons; submissions need the API key", async () => {
   const denied = await lobbyError(lobby.submitScore("arena", { player_id: "lb-x", score: 1 }));
   assert.equal(denied.code, "unauthorized");

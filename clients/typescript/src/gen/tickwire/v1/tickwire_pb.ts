@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickwire/v1/tickwire.proto.
  */
 export const file_tickwire_v1_tickwire: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEi0wEKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIAEIGCgRib2R5IoICCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQudGlja3dpcmUudjEuV2VsY29tZUgAEiMKBWRlbHRhGAIgASgLMhIudGlja3dpcmUudjEuRGVsdGFIABIhCgRwb25nGAMgASgLMhEudGlja3dpcmUudjEuUG9uZ0gAEiMKBWVycm9yGAQgASgLMhIudGlja3dpcmUudjEuRXJyb3JIABIqCgltYXRjaF9lbmQYBSABKAsyFS50aWNrd2lyZS52MS5NYXRjaEVuZEgAEikKCHNuYXBzaG90GAYgASgLMhUudGlja3dpcmUudjEuU25hcHNob3RIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSI9CgVJbnB1dBILCgNzZXEYASABKA0SCgoCZHgYAiABKBESCgoCZHkYAyABKBESDwoHYnV0dG9ucxgEIAEoDSIeCgRQaW5nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEIgcKBUxlYXZlIiIKDVJlc3luY1JlcXVlc3QSEQoJbGFzdF90aWNrGAEgASgEIvkBCgdXZWxjb21lEhEKCXBsYXllcl9pZBgBIAEoDRIRCgllbnRpdHlfaWQYAiABKA0SDwoHcm9vbV9pZBgDIAEoCRIRCgl0aWNrX3JhdGUYBCABKA0SFQoNdGljazBfdW5peF91cxgFIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgGIAEoAxIlCgVtYXRjaBgHIAEoCzIWLnRpY2t3aXJlLnYxLk1hdGNoSW5mbxInCghzbmFwc2hvdBgIIAEoCzIVLnRpY2t3aXJlLnYxLlNuYXBzaG90EhQKDHJlc3VtZV90b2tlbhgJIAEoCRIPCgdyZXN1bWVkGAogASgIInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIvkBCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBISCgplbnRpdHlfaWRzGAQgAygNEg0KBWtpbmRzGAUgAygNEgkKAXgYBiADKBESCQoBeRgHIAMoERINCgVhbmdsZRgIIAMoDRINCgV2YWx1ZRgJIAMoERIkCgdwbGF5ZXJzGAogAygLMhMudGlja3dpcmUudjEuUGxheWVyEhYKDmxhc3RfaW5wdXRfc2VxGAsgASgNEhAKCGNoZWNrc3VtGAwgASgHIkQKBlBsYXllchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhEKCWVudGl0eV9pZBgDIAEoDRINCgVzY29yZRgEIAEoAyLwAgoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHIl8KDUVudGl0eUNvbHVtbnMSCwoDaWRzGAEgAygNEg0KBWtpbmRzGAIgAygNEgkKAXgYAyADKBESCQoBeRgEIAMoERINCgVhbmdsZRgFIAMoDRINCgV2YWx1ZRgGIAMoESKBAQoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoDRIKCgJkeBgEIAMoERIKCgJkeRgFIAMoERINCgVhbmdsZRgGIAMoDRINCgVraW5kcxgHIAMoDRINCgV2YWx1ZRgIIAMoESJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIj4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSKAAQoITWF0Y2hFbmQSDAoEdGljaxgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy50aWNrd2lyZS52MS5NYXRjaEVuZFJlYXNvbhInCgZzY29yZXMYAyADKAsyFy50aWNrd2lyZS52MS5GaW5hbFNjb3JlEhAKCGNoZWNrc3VtGAQgASgHIkoKCkZpbmFsU2NvcmUSEQoJcGxheWVyX2lkGAEgASgNEgwKBG5hbWUYAiABKAkSDQoFc2NvcmUYAyABKAMSDAoEcmFuaxgEIAEoDSpLCg9Qcm90b2NvbFZlcnNpb24SIAocUFJPVE9DT0xfVkVSU0lPTl9VTlNQRUNJRklFRBAAEhYKElBST1RPQ09MX1ZFUlNJT05fMRABKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqhQEKCUZpZWxkTWFzaxITCg9GSUVMRF9NQVNLX05PTkUQABIQCgxGSUVMRF9NQVNLX1gQARIQCgxGSUVMRF9NQVNLX1kQAhIUChBGSUVMRF9NQVNLX0FOR0xFEAQSEwoPRklFTERfTUFTS19LSU5EEAgSFAoQRklFTERfTUFTS19WQUxVRRAQKuIDCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhgKFEVSUk9SX0NPREVfQkFEX0ZSQU1FEAESIgoeRVJST1JfQ09ERV9VTlNVUFBPUlRFRF9WRVJTSU9OEAISHQoZRVJST1JfQ09ERV9ST09NX05PVF9GT1VORBADEhgKFEVSUk9SX0NPREVfUk9PTV9GVUxMEAQSGwoXRVJST1JfQ09ERV9VTkFVVEhPUklaRUQQBRIgChxFUlJPUl9DT0RFX0hBTkRTSEFLRV9USU1FT1VUEAYSGwoXRVJST1JfQ09ERV9JRExFX1RJTUVPVVQQBxIcChhFUlJPUl9DT0RFX1NMT1dfQ09OU1VNRVIQCBIaChZFUlJPUl9DT0RFX01BVENIX0VOREVEEAkSHgoaRVJST1JfQ09ERV9TRVJWRVJfU0hVVERPV04QChIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEAsSHgoaRVJST1JfQ09ERV9GUkFNRV9UT09fTEFSR0UQDBIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBANEh0KGUVSUk9SX0NPREVfUkVTVU1FX0VYUElSRUQQDhIXChNFUlJPUl9DT0RFX1JFUExBQ0VEEA8qtAEKDk1hdGNoRW5kUmVhc29uEiAKHE1BVENIX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtNQVRDSF9FTkRfUkVBU09OX1RJTUVfTElNSVQQARIgChxNQVRDSF9FTkRfUkVBU09OX1NDT1JFX0xJTUlUEAISHgoaTUFUQ0hfRU5EX1JFQVNPTl9BQkFORE9ORUQQAxIdChlNQVRDSF9FTkRfUkVBU09OX1NIVVRET1dOEARCL1otZ2l0aHViLmNvbS90aWNrd2lyZS90aWNrd2lyZS9wcm90by90aWNrd2lyZXYxYgZwcm90bzM");
+  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEi0wEKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIAEIGCgRib2R5IoICCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQudGlja3dpcmUudjEuV2VsY29tZUgAEiMKBWRlbHRhGAIgASgLMhIudGlja3dpcmUudjEuRGVsdGFIABIhCgRwb25nGAMgASgLMhEudGlja3dpcmUudjEuUG9uZ0gAEiMKBWVycm9yGAQgASgLMhIudGlja3dpcmUudjEuRXJyb3JIABIqCgltYXRjaF9lbmQYBSABKAsyFS50aWNrd2lyZS52MS5NYXRjaEVuZEgAEikKCHNuYXBzaG90GAYgASgLMhUudGlja3dpcmUudjEuU25hcHNob3RIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSI9CgVJbnB1dBILCgNzZXEYASABKA0SCgoCZHgYAiABKBESCgoCZHkYAyABKBESDwoHYnV0dG9ucxgEIAEoDSIeCgRQaW5nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEIgcKBUxlYXZlIiIKDVJlc3luY1JlcXVlc3QSEQoJbGFzdF90aWNrGAEgASgEIvkBCgdXZWxjb21lEhEKCXBsYXllcl9pZBgBIAEoDRIRCgllbnRpdHlfaWQYAiABKA0SDwoHcm9vbV9pZBgDIAEoCRIRCgl0aWNrX3JhdGUYBCABKA0SFQoNdGljazBfdW5peF91cxgFIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgGIAEoAxIlCgVtYXRjaBgHIAEoCzIWLnRpY2t3aXJlLnYxLk1hdGNoSW5mbxInCghzbmFwc2hvdBgIIAEoCzIVLnRpY2t3aXJlLnYxLlNuYXBzaG90EhQKDHJlc3VtZV90b2tlbhgJIAEoCRIPCgdyZXN1bWVkGAogASgIInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIvkBCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBISCgplbnRpdHlfaWRzGAQgAygNEg0KBWtpbmRzGAUgAygNEgkKAXgYBiADKBESCQoBeRgHIAMoERINCgVhbmdsZRgIIAMoDRINCgV2YWx1ZRgJIAMoERIkCgdwbGF5ZXJzGAogAygLMhMudGlja3dpcmUudjEuUGxheWVyEhYKDmxhc3RfaW5wdXRfc2VxGAsgASgNEhAKCGNoZWNrc3VtGAwgASgHIkQKBlBsYXllchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhEKCWVudGl0eV9pZBgDIAEoDRINCgVzY29yZRgEIAEoAyLwAgoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHIl8KDUVudGl0eUNvbHVtbnMSCwoDaWRzGAEgAygNEg0KBWtpbmRzGAIgAygNEgkKAXgYAyADKBESCQoBeRgEIAMoERINCgVhbmdsZRgFIAMoDRINCgV2YWx1ZRgGIAMoESKBAQoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoDRIKCgJkeBgEIAMoERIKCgJkeRgFIAMoERINCgVhbmdsZRgGIAMoDRINCgVraW5kcxgHIAMoDRINCgV2YWx1ZRgIIAMoESJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIj4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSKAAQoITWF0Y2hFbmQSDAoEdGljaxgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy50aWNrd2lyZS52MS5NYXRjaEVuZFJlYXNvbhInCgZzY29yZXMYAyADKAsyFy50aWNrd2lyZS52MS5GaW5hbFNjb3JlEhAKCGNoZWNrc3VtGAQgASgHIkoKCkZpbmFsU2NvcmUSEQoJcGxheWVyX2lkGAEgASgNEgwKBG5hbWUYAiABKAkSDQoFc2NvcmUYAyABKAMSDAoEcmFuaxgEIAEoDSpLCg9Qcm90b2NvbFZlcnNpb24SIAocUFJPVE9DT0xfVkVSU0lPTl9VTlNQRUNJRklFRBAAEhYKElBST1RPQ09MX1ZFUlNJT05fMRABKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqhQEKCUZpZWxkTWFzaxITCg9GSUVMRF9NQVNLX05PTkUQABIQCgxGSUVMRF9NQVNLX1gQARIQCgxGSUVMRF9NQVNLX1kQAhIUChBGSUVMRF9NQVNLX0FOR0xFEAQSEwoPRklFTERfTUFTS19LSU5EEAgSFAoQRklFTERfTUFTS19WQUxVRRAQKoEECglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhgKFEVSUk9SX0NPREVfQkFEX0ZSQU1FEAESIgoeRVJST1JfQ09ERV9VTlNVUFBPUlRFRF9WRVJTSU9OEAISHQoZRVJST1JfQ09ERV9ST09NX05PVF9GT1VORBADEhgKFEVSUk9SX0NPREVfUk9PTV9GVUxMEAQSGwoXRVJST1JfQ09ERV9VTkFVVEhPUklaRUQQBRIgChxFUlJPUl9DT0RFX0hBTkRTSEFLRV9USU1FT1VUEAYSGwoXRVJST1JfQ09ERV9JRExFX1RJTUVPVVQQBxIcChhFUlJPUl9DT0RFX1NMT1dfQ09OU1VNRVIQCBIaChZFUlJPUl9DT0RFX01BVENIX0VOREVEEAkSHgoaRVJST1JfQ09ERV9TRVJWRVJfU0hVVERPV04QChIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEAsSHgoaRVJST1JfQ09ERV9GUkFNRV9UT09fTEFSR0UQDBIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBANEh0KGUVSUk9SX0NPREVfUkVTVU1FX0VYUElSRUQQDhIXChNFUlJPUl9DT0RFX1JFUExBQ0VEEA8SHQoZRVJST1JfQ09ERV9BTFJFQURZX1NFQVRFRBAQKrQBCg5NYXRjaEVuZFJlYXNvbhIgChxNQVRDSF9FTkRfUkVBU09OX1VOU1BFQ0lGSUVEEAASHwobTUFUQ0hfRU5EX1JFQVNPTl9USU1FX0xJTUlUEAESIAocTUFUQ0hfRU5EX1JFQVNPTl9TQ09SRV9MSU1JVBACEh4KGk1BVENIX0VORF9SRUFTT05fQUJBTkRPTkVEEAMSHQoZTUFUQ0hfRU5EX1JFQVNPTl9TSFVURE9XThAEQi9aLWdpdGh1Yi5jb20vdGlja3dpcmUvdGlja3dpcmUvcHJvdG8vdGlja3dpcmV2MWIGcHJvdG8z");
 
 /**
  * ClientFrame is the envelope of every message a client sends.
@@ -127,7 +127,8 @@ export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
 
 /**
  * Join is the first frame a client sends. Until the server answers with Welcome
- * (or Error), any other frame is refused.
+ * (or Error), it answers Ping (with server_tick 0), ignores Input, closes with
+ * 1000 on Leave, and refuses a second Join or a ResyncRequest with BAD_FRAME.
  *
  * @generated from message tickwire.v1.Join
  */
@@ -145,14 +146,16 @@ export type Join = Message<"tickwire.v1.Join"> & {
   roomId: string;
 
   /**
-   * Display name, at most 32 bytes of UTF-8.
+   * Display name, at most 32 bytes of UTF-8. Ignored with a ticket, which
+   * carries the name given to the lobby.
    *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
-   * Signed join ticket issued by the lobby. Empty for open rooms.
+   * Signed join ticket issued by the lobby (a seat's join_ticket) for one
+   * account, room and node. Empty for open rooms.
    *
    * @generated from field: string ticket = 4;
    */
@@ -275,10 +278,21 @@ export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
 /**
  * Welcome answers a successful Join.
  *
+ * Two ids name a player: the lobby's account id, the string player_id of the
+ * lobby API and the leaderboards, which the wire never carries; and the seat
+ * id here, a small number the room gives each seat (Welcome.player_id,
+ * Player.id, FinalScore.player_id and the player lists of a Delta). A rejoin
+ * keeps the seat id; a new seat in another match gets another.
+ *
+ * 64-bit fields (ticks, Unix microseconds, scores) stay below 2^53, so a
+ * JavaScript client may turn them into Numbers exactly.
+ *
  * @generated from message tickwire.v1.Welcome
  */
 export type Welcome = Message<"tickwire.v1.Welcome"> & {
   /**
+   * The seat id of this player: Player.id in snapshots and deltas.
+   *
    * @generated from field: uint32 player_id = 1;
    */
   playerId: number;
@@ -372,7 +386,9 @@ export type MatchInfo = Message<"tickwire.v1.MatchInfo"> & {
   maxPlayers: number;
 
   /**
-   * Players needed before the match starts.
+   * Players needed to start the match at once. A lobby room asks for every
+   * seat (min_players = max_players) but starts with whoever came once its
+   * first player has waited 10 s (PROTOCOL.md, "When a match starts").
    *
    * @generated from field: uint32 min_players = 3;
    */
@@ -488,6 +504,8 @@ export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
  */
 export type Player = Message<"tickwire.v1.Player"> & {
   /**
+   * The seat id (see Welcome), not the lobby's account id.
+   *
    * @generated from field: uint32 id = 1;
    */
   id: number;
@@ -575,8 +593,9 @@ export type Delta = Message<"tickwire.v1.Delta"> & {
   scores: bigint[];
 
   /**
-   * Last input seq applied, for the players whose value changed:
-   * ack_players[i] had input ack_seqs[i] applied.
+   * Last input seq applied, for the players whose value changed since
+   * base_tick only: ack_players[i] had input ack_seqs[i] applied. A player
+   * not listed keeps the value it had.
    *
    * @generated from field: repeated uint32 ack_players = 10;
    */
@@ -776,12 +795,16 @@ export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
   messageDesc(file_tickwire_v1_tickwire, 15);
 
 /**
- * MatchEnd is sent once when the match ends; the server then closes with 1000.
+ * MatchEnd is sent once when the match ends; the server then closes with
+ * 1000 (1001 when it is going away).
  *
  * @generated from message tickwire.v1.MatchEnd
  */
 export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
   /**
+   * The tick the match ended at: that of the last Delta, whose phase is
+   * MATCH_PHASE_ENDED.
+   *
    * @generated from field: uint64 tick = 1;
    */
   tick: bigint;
@@ -799,6 +822,10 @@ export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
   scores: FinalScore[];
 
   /**
+   * State checksum (PROTOCOL.md, "Checksum") at tick: the same as the last
+   * Delta's. A mirror at tick may check its final state with it; there is
+   * no resync after the end.
+   *
    * @generated from field: fixed32 checksum = 4;
    */
   checksum: number;
@@ -818,6 +845,8 @@ export const MatchEndSchema: GenMessage<MatchEnd> = /*@__PURE__*/
  */
 export type FinalScore = Message<"tickwire.v1.FinalScore"> & {
   /**
+   * The seat id (see Welcome), not the lobby's account id.
+   *
    * @generated from field: uint32 player_id = 1;
    */
   playerId: number;
@@ -971,6 +1000,10 @@ export enum ErrorCode {
   UNSUPPORTED_VERSION = 2,
 
   /**
+   * No such room on this node. Also the answer to a join without a ticket
+   * for a lobby room that nobody has joined yet: a room exists on its node
+   * from its first join.
+   *
    * @generated from enum value: ERROR_CODE_ROOM_NOT_FOUND = 3;
    */
   ROOM_NOT_FOUND = 3,
@@ -981,7 +1014,8 @@ export enum ErrorCode {
   ROOM_FULL = 4,
 
   /**
-   * The join ticket was missing, forged, expired or for another room.
+   * The join ticket was forged, expired or for another room, or missing
+   * for a room that is running on this node.
    *
    * @generated from enum value: ERROR_CODE_UNAUTHORIZED = 5;
    */
@@ -1044,6 +1078,15 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_REPLACED = 15;
    */
   REPLACED = 15,
+
+  /**
+   * The ticket's account already holds a connected seat in this room. A
+   * rejoin with a ticket takes back a held seat only once its connection
+   * has closed; a resume_token takes it back at once.
+   *
+   * @generated from enum value: ERROR_CODE_ALREADY_SEATED = 16;
+   */
+  ALREADY_SEATED = 16,
 }
 
 /**
