@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { DeltaSchema, EntityUpdatesSchema, PlayerSchema, SnapshotSchema } from "../src/gen/tickwire/v1/tickwire_pb.js";
-import { ArenaMirror, arenaChecksum, describeClose, ErrorCode, InterpolationBuffer, MirrorError, Predictor, TickSchedule } from "../src/index.js";
+import {
+  ArenaMirror, arenaChecksum, describeClose, ErrorCode, InterpolationBuffer, MirrorError, Predictor, socketURL, TickSchedule,
+} from "../src/index.js";
 
 test("checksum: PROTOCOL.md's worked example and the empty state", () => {
   assert.equal(
@@ -106,4 +108,10 @@ test("interpolation: samples between the two frames around server time minus the
   const late = buf.sample(sched.timeOf(30))!;
   assert.equal(late.from.tick, 14);
   assert.equal(late.t, 0);
+});
+
+test("socket URLs: a seat's base address gets /ws, a full URL is kept, http becomes ws", () => {
+  assert.equal(socketURL("ws://127.0.0.1:7350"), "ws://127.0.0.1:7350/ws");
+  assert.equal(socketURL("wss://play.example.com/ws"), "wss://play.example.com/ws");
+  assert.equal(socketURL("https://play.example.com"), "wss://play.example.com/ws");
 });
