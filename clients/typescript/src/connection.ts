@@ -270,7 +270,11 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     return seq;
   }
 
-  /** Leaves the room: the seat is freed at once. Resolves when the server has closed. */
+  /**
+   * Leaves the room: the seat is freed at once. Resolves when the server has
+   * closed (reason `left`); while disconnected there is no Leave to send, and
+   * it ends like close() (reason `closed`).
+   */
   leave(): Promise<ClosedEvent> {
     return this.end("leave");
   }
@@ -294,7 +298,9 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     } else if (this.socket && this.socket.readyState <= 1) {
       this.socket.close(1000);
     } else {
-      this.finish(intent === "leave" ? "left" : "closed", 1000);
+      // No socket to send a Leave on (between reconnect attempts, say): the
+      // server holds the seat until its grace ends, so this is a close.
+      this.finish("closed", 1000);
     }
     return done;
   }
@@ -327,7 +333,11 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       if (gen !== this.generation || this.welcomedOn(gen)) return;
       // Treated as a dropped connection: a reconnect attempt tries again.
       this.generation++;
-      ws.close(1000);
+      try {
+        ws.close(1000);
+      } catch {
+        // already closing
+      }
       this.onClose(1006, "join timed out");
     }, this.opts.joinTimeoutMs ?? 10000));
     ws.onopen = () => {
@@ -508,6 +518,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
   private requestResync(err: MirrorError): void {
     if (err.fault === "checksum") this.stats.checksumMismatches++;
     else this.stats.badFrames++;
+    if (!this.mirrorValue) return; // before the Welcome there is nothing to resync (and a ResyncRequest is BAD_FRAME)
     this.stats.resyncs++;
     this.awaitingSnapshot = true;
     const tick = this.mirrorValue?.tick ?? 0;

@@ -279,3 +279,21 @@ test("the end of a match arrives as a matchEnd event and a match_ended close, wi
     await short.stop();
   }
 });
+
+test("a server that never answers the join ends connect() with a network close after the join timeout", async () => {
+  const sockets = new Set<import("node:net").Socket>();
+  const silent = (await import("node:net")).createServer((s) => sockets.add(s)); // accepts, says nothing
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as import("node:net").AddressInfo).port;
+  try {
+    const c = new Connection({ url: `ws://127.0.0.1:${port}`, roomId: "silent", name: "s", joinTimeoutMs: 300 });
+    const closed = waitFor(c, "closed");
+    await assert.rejects(c.connect());
+    const ev = await closed;
+    assert.equal(ev.reason, "network");
+    assert.equal(c.connected, false);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
