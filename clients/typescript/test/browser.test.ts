@@ -53,7 +53,11 @@ test("the browser bundle joins and mirrors a room in headless Chromium with 0 mi
   const url = `http://127.0.0.1:${port}/?ws=${encodeURIComponent(srv.ws)}&room=${roomId("browser")}`;
   const browser = spawn(chromium, [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-    "--disable-background-networking", `--user-data-dir=${profile}`, url,
+    // Nothing but the page: no update checks, sync, reporting or other calls out.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-domain-reliability", "--disable-breakpad",
+    "--disable-client-side-phishing-detection", "--no-pings", "--no-default-browser-check",
+    `--user-data-dir=${profile}`, url,
   ], { stdio: "ignore" });
   const exited = new Promise<void>((r) => browser.once("exit", () => r()));
   let timer: ReturnType<typeof setTimeout> | undefined;
