@@ -5,7 +5,8 @@
 
 import type { Delta, EntityColumns, EntityUpdates, Player, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
 import { MatchPhase } from "./gen/tickwire/v1/tickwire_pb.js";
-import { MirrorError, toSafeNumber, type StateMirror } from "./mirror.js";
+import { Emitter } from "./emitter.js";
+import { MirrorError, toSafeNumber, type MirrorChanges, type StateMirror } from "./mirror.js";
 
 /** One entity, in wire units: positions in 1/16 world unit, angle in 1/256 turn. */
 export interface ArenaEntity {
@@ -32,6 +33,14 @@ export interface ArenaState {
   entities: ReadonlyMap<number, Readonly<ArenaEntity>>;
   players: ReadonlyMap<number, Readonly<ArenaPlayer>>;
 }
+
+export type ArenaEntityField = "kind" | "x" | "y" | "angle" | "value";
+export type ArenaPlayerField = "name" | "entityId" | "score";
+export type ArenaRoomField = "phase" | "endTick";
+export type ArenaChanges = MirrorChanges<ArenaEntity, ArenaPlayer, ArenaEntityField, ArenaPlayerField, ArenaRoomField>;
+
+const ENTITY_FIELDS: readonly ArenaEntityField[] = ["kind", "x", "y", "angle", "value"];
+const PLAYER_FIELDS: readonly ArenaPlayerField[] = ["name", "entityId", "score"];
 
 /** World units per wire unit of position. */
 export const POSITION_SCALE = 1 / 16;
@@ -80,8 +89,13 @@ function mix(h: number, v: number): number {
   return Math.imul(h ^ (v >>> 24), 16777619);
 }
 
-/** The arena game's mirror. Entities and players are kept in ascending id order. */
-export class ArenaMirror implements StateMirror {
+/**
+ * The arena game's mirror. Entities and players are kept in ascending id
+ * order. `on(...)` subscribes to its change callbacks (MirrorChanges) and
+ * returns the unsubscribe function; subscribe in the connection's `welcome`
+ * handler to get an `entityAdded` for everything in the first snapshot.
+ */
+export class ArenaMirror extends Emitter<ArenaChanges> implements StateMirror {
   tick = 0;
   synced = false;
   checksum = FNV_OFFSET;
@@ -268,6 +282,108 @@ export class ArenaMirror implements StateMirror {
       throw new MirrorError("checksum", `${what}: state checksum ${hex(this.checksum)}, server ${hex(want)}`);
     }
     this.synced = true;
+    this.publish();
+  }
+
+  // The last verified state, as the change callbacks last described it; kept
+  // only while something listens.
+  private seen: { entities: ArenaEntity[]; players: ArenaPlayer[]; phase: number; endTick: number } | undefined;
+
+  override on<K extends keyof ArenaChanges>(type: K, fn: (e: ArenaChanges[K]) => void): () => void {
+    if (!this.seen) {
+      // Start from what is already verified: only later changes are news.
+      this.seen = this.synced
+        ? { entities: this.entities.map((e) => ({ ...e })), players: this.players.map((p) => ({ ...p })), phase: this.phase, endTick: this.endTick }
+        : { entities: [], players: [], phase: MatchPhase.UNSPECIFIED, endTick: 0 };
+    }
+    return super.on(type, fn);
+  }
+
+  /** Fires the change callbacks from the last verified state to this one. */
+  private publish(): void {
+    const seen = this.seen;
+    if (!seen) return;
+    if (!this.listening()) {
+      this.seen = undefined;
+      return;
+    }
+    const removed: ArenaEntity[] = [];
+    const added: ArenaEntity[] = [];
+    const changed: ArenaChanges["entityChanged"][] = [];
+    const next: ArenaEntity[] = [];
+    diffById(seen.entities, this.entities, {
+      removed: (old) => removed.push(old),
+      added: (cur) => {
+        added.push(cur);
+        next.push({ ...cur });
+      },
+      same: (old, cur) => {
+        for (const f of ENTITY_FIELDS) {
+          if (old[f] !== cur[f]) {
+            changed.push({ entity: cur, field: f, value: cur[f], previous: old[f] });
+            old[f] = cur[f];
+          }
+        }
+        next.push(old);
+      },
+    });
+    seen.entities = next;
+    const left: ArenaPlayer[] = [];
+    const joined: ArenaPlayer[] = [];
+    const pchanged: ArenaChanges["playerChanged"][] = [];
+    const nextPlayers: ArenaPlayer[] = [];
+    diffById(seen.players, this.players, {
+      removed: (old) => left.push(old),
+      added: (cur) => {
+        joined.push(cur);
+        nextPlayers.push({ ...cur });
+      },
+      same: (old, cur) => {
+        for (const f of PLAYER_FIELDS) {
+          if (old[f] !== cur[f]) {
+            pchanged.push({ player: cur, field: f, value: cur[f], previous: old[f] });
+            (old as unknown as Record<string, unknown>)[f] = cur[f];
+          }
+        }
+        nextPlayers.push(old);
+      },
+    });
+    seen.players = nextPlayers;
+    const room: ArenaChanges["roomChanged"][] = [];
+    if (seen.phase !== this.phase) room.push({ field: "phase", value: this.phase, previous: seen.phase });
+    if (seen.endTick !== this.endTick) room.push({ field: "endTick", value: this.endTick, previous: seen.endTick });
+    seen.phase = this.phase;
+    seen.endTick = this.endTick;
+    for (const entity of removed) this.emit("entityRemoved", { entity });
+    for (const c of changed) this.emit("entityChanged", c);
+    for (const entity of added) this.emit("entityAdded", { entity });
+    for (const player of left) this.emit("playerLeft", { player });
+    for (const player of joined) this.emit("playerJoined", { player });
+    for (const c of pchanged) this.emit("playerChanged", c);
+    for (const c of room) this.emit("roomChanged", c);
+  }
+}
+
+/** Walks two lists sorted by id side by side. */
+function diffById<T extends { id: number }>(
+  before: readonly T[],
+  after: readonly T[],
+  f: { removed: (old: T) => void; added: (cur: T) => void; same: (old: T, cur: T) => void },
+): void {
+  let i = 0, j = 0;
+  while (i < before.length || j < after.length) {
+    const a = before[i], b = after[j];
+    if (b === undefined || (a !== undefined && a.id < b.id)) {
+      f.removed(a!);
+      i++;
+    } else if (a === undefined || b.id < a.id) {
+      f.added(b);
+      j++;
+    } else {
+      f.same(a, b);
+      i++;
+      j++;
+    }
   }
 }
 

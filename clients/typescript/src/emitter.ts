@@ -23,6 +23,12 @@ export class Emitter<Events extends object> {
     return off;
   }
 
+  /** True when anything listens to any event. */
+  protected listening(): boolean {
+    for (const k in this.listeners) if ((this.listeners[k as keyof Events]?.size ?? 0) > 0) return true;
+    return false;
+  }
+
   protected emit<K extends keyof Events>(type: K, event: Events[K]): void {
     const set = this.listeners[type];
     if (!set) return;

@@ -13,9 +13,9 @@ export type {
 export { TickwireError, LobbyError, ServerError, ProtocolError, describeClose, errorCodeName } from "./errors.js";
 export type { CloseReason } from "./errors.js";
 export { MirrorError, toSafeNumber } from "./mirror.js";
-export type { StateMirror, MirrorFactory, MirrorFault } from "./mirror.js";
+export type { StateMirror, MirrorFactory, MirrorFault, MirrorChanges } from "./mirror.js";
 export { ArenaMirror, arenaChecksum, POSITION_SCALE } from "./arena.js";
-export type { ArenaEntity, ArenaPlayer, ArenaState } from "./arena.js";
+export type { ArenaEntity, ArenaPlayer, ArenaState, ArenaChanges, ArenaEntityField, ArenaPlayerField, ArenaRoomField } from "./arena.js";
 export { ServerClock, TickSchedule, nowUs } from "./clock.js";
 export { Predictor } from "./prediction.js";
 export type { StepFn, PendingInput } from "./prediction.js";

@@ -63,3 +63,24 @@ export function toSafeNumber(v: bigint, what: string): number {
   }
   return n;
 }
+
+/**
+ * The change callbacks of a mirror, for games that update their scene from
+ * changes rather than reading the whole state each frame. They fire only once
+ * a frame is verified, and describe the change from one verified state to the
+ * next: a refused frame fires nothing, and the snapshot that repairs it fires
+ * exactly the difference, so a scene kept from these events never drifts from
+ * the mirror. Within a frame they come in this order: entities removed,
+ * changed, added; players left, joined, changed; room fields changed.
+ */
+export interface MirrorChanges<E, P, EF extends string = string, PF extends string = string, RF extends string = string> {
+  entityAdded: { entity: Readonly<E> };
+  /** The entity as it last was. */
+  entityRemoved: { entity: Readonly<E> };
+  entityChanged: { entity: Readonly<E>; field: EF; value: number; previous: number };
+  playerJoined: { player: Readonly<P> };
+  /** The player as it last was. */
+  playerLeft: { player: Readonly<P> };
+  playerChanged: { player: Readonly<P>; field: PF; value: number | string; previous: number | string };
+  roomChanged: { field: RF; value: number; previous: number };
+}

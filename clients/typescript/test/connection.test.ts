@@ -300,3 +300,73 @@ test("a server that never answers the join ends connect() with a network close a
     await new Promise((r) => silent.close(r));
   }
 });
+
+test("change callbacks rebuild the state exactly, across players joining and leaving and a forced resync", async () => {
+  const room = roomId("changes");
+  const c = conn(room, "cb");
+  const scene = new Map<number, Record<string, number>>();
+  const scores = new Map<number, number>();
+  const counts = { added: 0, removed: 0, changed: 0, joined: 0, left: 0, room: 0, unverified: 0 };
+  let corrupted = false;
+  c.on("resync", () => (corrupted = false));
+  let offChanged: (() => void) | undefined;
+  c.once("welcome", () => {
+    const m = c.mirror!;
+    m.on("entityAdded", ({ entity }) => {
+      scene.set(entity.id, { ...entity });
+      counts.added++;
+    });
+    m.on("entityRemoved", ({ entity }) => {
+      scene.delete(entity.id);
+      counts.removed++;
+    });
+    offChanged = m.on("entityChanged", ({ entity, field, value }) => {
+      scene.get(entity.id)![field] = value;
+      counts.changed++;
+      if (corrupted) counts.unverified++; // between the corruption and the refused frame
+    });
+    m.on("playerJoined", ({ player }) => {
+      scores.set(player.id, player.score);
+      counts.joined++;
+    });
+    m.on("playerLeft", ({ player }) => {
+      scores.delete(player.id);
+      counts.left++;
+    });
+    m.on("playerChanged", ({ player, field, value }) => {
+      if (field === "score") scores.set(player.id, value as number);
+    });
+    m.on("roomChanged", () => counts.room++);
+  });
+  await c.connect();
+  const other = conn(room, "o");
+  await other.connect();
+  c.sendInput({ dx: 1, dy: 0 });
+  await states(c, 20);
+  await other.leave();
+  await states(c, 5);
+  // A corruption the next checksum catches: no callback may report it, and
+  // the snapshot that repairs the mirror reports only the real difference.
+  const resynced = waitFor(c, "state", (e) => e.kind === "snapshot", 15000, "the resync snapshot");
+  c.mirror!.entities[5]!.x += 3;
+  corrupted = true;
+  await resynced;
+  await states(c, 5);
+
+  const m = c.mirror!;
+  assert.equal(c.stats.resyncs, 1);
+  assert.equal(counts.unverified, 0, "a callback fired for a frame that failed its checksum");
+  assert.deepEqual([...scene.keys()], m.entities.map((e) => e.id));
+  for (const e of m.entities) assert.deepEqual(scene.get(e.id), { ...e }, `entity ${e.id}`);
+  assert.deepEqual([...scores.entries()].sort(), m.players.map((p) => [p.id, p.score]).sort());
+  assert.ok(counts.added >= 50, `${counts.added} added: 48 orbs and two avatars`);
+  assert.ok(counts.changed > 100, `${counts.changed} changes`);
+  assert.equal(counts.joined, 2);
+  assert.equal(counts.left, 1);
+  assert.ok(counts.removed >= 1, "the avatar of the player who left");
+  // The unsubscribe function stops the callback.
+  offChanged!();
+  const before = counts.changed;
+  await states(c, 5);
+  assert.equal(counts.changed, before);
+});
