@@ -55,9 +55,24 @@ type Config struct {
 	// SlowConsumerTimeout is how long a client may stay behind before it is
 	// dropped. Default 5s.
 	SlowConsumerTimeout time.Duration
-	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
-	// Seats held for a rejoin count as players.
+	// EmptyRoomTimeout stops a room whose players have all gone this long
+	// after the last one left. Default 5s: an empty room still ticks its
+	// NPCs. Seats held for a rejoin count as players, so a room whose
+	// players dropped waits for RejoinGrace first.
 	EmptyRoomTimeout time.Duration
+	// UnjoinedRoomTimeout stops a room that no player has joined this long
+	// after it was created (CreateRoom, or a join that was then refused).
+	// Default 10s.
+	UnjoinedRoomTimeout time.Duration
+	// MaxRooms bounds the rooms this server runs at once; a join or
+	// CreateRoom that would start one more is refused (ROOM_FULL for a
+	// join: the client asks the lobby again, which places rooms on nodes
+	// with room to spare). Default 256, which a 2-core node runs with
+	// headroom: a full arena room of 16 players costs about 3.7 ms of CPU
+	// a second (16 x 20 updates at 11.6 µs, see BENCHMARKS.md), so 256 full
+	// rooms take about one core, and an idle room about 0.27 ms. Negative:
+	// no limit.
+	MaxRooms int
 	// RejoinGrace is how long the seat of a player whose connection closed
 	// without a Leave (a network drop, a reset, the idle timeout) is held:
 	// the player stays in the room, stopped, with its entity and score, and
@@ -155,7 +170,11 @@ func (c Config) withDefaults() Config {
 	def(&c.IdleTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.SlowConsumerTimeout, 5*time.Second)
-	def(&c.EmptyRoomTimeout, 30*time.Second)
+	def(&c.EmptyRoomTimeout, 5*time.Second)
+	def(&c.UnjoinedRoomTimeout, 10*time.Second)
+	if c.MaxRooms == 0 {
+		c.MaxRooms = DefaultMaxRooms
+	}
 	if c.RejoinGrace == 0 {
 		c.RejoinGrace = 15 * time.Second
 	}
@@ -175,6 +194,9 @@ func (c Config) withDefaults() Config {
 	c.Clock = clock.Or(c.Clock)
 	return c
 }
+
+// DefaultMaxRooms is Config.MaxRooms's default.
+const DefaultMaxRooms = 256
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {

@@ -13,6 +13,7 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	roomsRefused                        atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts, panics               atomic.Uint64
 
@@ -28,7 +29,11 @@ type Stats struct {
 	ConnectionsTotal int64  `json:"connections_total"`
 	Rooms            int    `json:"rooms"`
 	RoomsCreated     uint64 `json:"rooms_created"`
-	FramesOut        uint64 `json:"frames_out"`
+	// MaxRooms is Config.MaxRooms (0: no limit); RoomsRefused counts the
+	// rooms not started because MaxRooms were running.
+	MaxRooms     int    `json:"max_rooms"`
+	RoomsRefused uint64 `json:"rooms_refused"`
+	FramesOut    uint64 `json:"frames_out"`
 	// StateFramesOut counts welcome, delta and snapshot frames written in
 	// full: client-updates delivered.
 	StateFramesOut uint64 `json:"state_frames_out"`
@@ -83,7 +88,7 @@ func (s *Server) Stats() Stats {
 	c := s.stats
 	st := Stats{
 		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
-		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
+		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(), MaxRooms: max(s.cfg.MaxRooms, 0), RoomsRefused: c.roomsRefused.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),

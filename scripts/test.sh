@@ -78,6 +78,7 @@ fuzz_targets=(
   "./bots FuzzMirrorSnapshot FuzzMirrorDelta FuzzInflateConn FuzzInflateRoundTrip"
   "./lobby FuzzVerifyTicket FuzzTicketMutation FuzzParseModes FuzzAPIPost"
   "./cmd/tickwire FuzzConfig"
+  "./internal/names FuzzCheck"
 )
 listed=" ${fuzz_targets[*]} "
 for f in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //'); do
