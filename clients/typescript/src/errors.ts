@@ -22,7 +22,7 @@ export class LobbyError extends TickwireError {
     readonly code: string,
     readonly status: number,
     message: string,
-    /** Seconds from the Retry-After header of a 503, when there was one. */
+    /** Seconds from the Retry-After header (a 503 `store_unavailable`, a 429 `rate_limited`), when there was one. */
     readonly retryAfter?: number,
     options?: { cause?: unknown },
   ) {

@@ -4,7 +4,8 @@
 import { LobbyError } from "./errors.js";
 
 export interface Member {
-  player_id: string;
+  /** The account id. With verified identity (a `token`) leave it out: the token's subject is the player. */
+  player_id?: string;
   name?: string;
 }
 
@@ -137,7 +138,18 @@ export interface TicketClaims {
 export interface LobbyOptions {
   /** The server's HTTP base URL, e.g. `http://127.0.0.1:7350`. */
   baseUrl: string;
-  /** Bearer key for score submissions and board changes (server-side tools only: never ship it in a game). */
+  /**
+   * The player's JWT from your auth service, for a server with verified
+   * identity (`--auth-hs256-secret` or `--auth-jwks-url`): sent as
+   * `Authorization: Bearer`, and asked for again on every call, so a function
+   * can hand out a refreshed token.
+   */
+  token?: string | (() => string | Promise<string>);
+  /**
+   * The server's API key: the trusted backend, which acts for any player and
+   * alone may submit scores and change boards. Server-side tools only: never
+   * ship it in a game. It wins over `token`.
+   */
   apiKey?: string;
   /** A fetch to use instead of the platform's. */
   fetch?: typeof fetch;
@@ -171,8 +183,8 @@ export class Lobby {
    * client asks for it and hands it to the leader (through the game's own
    * invite flow), whose queue() lists it beside the member.
    */
-  consent(playerId: string, leader: string, o?: CallOptions): Promise<Consent> {
-    return this.call("POST", "/v1/matchmaking/consents", { player_id: playerId, leader }, o);
+  consent(playerId: string | undefined, leader: string, o?: CallOptions): Promise<Consent> {
+    return this.call("POST", "/v1/matchmaking/consents", { ...(playerId ? { player_id: playerId } : {}), leader }, o);
   }
 
   /** A ticket's state; with `waitMs`, long-polls until it leaves the queue or the wait ends (at most 60 s). */
@@ -276,7 +288,8 @@ export class Lobby {
   private async call<T>(method: string, path: string, body: unknown, o?: CallOptions, extraMs = 0): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (this.options.apiKey) headers["Authorization"] = `Bearer ${this.options.apiKey}`;
+    const bearer = this.options.apiKey || (typeof this.options.token === "function" ? await this.options.token() : this.options.token);
+    if (bearer) headers["Authorization"] = `Bearer ${bearer}`;
     const timeout = AbortSignal.timeout((this.options.timeoutMs ?? 10000) + extraMs);
     const signal = o?.signal ? anySignal(o.signal, timeout) : timeout;
     let res: Response;
