@@ -18,7 +18,7 @@ import { roomId } from "./util.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-test("the browser bundle joins and mirrors a room in headless Chromium with 0 mismatches", async () => {
+test("the browser bundle joins and mirrors a room in headless Chromium with 0 mismatches, and calls the lobby cross-origin", async () => {
   const bundle = await build({
     entryPoints: [path.join(here, "browser/page.ts")],
     bundle: true, minify: true, format: "esm", platform: "browser", target: "es2022", write: false,
@@ -50,7 +50,7 @@ test("the browser bundle joins and mirrors a room in headless Chromium with 0 mi
   });
   await new Promise<void>((r) => page.listen(0, "127.0.0.1", r));
   const port = (page.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}/?ws=${encodeURIComponent(srv.ws)}&room=${roomId("browser")}`;
+  const url = `http://127.0.0.1:${port}/?ws=${encodeURIComponent(srv.ws)}&http=${encodeURIComponent(srv.http)}&room=${roomId("browser")}`;
   const browser = spawn(chromium, [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
     // Nothing but the page: no update checks, sync, reporting or other calls out.
@@ -75,6 +75,9 @@ test("the browser bundle joins and mirrors a room in headless Chromium with 0 mi
     assert.equal(stats.checksumMismatches, 0);
     assert.equal(stats.resyncs, 0);
     assert.equal(r.moved, true, "the browser's input moved its avatar");
+    // The lobby from another origin: a seat through the API, and a typed error.
+    assert.equal(r.lobbyRoomJoined, true);
+    assert.equal(r.lobbyErrorCode, "unknown_code 404");
   } finally {
     clearTimeout(timer);
     browser.kill("SIGKILL");

@@ -1,7 +1,7 @@
 // Runs in headless Chromium (see browser.test.ts): joins an open room with the
 // bundled SDK over the browser's own WebSocket and reports back what it saw.
 
-import { ArenaMirror, Connection } from "../../src/index.js";
+import { ArenaMirror, Connection, Lobby, LobbyError, seatOptions } from "../../src/index.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -23,6 +23,20 @@ async function run(): Promise<Record<string, unknown>> {
   const end = conn.mirror!.entity(w.entityId)!;
   const stats = { ...conn.stats };
   await conn.leave();
+
+  // The lobby from the page's origin, which is not the server's (CORS).
+  const lobby = new Lobby({ baseUrl: params.get("http")! });
+  const room = await lobby.createRoom({ mode: "arena" });
+  const seat = await lobby.joinRoom(room.room_id, { player_id: "browser-player", name: "Browser" });
+  const seated = new Connection(seatOptions(seat));
+  const sw = await seated.connect();
+  await seated.leave();
+  let lobbyErrorCode = "";
+  try {
+    await lobby.joinByCode("NOSUCHCODE", { player_id: "browser-player" });
+  } catch (e) {
+    lobbyErrorCode = e instanceof LobbyError ? `${e.code} ${e.status}` : String(e);
+  }
   return {
     ok: true,
     nativeWebSocket: typeof WebSocket === "function",
@@ -30,6 +44,8 @@ async function run(): Promise<Record<string, unknown>> {
     players: conn.mirror!.players.length,
     moved: end.x > start.x && end.y > start.y,
     rttMs: conn.clock.rttMs,
+    lobbyRoomJoined: sw.roomId === room.room_id,
+    lobbyErrorCode,
   };
 }
 
