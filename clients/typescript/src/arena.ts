@@ -310,45 +310,15 @@ export class ArenaMirror extends Emitter<ArenaChanges> implements StateMirror {
     const removed: ArenaEntity[] = [];
     const added: ArenaEntity[] = [];
     const changed: ArenaChanges["entityChanged"][] = [];
-    const next: ArenaEntity[] = [];
-    diffById(seen.entities, this.entities, {
-      removed: (old) => removed.push(old),
-      added: (cur) => {
-        added.push(cur);
-        next.push({ ...cur });
-      },
-      same: (old, cur) => {
-        for (const f of ENTITY_FIELDS) {
-          if (old[f] !== cur[f]) {
-            changed.push({ entity: cur, field: f, value: cur[f], previous: old[f] });
-            old[f] = cur[f];
-          }
-        }
-        next.push(old);
-      },
-    });
-    seen.entities = next;
+    seen.entities = diffRecords(seen.entities, this.entities, ENTITY_FIELDS, removed, added, (entity, field, value, previous) =>
+      changed.push({ entity, field, value, previous }),
+    );
     const left: ArenaPlayer[] = [];
     const joined: ArenaPlayer[] = [];
     const pchanged: ArenaChanges["playerChanged"][] = [];
-    const nextPlayers: ArenaPlayer[] = [];
-    diffById(seen.players, this.players, {
-      removed: (old) => left.push(old),
-      added: (cur) => {
-        joined.push(cur);
-        nextPlayers.push({ ...cur });
-      },
-      same: (old, cur) => {
-        for (const f of PLAYER_FIELDS) {
-          if (old[f] !== cur[f]) {
-            pchanged.push({ player: cur, field: f, value: cur[f], previous: old[f] });
-            (old as unknown as Record<string, unknown>)[f] = cur[f];
-          }
-        }
-        nextPlayers.push(old);
-      },
-    });
-    seen.players = nextPlayers;
+    seen.players = diffRecords(seen.players, this.players, PLAYER_FIELDS, left, joined, (player, field, value, previous) =>
+      pchanged.push({ player, field, value, previous }),
+    );
     const room: ArenaChanges["roomChanged"][] = [];
     if (seen.phase !== this.phase) room.push({ field: "phase", value: this.phase, previous: seen.phase });
     if (seen.endTick !== this.endTick) room.push({ field: "endTick", value: this.endTick, previous: seen.endTick });
@@ -364,27 +334,43 @@ export class ArenaMirror extends Emitter<ArenaChanges> implements StateMirror {
   }
 }
 
-/** Walks two lists sorted by id side by side. */
-function diffById<T extends { id: number }>(
+/**
+ * Compares the records last reported with the current ones (both sorted by
+ * id): collects the removed and added ones, reports each changed field, and
+ * returns the new report state (the old copies updated, new ones copied).
+ */
+function diffRecords<T extends { id: number }, F extends keyof T & string>(
   before: readonly T[],
   after: readonly T[],
-  f: { removed: (old: T) => void; added: (cur: T) => void; same: (old: T, cur: T) => void },
-): void {
+  fields: readonly F[],
+  removed: T[],
+  added: T[],
+  changed: (cur: T, field: F, value: T[F], previous: T[F]) => void,
+): T[] {
+  const next: T[] = [];
   let i = 0, j = 0;
   while (i < before.length || j < after.length) {
     const a = before[i], b = after[j];
     if (b === undefined || (a !== undefined && a.id < b.id)) {
-      f.removed(a!);
+      removed.push(a!);
       i++;
     } else if (a === undefined || b.id < a.id) {
-      f.added(b);
+      added.push(b);
+      next.push({ ...b });
       j++;
     } else {
-      f.same(a, b);
+      for (const f of fields) {
+        if (a[f] !== b[f]) {
+          changed(b, f, b[f], a[f]);
+          a[f] = b[f];
+        }
+      }
+      next.push(a);
       i++;
       j++;
     }
   }
+  return next;
 }
 
 function short(tick: number, column: string, id: number): MirrorError {

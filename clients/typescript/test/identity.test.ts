@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
-import { Connection, Lobby, LobbyError, seatOptions } from "../src/index.js";
+import { Connection, Lobby, seatOptions } from "../src/index.js";
 import { startServer, type TestServer } from "./server.js";
+import { lobbyError } from "./util.js";
 
 const SECRET = "an-auth-service-secret-of-32-bytes-or-more";
 let srv: TestServer;
@@ -22,16 +23,6 @@ function jwt(sub: string, name: string): string {
   const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, name, exp: Math.floor(Date.now() / 1000) + 600 })}`;
   return `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
-}
-
-async function lobbyError(p: Promise<unknown>): Promise<LobbyError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LobbyError, `not a LobbyError: ${String(e)}`);
-    return e;
-  }
-  assert.fail("the call succeeded");
 }
 
 test("with verified identity the token is the player: no token, a bad one, and another player's id are refused", async () => {

@@ -2,8 +2,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Connection, Lobby, LobbyError, seatOptions } from "../src/index.js";
+import { Connection, Lobby, seatOptions } from "../src/index.js";
 import { API_KEY, freePort, startServer, type TestServer } from "./server.js";
+import { lobbyError } from "./util.js";
 
 let srv: TestServer;
 let lobby: Lobby;
@@ -18,16 +19,6 @@ after(async () => {
   for (const c of open) await c.close();
   await srv.stop();
 });
-
-async function lobbyError(p: Promise<unknown>): Promise<LobbyError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LobbyError, `not a LobbyError: ${String(e)}`);
-    return e;
-  }
-  assert.fail("the call succeeded");
-}
 
 async function play(seat: Parameters<typeof seatOptions>[0]) {
   const c = new Connection({ ...seatOptions(seat) });

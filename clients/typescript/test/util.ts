@@ -1,6 +1,7 @@
 // Helpers for waiting on events, each bounded in time.
 
-import type { Connection, ConnectionEvents } from "../src/index.js";
+import assert from "node:assert/strict";
+import { LobbyError, type Connection, type ConnectionEvents } from "../src/index.js";
 import type { StateMirror } from "../src/mirror.js";
 
 /** Resolves with the first `type` event for which `pred` holds; rejects after `ms` with `what`. */
@@ -35,4 +36,15 @@ let rooms = 0;
 /** A room id of its own for each test. */
 export function roomId(prefix: string): string {
   return `${prefix}-${process.pid}-${++rooms}`;
+}
+
+/** The LobbyError a lobby call fails with (failing the test if it succeeds or throws something else). */
+export async function lobbyError(p: Promise<unknown>): Promise<LobbyError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof LobbyError, `not a LobbyError: ${String(e)}`);
+    return e;
+  }
+  assert.fail("the call succeeded");
 }
