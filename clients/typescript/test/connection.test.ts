@@ -370,3 +370,23 @@ test("change callbacks rebuild the state exactly, across players joining and lea
   await states(c, 5);
   assert.equal(counts.changed, before);
 });
+
+test("close() holds the seat: a new connection with the saved resume token takes it back (a page reload)", async () => {
+  const room = roomId("reload");
+  const a = conn(room, "a");
+  const wa = await a.connect();
+  const seq = a.sendInput({ dx: 0, dy: 1 });
+  await waitFor(a, "ack", (e) => e.seq === seq);
+  const token = a.resumeToken!;
+  const ev = await a.close();
+  assert.equal(ev.reason, "closed");
+  const b = conn(room, "ignored", { resumeToken: token });
+  const wb = await b.connect();
+  assert.equal(wb.resumed, true);
+  assert.equal(wb.playerId, wa.playerId);
+  assert.equal(wb.entityId, wa.entityId);
+  // The new connection numbers its inputs above what the seat had applied.
+  assert.equal(b.lastAck, seq);
+  assert.ok(b.sendInput({ dx: 0, dy: 0 }) > seq);
+  assert.equal(b.mirror!.players.length, 1);
+});
