@@ -57,6 +57,7 @@ var help = map[string]string{
 	"errors":                   "Connections closed with an Error frame.",
 	"inputs_dropped":           "Client inputs dropped because a room's input queue was full.",
 	"panics":                   "Connections closed with 1011 because their read or write goroutine panicked.",
+	"protocol_errors":          "Connections closed with 1002 or 1007 for breaking the WebSocket protocol (RFC 6455, 7692).",
 	"pending_frames":           "Frames queued for clients now.",
 	"pending_bytes":            "Bytes of frames queued for clients now.",
 	"matches_ended":            "Matches of this node's rooms that ended and were queued for the leaderboards.",

@@ -36,7 +36,10 @@ type Config struct {
 	// needs Admit to accept it; the room is created on first admitted join with
 	// the admission's rules.
 	Admit func(ticket, roomID string) (Admission, error)
-	// ReadLimit is the largest client frame accepted, in bytes. Default 4096.
+	// ReadLimit is the largest client message accepted, in bytes, after
+	// inflating; a larger one gets FRAME_TOO_LARGE. One over 4 x ReadLimit
+	// (at least 16 KiB), compressed or inflated, is not read further: close
+	// 1009. Default 4096.
 	ReadLimit int
 	// HandshakeTimeout bounds both the HTTP upgrade and the time from connect to
 	// a successful join. Default 5s.
@@ -82,7 +85,9 @@ type Config struct {
 	RejoinGrace time.Duration
 
 	// ClientRate is how many frames per second one connection may send, all
-	// kinds counted (inputs, pings, WebSocket control frames), with bursts of
+	// kinds counted (inputs, pings, WebSocket control frames, each fragment
+	// of a fragmented message; a fragment over the rate drops its message),
+	// with bursts of
 	// up to ClientBurst. A frame over the rate is dropped, and the connection
 	// is not read until its next frame is due, so TCP holds back the rest of
 	// a flood. Default 60 and 120: the arena client sends 10 inputs a second.
@@ -107,9 +112,12 @@ type Config struct {
 	// AllowedOrigins lists the web origins whose pages may open a game socket:
 	// "https://game.example.com", "https://*.example.com" (any subdomain),
 	// "game.example.com" or "*.example.com" (any scheme), "localhost:8080",
-	// "null", or "*" (any). A request without an Origin header (a non-browser
-	// client) is always allowed; a browser from another origin is refused with
-	// HTTP 403. Empty (the default): any origin.
+	// "null", or "*" (any). An Origin header is parsed (scheme, host, port;
+	// one with a path, query, fragment or user info is refused) and matched
+	// by its parts, the host label by label. A request without an Origin
+	// header (a non-browser client) is always allowed; a browser from
+	// another origin is refused with HTTP 403. Empty (the default): any
+	// origin.
 	AllowedOrigins []string
 	// OnMatchEnd, if set, receives every room's final state when its match
 	// ends, on the room's goroutine: it must not block. The lobby uses it to

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -192,7 +193,7 @@ func (c *rawWS) readStrict() (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if b0[0]&0xf0 != finBit {
+	if b0[0]&0xf0 != wsframe.FinBit {
 		return 0, nil, fmt.Errorf("frame header %#x: fragment or reserved bits", b0[0])
 	}
 	op, p, err := c.readFrame()

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it. Installs what the tests need on a
 # fresh Debian machine (protoc for the generated-code check, redis-server for the
-# Redis store, Node, npm and Chromium for the TypeScript SDK), then runs formatting, the
-# generated-code checks, the TypeScript SDK's checks and tests, vet, staticcheck
-# and the race-enabled tests.
+# Redis store, chromium for the real-browser tests, Node and npm for the
+# TypeScript SDK), then runs formatting, the generated-code checks, the
+# TypeScript SDK's checks and tests, vet, staticcheck and the race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -11,9 +11,9 @@ export PATH="/usr/local/go/bin:$PATH"
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""
@@ -74,7 +74,7 @@ go test -race -count=1 -timeout 20m ./...
 FUZZTIME="${FUZZTIME:-3s}"
 echo "== fuzz (${FUZZTIME} per target)"
 fuzz_targets=(
-  "./netcode FuzzDecodeInput FuzzDispatch"
+  "./netcode FuzzDecodeInput FuzzDispatch FuzzGuard"
   "./bots FuzzMirrorSnapshot FuzzMirrorDelta FuzzInflateConn FuzzInflateRoundTrip"
   "./lobby FuzzVerifyTicket FuzzTicketMutation FuzzParseModes FuzzAPIPost"
   "./cmd/tickwire FuzzConfig"
