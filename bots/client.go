@@ -257,6 +257,7 @@ type Client struct {
 	ignoredInResync  int
 	lastUpdateTick   uint64
 	windowTick       uint64 // the tick the measured window opened at
+	topTick          uint64 // the latest tick applied: an update counts once it passes it
 	seq              uint32
 	joinStart        time.Time
 	measuring        bool
@@ -676,10 +677,7 @@ func (c *Client) endWindow(now time.Time) {
 
 // windowTicks is how many ticks the window's updates span; c.mu must be held.
 func (c *Client) windowTicks() int64 {
-	if c.lastUpdateTick < c.windowTick {
-		return 0
-	}
-	return int64(c.lastUpdateTick - c.windowTick)
+	return int64(c.topTick - c.windowTick)
 }
 
 // stop ends the measured window so that frames arriving while the bot leaves
@@ -824,7 +822,7 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
 	c.lastUpdateTick = w.GetSnapshot().GetTick()
-	c.windowTick = c.lastUpdateTick
+	c.windowTick, c.topTick = c.lastUpdateTick, c.lastUpdateTick
 	if err := c.mirror.ApplySnapshot(w.GetSnapshot()); err != nil {
 		c.desync(fmt.Errorf("welcome: %w", err))
 	}
@@ -889,13 +887,14 @@ func (c *Client) applied(tick uint64) {
 	if c.meter != nil {
 		c.meter.updates.Add(1)
 	}
-	if c.measuring && tick > c.lastUpdateTick {
+	if c.measuring && tick > c.topTick {
 		c.stats.Updates++
-		if tick > c.lastUpdateTick+1 {
-			c.stats.FramesMissed += int64(tick - c.lastUpdateTick - 1)
+		if tick > c.topTick+1 {
+			c.stats.FramesMissed += int64(tick - c.topTick - 1)
 		}
 	}
 	c.lastUpdateTick = tick
+	c.topTick = max(c.topTick, tick)
 }
 
 // recordLatency records the latency of an update for tick, in the live meter

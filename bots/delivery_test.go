@@ -78,3 +78,29 @@ func TestDeliveryWallClock(t *testing.T) {
 		t.Errorf("expected %d, ratio %v; want 200 and 0.95", r.UpdatesExpected, r.DeliveryRatio)
 	}
 }
+
+// A tick applied twice (a snapshot for a tick the client already had, then
+// the deltas after it again) counts once: updates never outnumber the ticks.
+func TestDeliveryCountsEachTickOnce(t *testing.T) {
+	tick0 := time.Unix(1_700_000_000, 0)
+	at := func(tick uint64) time.Time { return tick0.Add(time.Duration(tick) * time.Second / 20) }
+	c, _ := testClient(t, tick0) // welcomed at tick 10
+	for tick := uint64(11); tick <= 20; tick++ {
+		c.handle(t, emptyDelta(tick, tick-1), at(tick))
+	}
+	old := baseState()
+	old.Tick = 15
+	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Snapshot{Snapshot: snapshotOf(old)}}, at(20))
+	for tick := uint64(16); tick <= 25; tick++ {
+		c.handle(t, emptyDelta(tick, tick-1), at(tick))
+	}
+	c.stop(at(25))
+	s := c.Stats()
+	if s.Updates != 15 || s.WindowTicks != 15 || s.FramesMissed != 0 || s.Desyncs != 0 {
+		t.Errorf("updates %d over %d ticks, %d missed, %d desyncs; want 15 over 15, none missed",
+			s.Updates, s.WindowTicks, s.FramesMissed, s.Desyncs)
+	}
+	if r := NewReport([]Stats{s}, nil, time.Second); r.DeliveryRatio > 1 {
+		t.Errorf("delivery ratio %v", r.DeliveryRatio)
+	}
+}
