@@ -3,6 +3,7 @@ package bots
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -59,3 +60,51 @@ func TestJoinRoomRetriesOnAClosedKeptAliveConnection(t *testing.T) {
 }
 
 type connKey struct{}
+
+// Seat requests of a ramp-up reuse their connections to the lobby: three
+// bursts of 32 concurrent seats open about 32 connections, not one per seat
+// beyond http.DefaultTransport's two idle ones (about 92).
+func TestSeatsReuseLobbyConnections(t *testing.T) {
+	var mu sync.Mutex // guards conns
+	conns := 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"room_id": "r-1", "join_ticket": "tw1.x.y"})
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	l, err := NewLobby(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 32 {
+			wg.Go(func() {
+				if _, err := l.JoinRoom(ctx, "r-1", fmt.Sprintf("p-%d-%d", round, i), "bot"); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns >= 64 {
+		t.Errorf("96 seats in bursts of 32 opened %d connections to the lobby, want about 32", conns)
+	}
+}
