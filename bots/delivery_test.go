@@ -7,40 +7,32 @@ import (
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-// lateWelcomeClient is a client whose Welcome (tick 10, scheduled 0.5 s
-// after tick0 at 20 Hz) arrives 1.5 s late, as on a server busy with a
-// ramp-up of joins; the deltas queued behind it follow in a burst, then the
-// rest arrive on time until tick 100. Ticks in skip are lost: the next delta
-// is relative to the last one the client got, as a server's catch-up frame
-// is. It returns the client's stats after its window ends with tick 100.
+// lateWelcomeClient is a client whose Welcome (tick 10) arrived late, as on a
+// server busy with a ramp-up of joins: the 30 deltas queued behind it follow
+// in a burst, then the rest arrive one per tick (20 Hz) until tick 100. Ticks
+// in skip are lost: the next delta is relative to the last one the client
+// got, as a server's catch-up frame is. It returns the client's stats after
+// its window ends with tick 100. Only the times of arrival matter here, so
+// they are counted from the Welcome's.
 func lateWelcomeClient(t *testing.T, skip map[uint64]bool) Stats {
 	t.Helper()
 	tick0 := time.Unix(1_700_000_000, 0)
-	at := func(tick uint64) time.Time { return tick0.Add(time.Duration(tick) * time.Second / 20) }
-	c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n", Behaviour: Idle{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.conn = &fakeConn{}
-	welcomed := at(10).Add(1500 * time.Millisecond) // = tick 40's time
-	c.joinStart = welcomed.Add(-100 * time.Millisecond)
-	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
-		PlayerId: 1, EntityId: 1, RoomId: "r", TickRate: 20, Tick0UnixUs: tick0.UnixMicro(),
-		Snapshot: snapshotOf(baseState()),
-	}}}, welcomed)
+	c, _ := testClient(t, tick0)
+	welcomed := tick0.Add(500 * time.Millisecond) // when testClient's Welcome arrived
 	base := uint64(10)
+	var last time.Time
 	for tick := uint64(11); tick <= 100; tick++ {
+		last = welcomed.Add(time.Duration(tick-10) * time.Millisecond) // the burst
+		if tick > 40 {
+			last = welcomed.Add(30*time.Millisecond + time.Duration(tick-40)*time.Second/20)
+		}
 		if skip[tick] {
 			continue
 		}
-		arrive := at(tick).Add(10 * time.Millisecond)
-		if tick <= 40 { // queued behind the Welcome: a burst
-			arrive = welcomed.Add(time.Duration(tick-10) * time.Millisecond)
-		}
-		c.handle(t, emptyDelta(tick, base), arrive)
+		c.handle(t, emptyDelta(tick, base), last)
 		base = tick
 	}
-	c.stop(at(100).Add(20 * time.Millisecond))
+	c.stop(last.Add(10 * time.Millisecond))
 	return c.Stats()
 }
 
