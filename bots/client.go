@@ -21,7 +21,7 @@ import (
 )
 
 // ProtocolVersion is the wire protocol version a Client speaks.
-const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_1)
+const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_2)
 
 const (
 	defaultJoinTimeout = 10 * time.Second
@@ -237,6 +237,7 @@ type Client struct {
 	// frame; Act holds it while the Behaviour reads the mirror.
 	mu               sync.Mutex
 	mirror           Mirror
+	inputVals        []uint64 // reused to encode inputs
 	behaviour        Behaviour
 	session          Session
 	tick0Us          int64
@@ -487,8 +488,13 @@ func (c *Client) active() bool {
 
 func (c *Client) sendInputLocked(in Input) error {
 	seq := c.seq + 1
+	var vals []uint64
+	if sch := c.mirror.Schema(); sch != nil {
+		vals = sch.Input.encodeInput(c.inputVals[:0], &in)
+		c.inputVals = vals
+	}
 	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Input{Input: &tickwirev1.Input{
-		Seq: seq, Dx: in.DX, Dy: in.DY, Buttons: in.Buttons,
+		Seq: seq, Values: vals,
 	}}})
 	if err != nil {
 		c.stats.InputsDropped++
@@ -803,6 +809,11 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 		c.playing = true
 	}
 	c.stats.JoinTime = now.Sub(c.joinStart)
+	if sch, err := NewSchema(w.GetSchema()); err != nil {
+		c.badFrame("welcome: " + err.Error()) // the snapshot below fails too: no schema to read it by
+	} else {
+		c.mirror.SetSchema(sch)
+	}
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
 	c.lastUpdateTick = w.GetSnapshot().GetTick()

@@ -103,6 +103,10 @@ func (r Rules) withDefaults() Rules {
 // on the room's goroutine, so a Game needs no locks. To stay deterministic a Game
 // draws randomness only from World.Rand and iterates only ordered data.
 type Game interface {
+	// Schema declares what the game's state is made of. The room calls it
+	// once, before Setup, and validates it: a bad schema fails the room's
+	// start with an error that names the field.
+	Schema() *Schema
 	// Setup populates the world once, before the first tick.
 	Setup(w *World)
 	// AddPlayer places a joining player and returns the entity it controls.
@@ -113,6 +117,8 @@ type Game interface {
 	// player in sequence order, only for inputs newer than the player's LastSeq.
 	// When a player disconnects (Sim.Disconnect) it is called once more with a
 	// neutral input, zero but for Seq == LastSeq, so a held seat's entity stops.
+	// Every value is within its declared range (an enum's index, an angle's
+	// bits, a boolean's 0 or 1): the server refuses inputs that are not.
 	ApplyInput(w *World, p *Player, in Input)
 	// Step advances the world by one tick.
 	Step(w *World)
@@ -155,12 +161,18 @@ type Sim struct {
 	held       int    // players disconnected and waiting for a rejoin
 }
 
-// NewSim sets up a world with the given game, rules and seed.
-func NewSim(g Game, rules Rules, seed uint64) *Sim {
-	s := &Sim{world: newWorld(seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
+// NewSim sets up a world with the given game, rules and seed. It fails when
+// the game's schema does not validate (the error names the field; it wraps
+// ErrSchema).
+func NewSim(g Game, rules Rules, seed uint64) (*Sim, error) {
+	schema := g.Schema()
+	if err := schema.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sim{world: newWorld(schema, seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
 	s.world.phase = PhaseWaiting
 	g.Setup(s.world)
-	return s
+	return s, nil
 }
 
 // World is the simulated state; see World for who may touch it.
@@ -194,7 +206,7 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 			}
 		}
 	}
-	p := &Player{ID: s.nextPlayer, Name: name, Account: account}
+	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)

@@ -91,7 +91,7 @@ type Lobby struct {
 	now      func() time.Time
 
 	stats    counters
-	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
+	waits    sync.Map      // mode -> *timing.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
 	kick     chan struct{} // asks the heartbeat to report now
 }

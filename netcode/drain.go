@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 )
 
 // Draining a server is the first half of a graceful stop: Drain refuses new
@@ -88,11 +89,11 @@ func (s *Server) waitSessions(ctx context.Context) {
 // server's totals never go down when a room goes.
 type retiredTicks struct {
 	ticks, overruns, skipped uint64
-	hist                     game.HistogramSnapshot
+	hist                     timing.Snapshot
 }
 
 // retire adds an ended room's final tick counts; roomsMu must be held.
-func (t *retiredTicks) retire(st game.Stats, hs game.HistogramSnapshot) {
+func (t *retiredTicks) retire(st game.Stats, hs timing.Snapshot) {
 	t.ticks += st.Ticks
 	t.overruns += st.Overruns
 	t.skipped += st.Skipped

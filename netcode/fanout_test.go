@@ -48,8 +48,8 @@ func BenchmarkFanout16(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			srv := &Server{cfg: Config{}.withDefaults()}
 			sessions := loopbackSessions(b, srv, 16, deflate)
-			s0, s1 := arenaStates(b)
-			enc := newEncoder()
+			c, s0, s1 := arenaStates(b)
+			enc := newEncoder(c)
 			b.ReportAllocs()
 			tick := uint64(0)
 			for b.Loop() {

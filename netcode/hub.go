@@ -13,11 +13,12 @@ import (
 // hub connects one game.Room to its sessions: it is the room's Observer, and
 // everything in it is owned by the room's goroutine.
 type hub struct {
-	srv  *Server
-	room *game.Room
-	enc  *encoder
-	hist history
-	log  zerolog.Logger
+	srv   *Server
+	room  *game.Room
+	codec *codec // the room's schema, read-only: sessions decode inputs by it
+	enc   *encoder
+	hist  history
+	log   zerolog.Logger
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied
@@ -101,7 +102,7 @@ func (h *hub) catchUp(s *session, base, cur *roomState) {
 	if base != nil && base.tick > 0 && base.tick < cur.tick {
 		f = newFrame(h.enc.encodeDelta(base, cur), cur.tick)
 	} else {
-		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: snapshot(cur, s.playerID())}}
+		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: h.codec.snapshot(cur, s.playerID())}}
 		f = newFrame(marshal(sf), cur.tick)
 	}
 	if s.deflate {
@@ -135,8 +136,9 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 			DurationTicks: rules.DurationTicks,
 			ScoreLimit:    rules.ScoreLimit,
 		},
-		Snapshot: snapshot(cur, pid),
+		Snapshot: h.codec.snapshot(cur, pid),
 		Resumed:  s.resumed,
+		Schema:   h.codec.wire,
 	}
 	if st := h.seats[pid]; st != nil {
 		w.ResumeToken = st.token

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -41,7 +42,8 @@ type Config struct {
 	TickRate int
 	// Rules are the match rules of new rooms (seats, time and score limits).
 	Rules game.Rules
-	// NewGame makes the game for a new room of a mode. Default: the arena game.
+	// NewGame makes the game for a new room of a mode. Required: cmd/tickwire
+	// wires the arena (package game/arena) as the default game.
 	NewGame func(mode string) game.Game
 	// OpenRooms lets a join without a ticket name any room id, and creates the
 	// room on first join with Rules. For local play and tests.
@@ -150,9 +152,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TickRate <= 0 {
 		c.TickRate = 20
-	}
-	if c.NewGame == nil {
-		c.NewGame = func(string) game.Game { return game.NewArena(game.ArenaConfig{}) }
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 4096
@@ -311,6 +310,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("netcode config: %w", err)
 	}
+	if cfg.NewGame == nil {
+		return nil, errors.New("netcode config: NewGame is required: it makes each room's game")
+	}
 	cfg = cfg.withDefaults()
 	origins, _ := parseOrigins(cfg.AllowedOrigins) // checked by Validate
 	s := &Server{
@@ -418,7 +420,7 @@ type TickStats struct {
 	// Ticks, Overruns, Skipped and Histogram count every room's ticks since
 	// the server started, ended rooms included: they never go down.
 	Ticks, Overruns, Skipped uint64
-	Histogram                game.HistogramSnapshot
+	Histogram                timing.Snapshot
 	// P50, P99 and Max are over every running room's most recent ticks.
 	P50, P99, Max time.Duration
 }
@@ -534,11 +536,16 @@ func (s *Server) room(id string, create bool, rules *game.Rules) (h *hub, create
 	if rules != nil {
 		r = *rules
 	}
-	h = &hub{srv: s, enc: newEncoder(), log: s.log.With().Str("room", id).Logger()}
-	h.room = game.NewRoom(game.RoomConfig{
-		ID: id, TickRate: s.cfg.TickRate, Game: s.cfg.NewGame(r.Mode), Rules: r,
+	g := s.cfg.NewGame(r.Mode)
+	h = &hub{srv: s, log: s.log.With().Str("room", id).Logger()}
+	if h.room, err = game.NewRoom(game.RoomConfig{
+		ID: id, TickRate: s.cfg.TickRate, Game: g, Rules: r,
 		Seed: randomSeed(), Observer: h,
-	})
+	}); err != nil {
+		return nil, false, fmt.Errorf("mode %s: %w", r.Mode, err)
+	}
+	h.codec = newCodec(g.Schema())
+	h.enc = newEncoder(h.codec)
 	h.capacity = h.room.Rules().MaxPlayers
 	h.phase.Store(uint32(game.PhaseWaiting))
 	s.rooms[id] = h
@@ -743,9 +750,11 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 // dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
 // it with arbitrary bytes. Hot path: every client input.
 func (s *Server) dispatch(sess *session, b []byte) {
-	if in, ok := decodeInput(b); ok {
-		s.input(sess, in)
-		return
+	if h := sess.hub.Load(); h != nil {
+		if in, ok := decodeInput(b, &h.codec.input); ok {
+			s.input(sess, in)
+			return
+		}
 	}
 	var f pb.ClientFrame
 	if err := proto.Unmarshal(b, &f); err != nil {
@@ -765,8 +774,15 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		}
 		s.join(sess, body.Join)
 	case *pb.ClientFrame_Input:
-		in := body.Input
-		s.input(sess, game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons})
+		if h == nil { // join still in flight: nothing to steer yet
+			return
+		}
+		in, err := h.codec.input.inputFromWire(body.Input)
+		if err != nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+			return
+		}
+		s.input(sess, in)
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -809,8 +825,8 @@ func (s *Server) input(sess *session, in game.Input) {
 }
 
 func (s *Server) join(sess *session, j *pb.Join) {
-	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
-		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
+	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 2", j.ProtocolVersion))
 		return
 	}
 	if !validRoomID(j.RoomId) {
