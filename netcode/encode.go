@@ -3,6 +3,7 @@ package netcode
 import (
 	"math/bits"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
@@ -44,19 +45,32 @@ type columns struct {
 }
 
 // changes queues the changed components of one record and returns its mask.
+// Hot path: once per entity per tick. A record's numbers are stored in the
+// order of its numeric bits (nums[k] is at slot k), so they are compared in
+// one sequential sweep.
 func (cs *columns) changes(s *shape, bv, cv []int64, bt, ct []string) uint64 {
 	var m uint64
-	for i := range s.bits {
-		c := &s.bits[i]
-		switch {
-		case c.text:
-			if bt[c.slot] != ct[c.slot] {
-				m |= 1 << i
-				cs.texts[i] = append(cs.texts[i], ct[c.slot])
-			}
-		case bv[c.slot] != cv[c.slot]:
-			m |= 1 << i
-			cs.vals[i] = append(cs.vals[i], c.change(bv[c.slot], cv[c.slot]))
+	bv = bv[:len(s.nums)]
+	cv = cv[:len(bv)]
+	for k, b := range bv {
+		c := cv[k]
+		if b == c {
+			continue
+		}
+		n := &s.nums[k]
+		w := uint64(c)
+		if n.signed {
+			w = protowire.EncodeZigZag(c - b)
+		}
+		m |= n.mask
+		col := &cs.vals[n.bit]
+		*col = append(*col, w)
+	}
+	for i := range s.texts {
+		t := &s.texts[i]
+		if bt[t.slot] != ct[t.slot] {
+			m |= 1 << t.bit
+			cs.texts[t.bit] = append(cs.texts[t.bit], ct[t.slot])
 		}
 	}
 	cs.used |= m
@@ -181,9 +195,8 @@ func (e *encoder) diffEntities(base, cur *roomState) (*pb.EntityUpdates, *pb.Ent
 			e.newCols.record(&e.codec.kinds[n.kind-1], v, t)
 			j++
 		default:
-			bv, bt := base.entityValues(&bs[i])
-			cv, ct := cur.entityValues(&cs[j])
-			l.matched(uint32(cs[j].id), e.cols.changes(&e.codec.kinds[cs[j].kind-1], bv, cv, bt, ct))
+			b, c := &bs[i], &cs[j]
+			l.matched(uint32(c.id), e.cols.changes(&e.codec.kinds[c.kind-1], base.vals[b.off:], cur.vals[c.off:], base.texts[b.toff:], cur.texts[c.toff:]))
 			i++
 			j++
 		}
@@ -226,9 +239,11 @@ func (e *encoder) diffPlayers(base, cur *roomState) *pb.EntityUpdates {
 			if b.lastSeq != c.lastSeq {
 				d.AckPlayers, d.AckSeqs = append(d.AckPlayers, uint32(c.id)), append(d.AckSeqs, c.lastSeq)
 			}
-			bv, bt := base.playerValues(b)
-			cv, ct := cur.playerValues(c)
-			l.matched(uint32(c.id), e.cols.changes(&e.codec.player, bv, cv, bt, ct))
+			if len(e.codec.player.bits) > 0 {
+				bv, bt := base.playerValues(b)
+				cv, ct := cur.playerValues(c)
+				l.matched(uint32(c.id), e.cols.changes(&e.codec.player, bv, cv, bt, ct))
+			}
 			i++
 			j++
 		}

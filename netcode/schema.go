@@ -25,6 +25,23 @@ type component struct {
 type shape struct {
 	bits []component // by mask bit
 	all  uint64      // every bit set
+	// nums and texts are bits split by kind, for the encoder's hot loop.
+	nums  []numeric
+	texts []textual
+}
+
+// numeric is one numeric mask bit of a shape.
+type numeric struct {
+	mask   uint64 // 1 << bit
+	slot   int32
+	bit    uint8
+	signed bool
+}
+
+// textual is one text mask bit of a shape.
+type textual struct {
+	slot int32
+	bit  uint8
 }
 
 func newShape(f *game.Fields) shape {
@@ -45,6 +62,15 @@ func newShape(f *game.Fields) shape {
 				comp.limit = 1 << fd.Bits
 			}
 			s.bits = append(s.bits, comp)
+		}
+	}
+	for i, c := range s.bits {
+		// game gives numbers their slots in bit order, texts apart: the
+		// encoder relies on nums[k] being slot k.
+		if c.text {
+			s.texts = append(s.texts, textual{slot: int32(c.slot), bit: uint8(i)})
+		} else {
+			s.nums = append(s.nums, numeric{mask: 1 << i, slot: int32(c.slot), bit: uint8(i), signed: c.signed})
 		}
 	}
 	if n := len(s.bits); n > 0 {

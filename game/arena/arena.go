@@ -191,8 +191,11 @@ func (a *Arena) move(e *game.Entity, pos game.Pos2Field, dir int) {
 	e.SetPos2(pos, clamp(x+a.steps[dir][0], 0, a.size), clamp(y+a.steps[dir][1], 0, a.size))
 }
 
+// randomPoint draws as the arena always has (Int32N), so a seed gives the
+// same match it gave before the schema.
 func (a *Arena) randomPoint(w *game.World) (int64, int64) {
-	return w.Rand().Int64N(a.size + 1), w.Rand().Int64N(a.size + 1)
+	n := int32(a.size + 1)
+	return int64(w.Rand().Int32N(n)), int64(w.Rand().Int32N(n))
 }
 
 // direction maps a unit step to an index into Arena.steps, or -1 for none.
