@@ -55,6 +55,7 @@ func (l *Lobby) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/matchmaking/tickets/{id}", func(w http.ResponseWriter, r *http.Request) { l.serve(w, r, l.getTicket) })
 	h("POST /v1/matchmaking/tickets", l.createTicket)
 	h("DELETE /v1/matchmaking/tickets/{id}", l.cancelTicket)
+	h("POST /v1/matchmaking/consents", l.createConsent)
 	mux.HandleFunc("GET /v1/matchmaking/tickets/{id}/events", l.ticketEvents)
 	h("GET /v1/rooms", l.listRooms)
 	h("POST /v1/rooms", l.createRoomAPI)
@@ -219,9 +220,16 @@ type memberJSON struct {
 
 type ticketRequest struct {
 	memberJSON
-	Mode   string       `json:"mode"`
-	Rating float64      `json:"rating"`
-	Party  []memberJSON `json:"party"`
+	Mode   string            `json:"mode"`
+	Rating float64           `json:"rating"`
+	Party  []partyMemberJSON `json:"party"`
+}
+
+// partyMemberJSON is a party member on a ticket, with the consent the member
+// asked for (createConsent) and handed to the ticket's owner.
+type partyMemberJSON struct {
+	memberJSON
+	Consent string `json:"consent"`
 }
 
 type ticketJSON struct {
@@ -256,7 +264,7 @@ func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
 	}
 	members := make([]matchmaker.Member, 0, 1+len(req.Party))
 	seen := map[string]bool{}
-	for _, p := range append([]memberJSON{req.memberJSON}, req.Party...) {
+	for _, p := range append([]partyMemberJSON{{memberJSON: req.memberJSON}}, req.Party...) {
 		name, err := checkPlayer(p.PlayerID, p.Name)
 		if err != nil {
 			return 0, nil, err
@@ -270,11 +278,54 @@ func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
 	if len(members) > m.Size {
 		return 0, nil, errf(http.StatusBadRequest, "party_too_large", "a party of %d cannot fit mode %s (%d seats)", len(members), m.Name, m.Size)
 	}
+	if err := l.checkConsents(req.PlayerID, req.Party); err != nil {
+		return 0, nil, err
+	}
 	t := matchmaker.Ticket{ID: "t-" + uuid.NewString(), Mode: m.Name, Members: members, Rating: req.Rating, CreatedAt: l.now()}
 	if err := l.cfg.Queue.Add(r.Context(), t); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusCreated, ticketView(matchmaker.State{Ticket: t, Status: matchmaker.Queued, UpdatedAt: t.CreatedAt}, l.now()), nil
+}
+
+// checkConsents refuses a party unless every member consented to the
+// leader's party: without it, anyone could queue a stranger and be handed
+// the stranger's join ticket.
+func (l *Lobby) checkConsents(leader string, party []partyMemberJSON) error {
+	for _, p := range party {
+		if p.Consent == "" {
+			return errf(http.StatusForbidden, "consent_required",
+				"party member %s gave no consent: they POST /v1/matchmaking/consents naming %s as leader and hand the consent over", p.PlayerID, leader)
+		}
+		if err := l.signer.VerifyConsent(p.Consent, p.PlayerID, leader, l.now()); err != nil {
+			return errf(http.StatusForbidden, "consent_refused", "party member %s: %v", p.PlayerID, err)
+		}
+	}
+	return nil
+}
+
+type consentRequest struct {
+	PlayerID string `json:"player_id"`
+	Leader   string `json:"leader"`
+}
+
+// createConsent issues a player's consent to be queued in a leader's party.
+func (l *Lobby) createConsent(r *http.Request) (int, any, error) {
+	var req consentRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	for _, id := range []string{req.PlayerID, req.Leader} {
+		if _, err := checkPlayer(id, ""); err != nil {
+			return 0, nil, err
+		}
+	}
+	if req.PlayerID == req.Leader {
+		return 0, nil, errf(http.StatusBadRequest, "bad_request", "a player needs no consent to their own ticket")
+	}
+	exp := l.now().Add(l.cfg.ConsentTTL).Unix()
+	tok := l.signer.SignConsent(Consent{Player: req.PlayerID, Leader: req.Leader, Expires: exp})
+	return http.StatusCreated, map[string]any{"consent": tok, "player_id": req.PlayerID, "leader": req.Leader, "expires_at": exp}, nil
 }
 
 func ticketView(s matchmaker.State, now time.Time) ticketJSON {
@@ -287,8 +338,13 @@ func ticketView(s matchmaker.State, now time.Time) ticketJSON {
 		end = s.UpdatedAt
 	}
 	v.WaitedMs = end.Sub(s.Ticket.CreatedAt).Milliseconds()
-	if a := s.Assignment; a != nil {
+	// The queues store each ticket's own join tickets only; filtering here
+	// too keeps an assignment stored by an older version to its holder.
+	if a := s.Assignment.For(s.Ticket.Members); a != nil {
 		v.Assignment = &assignmentJSON{RoomID: a.RoomID, Node: a.Node, Address: a.Address, Backfill: a.Backfill, JoinTickets: a.Tickets}
+		if v.Assignment.JoinTickets == nil {
+			v.Assignment.JoinTickets = map[string]string{}
+		}
 	}
 	return v
 }

@@ -23,17 +23,25 @@ const testKey = "test-api-key"
 // loopback.
 func newTestLobby(t *testing.T) (*Lobby, string) {
 	t.Helper()
+	return startLobby(t, func(*Config) {})
+}
+
+// startLobby is newTestLobby with the config changed by edit before New.
+func startLobby(t *testing.T, edit func(*Config)) (*Lobby, string) {
+	t.Helper()
 	boards, err := leaderboard.OpenBolt(filepath.Join(t.TempDir(), "lb.db"), leaderboard.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = boards.Close() })
 	modes, _ := ParseModes("duo:2:1m,arena:4")
-	l, err := New(t.Context(), Config{
+	c := Config{
 		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
 		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(), Directory: directory.NewMemory(time.Minute),
 		Rooms: func() []RoomReport { return nil }, APIKey: testKey, MatchInterval: 50 * time.Millisecond,
-	})
+	}
+	edit(&c)
+	l, err := New(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

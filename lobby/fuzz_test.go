@@ -321,6 +321,9 @@ func FuzzAPIPost(f *testing.F) {
 		{6, "duo-weekly", `{"player_id":"e","score":9223372036854775807}`, true},
 		{0, "", `{"player_id": `, false},
 		{2, "r-nope", `{"player_id":"x"}`, false},
+		{7, "", `{"player_id":"b","leader":"a"}`, false},
+		{7, "", `{"player_id":"b","leader":"b"}`, false},
+		{0, "", `{"player_id":"a","mode":"arena","party":[{"player_id":"b","consent":"twc1.e30.AAAA"}]}`, false},
 	}
 	for _, s := range seeds {
 		f.Add(s.endpoint, s.param, s.body, s.auth)
@@ -332,7 +335,7 @@ func FuzzAPIPost(f *testing.F) {
 			param = "dot"
 		}
 		var path string
-		switch endpoint % 7 {
+		switch endpoint % 8 {
 		case 0:
 			path = "/v1/matchmaking/tickets"
 		case 1:
@@ -353,6 +356,8 @@ func FuzzAPIPost(f *testing.F) {
 				param = "duo"
 			}
 			path = "/v1/leaderboards/" + url.PathEscape(param) + "/scores"
+		case 7:
+			path = "/v1/matchmaking/consents"
 		}
 		w := fl.do("POST", path, body, auth)
 		checkAnswer(t, fl.codes, "POST "+path, w)
@@ -361,7 +366,7 @@ func FuzzAPIPost(f *testing.F) {
 		checkAnswer(t, fl.codes, "list boards", fl.do("GET", "/v1/leaderboards", "", false))
 		checkAnswer(t, fl.codes, "list rooms", fl.do("GET", "/v1/rooms?limit=100", "", false))
 		fl.checkBoard(t, "duo")
-		if endpoint%7 == 6 && utf8.ValidString(param) {
+		if endpoint%8 == 6 && utf8.ValidString(param) {
 			fl.checkBoard(t, param)
 			if w.Code == http.StatusOK {
 				var e entryJSON

@@ -37,6 +37,8 @@ type Config struct {
 	Secret []byte
 	// TicketTTL is how long a join ticket stays valid. Default 60s.
 	TicketTTL time.Duration
+	// ConsentTTL is how long a party consent stays valid. Default 10m.
+	ConsentTTL time.Duration
 	// TickRate is the game server's tick rate, to turn mode durations into ticks.
 	TickRate int
 	// Modes are the kinds of match players can queue for. Required.
@@ -157,6 +159,9 @@ func (c *Config) fill() error {
 	}
 	if c.TicketTTL <= 0 {
 		c.TicketTTL = time.Minute
+	}
+	if c.ConsentTTL <= 0 {
+		c.ConsentTTL = 10 * time.Minute
 	}
 	if c.TickRate <= 0 {
 		c.TickRate = 20

@@ -89,10 +89,15 @@ func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bo
 }
 
 // seat reserves one seat per player in room and signs their tickets; counted
-// says createRoom already counted them as placed.
+// says createRoom already counted them as placed. A player who asks again
+// while their seat is held gets the same seat with a fresh ticket.
 func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member, counted bool) (map[string]Seat, error) {
 	now := l.now()
-	if err := l.cfg.Directory.Assign(ctx, room.ID, len(players), now); err != nil {
+	ids := make([]string, len(players))
+	for i, p := range players {
+		ids[i] = p.ID
+	}
+	if err := l.cfg.Directory.Assign(ctx, room.ID, ids, now); err != nil {
 		return nil, fmt.Errorf("assign seats in %s: %w", room.ID, err)
 	}
 	if !counted {

@@ -52,9 +52,15 @@ func NewSigner(secret []byte) (*Signer, error) {
 }
 
 // Sign returns the token for c.
-func (s *Signer) Sign(c Claims) string {
-	payload, _ := json.Marshal(c) // plain struct of strings and ints: cannot fail
-	body := ticketPrefix + base64.RawURLEncoding.EncodeToString(payload)
+func (s *Signer) Sign(c Claims) string { return s.sign(ticketPrefix, c) }
+
+// sign returns prefix + base64url(JSON v) + "." + base64url(HMAC). v is a
+// plain struct of strings and ints, whose encoding cannot fail. The prefix
+// tells the kinds of token apart: it is under the MAC, so one kind never
+// passes for another.
+func (s *Signer) sign(prefix string, v any) string {
+	payload, _ := json.Marshal(v)
+	body := prefix + base64.RawURLEncoding.EncodeToString(payload)
 	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
 }
 
@@ -70,33 +76,79 @@ const maxTicket = 1024
 // Verify checks the token's signature and expiry at now and returns its claims.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	var c Claims
-	if len(token) > maxTicket || !strings.HasPrefix(token, ticketPrefix) {
-		return c, ErrTicketMalformed
+	if err := s.verify(ticketPrefix, token, &c); err != nil {
+		return Claims{}, err
 	}
-	dot := strings.LastIndexByte(token, '.')
-	if dot <= len(ticketPrefix) {
-		return c, ErrTicketMalformed
-	}
-	body, sig := token[:dot], token[dot+1:]
-	if _, err := base64.RawURLEncoding.DecodeString(sig); err != nil {
-		return c, ErrTicketMalformed
-	}
-	// Compare the encoded signature, not the decoded one: the decoder skips
-	// newlines and ignores the unused low bits of the last character, so
-	// several strings decode to the right MAC, and a ticket must have exactly
-	// one spelling.
-	if !hmac.Equal([]byte(sig), []byte(base64.RawURLEncoding.EncodeToString(s.mac(body)))) {
-		return c, ErrTicketForged
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(body[len(ticketPrefix):])
-	if err != nil {
-		return c, ErrTicketMalformed
-	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.Player == "" || c.Room == "" {
+	if c.Player == "" || c.Room == "" {
 		return Claims{}, ErrTicketMalformed
 	}
 	if now.Unix() >= c.Expires {
 		return Claims{}, ErrTicketExpired
 	}
 	return c, nil
+}
+
+// verify checks a token made by sign with prefix and decodes its payload
+// into v.
+func (s *Signer) verify(prefix, token string, v any) error {
+	if len(token) > maxTicket || !strings.HasPrefix(token, prefix) {
+		return ErrTicketMalformed
+	}
+	dot := strings.LastIndexByte(token, '.')
+	if dot <= len(prefix) {
+		return ErrTicketMalformed
+	}
+	body, sig := token[:dot], token[dot+1:]
+	if _, err := base64.RawURLEncoding.DecodeString(sig); err != nil {
+		return ErrTicketMalformed
+	}
+	// Compare the encoded signature, not the decoded one: the decoder skips
+	// newlines and ignores the unused low bits of the last character, so
+	// several strings decode to the right MAC, and a token must have exactly
+	// one spelling.
+	if !hmac.Equal([]byte(sig), []byte(base64.RawURLEncoding.EncodeToString(s.mac(body)))) {
+		return ErrTicketForged
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(body[len(prefix):])
+	if err != nil {
+		return ErrTicketMalformed
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return ErrTicketMalformed
+	}
+	return nil
+}
+
+// consentPrefix versions the party consent format.
+const consentPrefix = "twc1."
+
+// Consent is what a party consent says: the player agrees to be queued in a
+// party whose ticket the leader creates, until it expires. The player asks
+// for it, and hands it to the leader.
+type Consent struct {
+	Player  string `json:"pid"`
+	Leader  string `json:"ldr"`
+	Expires int64  `json:"exp"` // Unix seconds
+}
+
+// ErrConsent is returned by VerifyConsent for a consent that is malformed,
+// forged, expired, or for another player or leader.
+var ErrConsent = errors.New("party consent refused")
+
+// SignConsent returns the consent token for c.
+func (s *Signer) SignConsent(c Consent) string { return s.sign(consentPrefix, c) }
+
+// VerifyConsent checks that token is a valid, unexpired consent of player to
+// join leader's party.
+func (s *Signer) VerifyConsent(token, player, leader string, now time.Time) error {
+	var c Consent
+	switch err := s.verify(consentPrefix, token, &c); {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrConsent, err)
+	case c.Player != player || c.Leader != leader:
+		return fmt.Errorf("%w: it is %s's consent to %s's party", ErrConsent, c.Player, c.Leader)
+	case now.Unix() >= c.Expires:
+		return fmt.Errorf("%w: it has expired", ErrConsent)
+	}
+	return nil
 }

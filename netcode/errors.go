@@ -33,7 +33,7 @@ func errorCode(err error) pb.ErrorCode {
 	case errors.Is(err, game.ErrMatchEnded), errors.Is(err, game.ErrRoomStopped):
 		return pb.ErrorCode_ERROR_CODE_MATCH_ENDED
 	case errors.Is(err, game.ErrAlreadySeated):
-		return pb.ErrorCode_ERROR_CODE_UNAUTHORIZED
+		return pb.ErrorCode_ERROR_CODE_ALREADY_SEATED
 	case errors.Is(err, game.ErrPlayerGone):
 		return pb.ErrorCode_ERROR_CODE_RESUME_EXPIRED
 	}

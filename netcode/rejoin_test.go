@@ -299,8 +299,8 @@ func TestRejoinWithTicket(t *testing.T) {
 	}
 	// While the seat is taken, the same account still gets no second one.
 	_, err := bots.Dial(t.Context(), cfg)
-	if se := refusal(t, err); se.Code != pb.ErrorCode_ERROR_CODE_UNAUTHORIZED {
-		t.Fatalf("second seat for a connected account: %v, want UNAUTHORIZED", se)
+	if se := refusal(t, err); se.Code != pb.ErrorCode_ERROR_CODE_ALREADY_SEATED {
+		t.Fatalf("second seat for a connected account: %v, want ALREADY_SEATED", se)
 	}
 }
 

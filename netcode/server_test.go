@@ -289,8 +289,8 @@ func TestTicketedJoin(t *testing.T) {
 	b := dial(t, base)
 	send(b, "lobby-room", "good")
 	code, e := b.waitClose(t)
-	if e == nil || e.Code != pb.ErrorCode_ERROR_CODE_UNAUTHORIZED || code != 4005 {
-		t.Fatalf("second seat for one account: error %v close %d, want UNAUTHORIZED 4005", e, code)
+	if e == nil || e.Code != pb.ErrorCode_ERROR_CODE_ALREADY_SEATED || code != 4016 {
+		t.Fatalf("second seat for one account: error %v close %d, want ALREADY_SEATED 4016", e, code)
 	}
 	// Without a ticket the room that now exists refuses the join.
 	c := dial(t, base)

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tickwire/tickwire/lobby/leaderboard"
 )
 
 // TestKill9LosesNoAcknowledgedScore submits scores from several clients to a
@@ -79,5 +85,72 @@ func TestKill9LosesNoAcknowledgedScore(t *testing.T) {
 		if err != nil || e.Score != score {
 			t.Fatalf("acknowledged score %d of %s after the restart: %+v, %v", score, player, e, err)
 		}
+	}
+}
+
+// TestServeRefusesTruncatedStore cuts a real leaderboards.db short and starts
+// the server on it: it exits 1 with a message naming the file and what to
+// do, and leaves the file alone, where bbolt alone killed it with SIGBUS.
+func TestServeRefusesTruncatedStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "leaderboards.db")
+	s, err := leaderboard.OpenBolt(path, leaderboard.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := s.CreateBoard(ctx, leaderboard.Board{ID: "arena"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		if _, err := s.Submit(ctx, "arena", fmt.Sprint("player-", i), "a name", int64(i), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := fi.Size() / 2
+	if err := os.Truncate(path, half); err != nil {
+		t.Fatal(err)
+	}
+
+	full := []string{"serve", "--addr", freeAddr(t), "--data-dir", dir, "--log-level", "warn"}
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TICKWIRE_TEST_MAIN="+strings.Join(full, "\x1f"))
+	cmd.WaitDelay = 30 * time.Second
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the server on a truncated store did not exit; its output:\n%s", out.String())
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("the server on a truncated store ended with %v, want exit status 1; its output:\n%s", err, out.String())
+	}
+	msg := out.String()
+	for _, want := range []string{path, "cut short", "restore it from a backup", "move it aside"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the server's message does not say %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "SIGBUS") || strings.Contains(msg, "goroutine ") {
+		t.Errorf("the server crashed instead of refusing the file:\n%s", msg)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != half {
+		t.Errorf("the refused file changed: %v, %v", fi, err)
 	}
 }

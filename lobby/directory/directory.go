@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -133,14 +134,18 @@ type Directory interface {
 	// changes: a room present from the first page to the last is returned
 	// exactly once. A malformed cursor is ErrBadCursor.
 	List(ctx context.Context, f Filter, cursor string, limit int) (rooms []Room, next string, err error)
-	// Assign records that seats were handed out in the room at time at, or
-	// refuses with ErrNoSpace, changing nothing, if seats > Free(at). The
-	// check and the update are one atomic step, so concurrent assigners
-	// never overfill a room. Assigned becomes Joined + Pending(at) + seats:
-	// a plain increment while earlier seats are pending, but no-shows past
-	// the grace, and joins beyond Assigned, are not held against new seats.
-	// LastAssign becomes at. ErrNotFound for an unknown room.
-	Assign(ctx context.Context, id string, seats int, at time.Time) error
+	// Assign records that seats were handed out to players in the room at
+	// time at. A player is held to one seat per room: one whose seat was
+	// handed out less than the grace before at keeps it (a renewal) and
+	// needs no new one, so asking again never takes a second seat. Assign
+	// refuses with ErrNoSpace, changing nothing, if the players needing a
+	// new seat outnumber Free(at). The check and the update are one atomic
+	// step, so concurrent assigners never overfill a room. Assigned becomes
+	// Joined + Pending(at) + new seats: a plain increment while earlier
+	// seats are pending, but no-shows past the grace, and joins beyond
+	// Assigned, are not held against new seats. LastAssign, and the time of
+	// every player's seat, become at. ErrNotFound for an unknown room.
+	Assign(ctx context.Context, id string, players []string, at time.Time) error
 	// ReportRooms is a node's heartbeat for its rooms: it sets Players,
 	// Joined and State of each reported room the node hosts and extends its
 	// life to ttl. Rooms reported Ended are removed. Reports for unknown
@@ -313,14 +318,37 @@ func checkNode(n *Node, ttl time.Duration, now time.Time) error {
 	return checkTTL(ttl)
 }
 
-func checkAssign(id string, seats int) error {
+// maxPlayerLen bounds a player id that Assign holds a seat for.
+const maxPlayerLen = 128
+
+// checkAssign validates Assign's arguments and returns the players without
+// repeats.
+func checkAssign(id string, players []string) ([]string, error) {
 	if !validID(id) {
-		return invalid("room id %q", id)
+		return nil, invalid("room id %q", id)
 	}
-	if seats < 1 {
-		return invalid("assign %d seats in room %s: want at least 1", seats, id)
+	if len(players) == 0 {
+		return nil, invalid("assign no seats in room %s: want at least 1 player", id)
 	}
-	return nil
+	if len(players) > maxCapacity {
+		return nil, invalid("assign %d seats in room %s: at most %d", len(players), id, maxCapacity)
+	}
+	out := make([]string, 0, len(players))
+	for _, p := range players {
+		if p == "" || len(p) > maxPlayerLen || strings.ContainsFunc(p, unicode.IsControl) {
+			return nil, invalid("room %s: player id %q: want 1 to %d bytes, no control characters", id, p, maxPlayerLen)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// held reports whether a seat handed out at since is still the player's at
+// at: the grace has not passed.
+func held(since, at time.Time, grace time.Duration) bool {
+	return !since.IsZero() && at.Sub(since) < grace
 }
 
 func checkList(f Filter, limit int) error {

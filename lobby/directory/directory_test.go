@@ -68,6 +68,7 @@ func testDirectory(t *testing.T, newEnv func(t *testing.T) *env) {
 		{"BadCursor", testBadCursor},
 		{"Assign", testAssign},
 		{"AssignConcurrent", testAssignConcurrent},
+		{"OneSeatPerPlayer", testOneSeatPerPlayer},
 		{"PendingGrace", testPendingGrace},
 		{"ReportRooms", testReportRooms},
 		{"Delete", testDelete},
@@ -210,7 +211,7 @@ func testInvalid(t *testing.T, e *env) {
 	}
 	_, _, err = e.dir.List(ctx, Filter{State: "paused"}, "", 10)
 	wantErr(t, "list unknown state", err, ErrInvalid)
-	wantErr(t, "assign 0 seats", e.dir.Assign(ctx, "ok", 0, e.clock.Now()), ErrInvalid)
+	wantErr(t, "assign 0 seats", e.dir.Assign(ctx, "ok", players(0), e.clock.Now()), ErrInvalid)
 	wantErr(t, "report bad state", e.dir.ReportRooms(ctx, "n1", []RoomReport{{ID: "ok", State: "x"}}, long), ErrInvalid)
 	wantErr(t, "report bad node", e.dir.ReportRooms(ctx, "", nil, long), ErrInvalid)
 	wantErr(t, "report ttl 0", e.dir.ReportRooms(ctx, "n1", nil, 0), ErrInvalid)
@@ -288,7 +289,7 @@ func testListFilters(t *testing.T, e *env) {
 	add("e", "duel", func(r *Room) { r.Private, r.Code = true, "PRIV" })
 	add("f", "arena", func(r *Room) {})
 	// f has no players but every seat handed out.
-	if err := e.dir.Assign(ctx, "f", 4, e.clock.Now()); err != nil {
+	if err := e.dir.Assign(ctx, "f", players(4), e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -427,7 +428,7 @@ func testBadCursor(t *testing.T, e *env) {
 func testAssign(t *testing.T, e *env) {
 	mustCreate(t, e.dir, room("r1", "duel"), long) // capacity 4
 	now := e.clock.Now()
-	if err := e.dir.Assign(ctx, "r1", 2, now); err != nil {
+	if err := e.dir.Assign(ctx, "r1", players(2), now); err != nil {
 		t.Fatal(err)
 	}
 	r := mustRoom(t, e.dir, "r1")
@@ -435,16 +436,93 @@ func testAssign(t *testing.T, e *env) {
 		t.Fatalf("after assigning 2: %+v", r)
 	}
 	later := now.Add(time.Second)
-	wantErr(t, "3 more seats", e.dir.Assign(ctx, "r1", 3, later), ErrNoSpace)
+	wantErr(t, "3 more seats", e.dir.Assign(ctx, "r1", players(3), later), ErrNoSpace)
 	sameRoom(t, mustRoom(t, e.dir, "r1"), r) // the refused assign changed nothing
-	if err := e.dir.Assign(ctx, "r1", 2, later); err != nil {
+	if err := e.dir.Assign(ctx, "r1", players(2), later); err != nil {
 		t.Fatal(err)
 	}
 	if r := mustRoom(t, e.dir, "r1"); r.Assigned != 4 || !r.LastAssign.Equal(later) || r.Free(later, grace) != 0 {
 		t.Fatalf("after assigning 4: %+v", r)
 	}
-	wantErr(t, "full room", e.dir.Assign(ctx, "r1", 1, later), ErrNoSpace)
-	wantErr(t, "unknown room", e.dir.Assign(ctx, "nope", 1, later), ErrNotFound)
+	wantErr(t, "full room", e.dir.Assign(ctx, "r1", players(1), later), ErrNoSpace)
+	wantErr(t, "unknown room", e.dir.Assign(ctx, "nope", players(1), later), ErrNotFound)
+}
+
+// players returns n player ids never returned before.
+func players(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint("player-", playerIDs.Add(1))
+	}
+	return out
+}
+
+var playerIDs atomic.Int64
+
+// testOneSeatPerPlayer: a player asking again for a seat in a room keeps the
+// one held for them, however often they ask, until the grace forgives it.
+func testOneSeatPerPlayer(t *testing.T, e *env) {
+	mustCreate(t, e.dir, room("r1", "duel"), long) // capacity 4
+	assigned := func(want int) {
+		t.Helper()
+		r := mustRoom(t, e.dir, "r1")
+		if now := e.clock.Now(); r.Assigned != want || r.Free(now, grace) != 4-want {
+			t.Fatalf("Assigned %d, Free %d; want %d and %d", r.Assigned, r.Free(now, grace), want, 4-want)
+		}
+	}
+	for range 10 {
+		if err := e.dir.Assign(ctx, "r1", []string{"ann"}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Second)
+	}
+	assigned(1)
+	if r := mustRoom(t, e.dir, "r1"); !r.LastAssign.Equal(e.clock.Now().Add(-time.Second)) {
+		t.Fatalf("LastAssign %v after a renewal, want its time", r.LastAssign)
+	}
+	if err := e.dir.Assign(ctx, "r1", []string{"bob", "cat", "bob", "dan"}, e.clock.Now()); err != nil {
+		t.Fatalf("three more players (bob twice) in the three free seats: %v", err)
+	}
+	assigned(4)
+	// In the full room ann renews her seat; eve finds none, and a request
+	// for ann and eve together changes nothing.
+	if err := e.dir.Assign(ctx, "r1", []string{"ann"}, e.clock.Now()); err != nil {
+		t.Fatalf("ann renews her seat in the full room: %v", err)
+	}
+	before := mustRoom(t, e.dir, "r1")
+	wantErr(t, "eve in the full room", e.dir.Assign(ctx, "r1", []string{"eve"}, e.clock.Now()), ErrNoSpace)
+	wantErr(t, "ann and eve in the full room", e.dir.Assign(ctx, "r1", []string{"ann", "eve"}, e.clock.Now().Add(time.Second)), ErrNoSpace)
+	sameRoom(t, mustRoom(t, e.dir, "r1"), before)
+	// A renewal holds the seat a grace from the renewal, not from the
+	// first: the room stays full, yet ann's requests still succeed.
+	for range 2 {
+		e.clock.Advance(grace - time.Second)
+		if err := e.dir.Assign(ctx, "r1", []string{"ann"}, e.clock.Now()); err != nil {
+			t.Fatalf("ann renews within the grace of her last renewal: %v", err)
+		}
+	}
+	assigned(4)
+	// Once the grace passes, the seat is forgiven and ann takes a new one.
+	e.clock.Advance(grace)
+	if err := e.dir.Assign(ctx, "r1", []string{"ann"}, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	assigned(1)
+
+	// Racing requests of one player take one seat.
+	mustCreate(t, e.dir, room("r2", "duel"), long)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := e.dir.Assign(ctx, "r2", []string{"zed"}, e.clock.Now()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if r := mustRoom(t, e.dir, "r2"); r.Assigned != 1 {
+		t.Fatalf("20 racing requests of one player: Assigned %d, want 1", r.Assigned)
+	}
 }
 
 // testAssignConcurrent races assigners on one room: the seats they get never
@@ -459,7 +537,7 @@ func testAssignConcurrent(t *testing.T, e *env) {
 	var ones, mixed atomic.Int64
 	for i := range 48 {
 		wg.Go(func() {
-			err := e.dir.Assign(ctx, "r1", 1, now)
+			err := e.dir.Assign(ctx, "r1", players(1), now)
 			switch {
 			case err == nil:
 				ones.Add(1)
@@ -469,7 +547,7 @@ func testAssignConcurrent(t *testing.T, e *env) {
 		})
 		seats := 1 + i%3
 		wg.Go(func() {
-			err := e.dir.Assign(ctx, "r2", seats, now)
+			err := e.dir.Assign(ctx, "r2", players(seats), now)
 			switch {
 			case err == nil:
 				mixed.Add(int64(seats))
@@ -499,7 +577,7 @@ func testPendingGrace(t *testing.T, e *env) {
 	if !hasSpace() {
 		t.Fatal("empty room not listed with space")
 	}
-	if err := e.dir.Assign(ctx, "r1", 4, e.clock.Now()); err != nil {
+	if err := e.dir.Assign(ctx, "r1", players(4), e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if hasSpace() {
@@ -513,7 +591,7 @@ func testPendingGrace(t *testing.T, e *env) {
 	if now := e.clock.Now(); r.Pending(now, grace) != 2 || r.Free(now, grace) != 0 || hasSpace() {
 		t.Fatalf("two of four arrived: pending %d, free %d", r.Pending(now, grace), r.Free(now, grace))
 	}
-	wantErr(t, "assign within grace", e.dir.Assign(ctx, "r1", 1, e.clock.Now()), ErrNoSpace)
+	wantErr(t, "assign within grace", e.dir.Assign(ctx, "r1", players(1), e.clock.Now()), ErrNoSpace)
 
 	// The grace passes: the no-shows are forgiven.
 	e.clock.Advance(grace)
@@ -521,7 +599,7 @@ func testPendingGrace(t *testing.T, e *env) {
 	if r.Pending(now, grace) != 0 || r.Free(now, grace) != 2 || !hasSpace() {
 		t.Fatalf("after the grace: pending %d, free %d", r.Pending(now, grace), r.Free(now, grace))
 	}
-	if err := e.dir.Assign(ctx, "r1", 1, now); err != nil {
+	if err := e.dir.Assign(ctx, "r1", players(1), now); err != nil {
 		t.Fatal(err)
 	}
 	// Only the new seat is pending, not the forgiven ones.
@@ -529,14 +607,14 @@ func testPendingGrace(t *testing.T, e *env) {
 	if r.Assigned != 3 || r.Pending(now, grace) != 1 || r.Free(now, grace) != 1 {
 		t.Fatalf("one seat after the grace: %+v, pending %d", r, r.Pending(now, grace))
 	}
-	wantErr(t, "two seats with one free", e.dir.Assign(ctx, "r1", 2, now), ErrNoSpace)
+	wantErr(t, "two seats with one free", e.dir.Assign(ctx, "r1", players(2), now), ErrNoSpace)
 
 	// Joins beyond the seats handed out (a player left and came back) do not
 	// cancel new seats.
 	if err := e.dir.ReportRooms(ctx, "n1", []RoomReport{{ID: "r1", Players: 2, Joined: 5, State: Running}}, long); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.Assign(ctx, "r1", 1, now); err != nil {
+	if err := e.dir.Assign(ctx, "r1", players(1), now); err != nil {
 		t.Fatal(err)
 	}
 	r = mustRoom(t, e.dir, "r1")
@@ -647,7 +725,7 @@ func testExpiry(t *testing.T, e *env) {
 	// The expired room's id and code are free.
 	p.ID = "gone"
 	mustCreate(t, e.dir, p, long)
-	wantErr(t, "assign in an expired room", e.dir.Assign(ctx, "other", 1, e.clock.Now()), ErrNotFound)
+	wantErr(t, "assign in an expired room", e.dir.Assign(ctx, "other", players(1), e.clock.Now()), ErrNotFound)
 }
 
 func testNodes(t *testing.T, e *env) {

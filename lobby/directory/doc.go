@@ -22,7 +22,9 @@
 // records them, atomically refusing to hand out more than [Room.Free] seats,
 // so two lobbies never overfill a room. Seats handed out but not yet joined
 // are [Room.Pending] until a grace period after the last assignment, when
-// the no-shows are forgiven.
+// the no-shows are forgiven. Seats are handed out to players, one per player
+// per room: a player who asks again within the grace of their last seat
+// keeps it.
 //
 // # Listing
 //

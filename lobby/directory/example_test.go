@@ -29,13 +29,16 @@ func ExampleMemory() {
 	fmt.Println("by code:", r.ID)
 
 	// Seats handed out count against the room until their players arrive.
-	_ = d.Assign(ctx, "r-1", 2, now)
-	fmt.Println("assign a third seat:", d.Assign(ctx, "r-1", 1, now))
+	// A player asking again keeps their seat.
+	_ = d.Assign(ctx, "r-1", []string{"ann", "bob"}, now)
+	fmt.Println("ann asks again:", d.Assign(ctx, "r-1", []string{"ann"}, now))
+	fmt.Println("a seat for cat:", d.Assign(ctx, "r-1", []string{"cat"}, now))
 	rooms, next, _ := d.List(ctx, directory.Filter{Mode: "duel", HasSpace: true}, "", 20)
 	fmt.Printf("with space: %d rooms, next %q\n", len(rooms), next)
 
 	// Output:
 	// by code: r-2
-	// assign a third seat: assign seats in room r-1: 1 wanted, 0 free: not enough free seats
+	// ann asks again: <nil>
+	// a seat for cat: assign seats in room r-1: 1 wanted, 0 free: not enough free seats
 	// with space: 0 rooms, next ""
 }

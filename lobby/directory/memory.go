@@ -30,8 +30,9 @@ type Memory struct {
 
 type memRoom struct {
 	Room
-	pos     string    // List position
-	expires time.Time // gone at and after this instant
+	pos     string               // List position
+	expires time.Time            // gone at and after this instant
+	seats   map[string]time.Time // player -> when their seat was last handed out
 }
 
 type memNode struct {
@@ -238,8 +239,9 @@ func (m *Memory) List(_ context.Context, f Filter, cursor string, limit int) ([]
 }
 
 // Assign implements Directory.
-func (m *Memory) Assign(_ context.Context, id string, seats int, at time.Time) error {
-	if err := checkAssign(id, seats); err != nil {
+func (m *Memory) Assign(_ context.Context, id string, players []string, at time.Time) error {
+	players, err := checkAssign(id, players)
+	if err != nil {
 		return fmt.Errorf("assign seats: %w", err)
 	}
 	now, grace := m.now(), m.graceOr()
@@ -250,11 +252,28 @@ func (m *Memory) Assign(_ context.Context, id string, seats int, at time.Time) e
 	if r == nil {
 		return fmt.Errorf("assign seats in room %s: %w", id, ErrNotFound)
 	}
+	seats := 0 // players without a seat held for them
+	for _, p := range players {
+		if !held(r.seats[p], at, grace) {
+			seats++
+		}
+	}
 	if free := r.Free(at, grace); seats > free {
 		return fmt.Errorf("assign seats in room %s: %d wanted, %d free: %w", id, seats, free, ErrNoSpace)
 	}
 	r.Assigned = r.Joined + r.Pending(at, grace) + seats
 	r.LastAssign = at.UTC()
+	if r.seats == nil {
+		r.seats = make(map[string]time.Time)
+	}
+	for p, since := range r.seats {
+		if !held(since, at, grace) {
+			delete(r.seats, p)
+		}
+	}
+	for _, p := range players {
+		r.seats[p] = r.LastAssign
+	}
 	return nil
 }
 

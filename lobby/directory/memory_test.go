@@ -43,7 +43,7 @@ func TestMemorySweep(t *testing.T) {
 func TestMemoryZero(t *testing.T) {
 	var m Memory
 	mustCreate(t, &m, room("a", "duel"), time.Hour)
-	if err := m.Assign(ctx, "a", 4, time.Now()); err != nil {
+	if err := m.Assign(ctx, "a", players(4), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if r := mustRoom(t, &m, "a"); r.Free(time.Now(), DefaultGrace) != 0 {

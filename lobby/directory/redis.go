@@ -24,6 +24,8 @@ import (
 //	{prefix}{dir}:room:<id>      the room (see record.go), with its index member
 //	                             and a random generation; expires with the room
 //	{prefix}{dir}:code:<CODE>    id of the room with the join code; expires with it
+//	{prefix}{dir}:seats:<id>     hash: player -> when their seat in the room was
+//	                             handed out; expires a grace after the last one
 //	{prefix}{dir}:idx:all        sorted set of the members of all public rooms
 //	{prefix}{dir}:idx:mode:<m>   ... of the public rooms of mode m
 //	{prefix}{dir}:idx:mm:<b>     ... of the public rooms with Matchmade b (0 or 1)
@@ -84,6 +86,7 @@ func (d *Redis) graceOr() time.Duration { return cmp.Or(d.grace, DefaultGrace) }
 
 func (d *Redis) roomKey(id string) string           { return d.prefix + "room:" + id }
 func (d *Redis) codeKey(code string) string         { return d.prefix + "code:" + code }
+func (d *Redis) seatsKey(id string) string          { return d.prefix + "seats:" + id }
 func (d *Redis) nodeKey(id string) string           { return d.prefix + "node:" + id }
 func (d *Redis) nodesKey() string                   { return d.prefix + "nodes" }
 func (d *Redis) sweepKey() string                   { return d.prefix + "sweep" }
@@ -146,26 +149,47 @@ for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[4]) end
 return 0
 `)
 
-// assignScript: KEYS room; ARGV seats, at (Unix seconds), at's nanoseconds,
-// grace ns. It returns {1, free} when assigned, {0, free} for no space and
-// {-1, 0} for a missing room. Pending follows Room.Pending; LastAssign is
-// kept in seconds and nanoseconds so the elapsed time is exact in Lua's
-// doubles.
+// assignScript: KEYS room, seats; ARGV at (Unix seconds), at's nanoseconds,
+// grace ns, grace ms, then the players. It returns {1, free} when assigned,
+// {0, free} for no space and {-1, 0} for a missing room. Pending follows
+// Room.Pending; LastAssign is kept in seconds and nanoseconds so the
+// elapsed time is exact in Lua's doubles, and so is each player's seat
+// time in the seats hash ("seconds:nanoseconds"). The hash expires a grace
+// after the last assign, when every seat in it is forgiven; a hash grown
+// past twice the capacity is pruned of the forgiven seats.
 var assignScript = redis.NewScript(luaPrelude + `
 local s = redis.call('GET', KEYS[1])
 if not s then return {-1, 0} end
 local r = split(s)
+local at_s, at_ns, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local function held(v)
+  if not v then return false end
+  local c = string.find(v, ':', 1, true)
+  return (at_s - tonumber(string.sub(v, 1, c - 1))) * 1e9 + (at_ns - tonumber(string.sub(v, c + 1))) < grace
+end
 local joined, assigned = tonumber(r[JOINED]), tonumber(r[ASSIGNED])
 local pending = 0
 if r[LA_S] ~= '' and assigned > joined then
-  local elapsed = (tonumber(ARGV[2]) - tonumber(r[LA_S])) * 1e9 + (tonumber(ARGV[3]) - tonumber(r[LA_NS]))
-  if elapsed < tonumber(ARGV[4]) then pending = assigned - joined end
+  local elapsed = (at_s - tonumber(r[LA_S])) * 1e9 + (at_ns - tonumber(r[LA_NS]))
+  if elapsed < grace then pending = assigned - joined end
 end
 local free = math.max(0, tonumber(r[CAP]) - tonumber(r[PLAYERS]) - pending)
-local seats = tonumber(ARGV[1])
+local seats = 0
+for i = 5, #ARGV do
+  if not held(redis.call('HGET', KEYS[2], ARGV[i])) then seats = seats + 1 end
+end
 if seats > free then return {0, free} end
-r[ASSIGNED], r[LA_S], r[LA_NS] = tostring(joined + pending + seats), ARGV[2], ARGV[3]
+r[ASSIGNED], r[LA_S], r[LA_NS] = tostring(joined + pending + seats), ARGV[1], ARGV[2]
 redis.call('SET', KEYS[1], join(r), 'KEEPTTL')
+if redis.call('HLEN', KEYS[2]) > 2 * tonumber(r[CAP]) then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    if not held(all[i + 1]) then redis.call('HDEL', KEYS[2], all[i]) end
+  end
+end
+local stamp = ARGV[1] .. ':' .. ARGV[2]
+for i = 5, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], stamp) end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return {1, free}
 `)
 
@@ -491,12 +515,18 @@ func (d *Redis) records(ctx context.Context, ids []string) ([]*record, error) {
 }
 
 // Assign implements Directory.
-func (d *Redis) Assign(ctx context.Context, id string, seats int, at time.Time) error {
-	if err := checkAssign(id, seats); err != nil {
+func (d *Redis) Assign(ctx context.Context, id string, players []string, at time.Time) error {
+	players, err := checkAssign(id, players)
+	if err != nil {
 		return fmt.Errorf("assign seats: %w", err)
 	}
-	res, err := assignScript.Run(ctx, d.c, []string{d.roomKey(id)},
-		seats, at.Unix(), at.Nanosecond(), d.graceOr().Nanoseconds()).Int64Slice()
+	grace := d.graceOr()
+	args := make([]any, 0, 4+len(players))
+	args = append(args, at.Unix(), at.Nanosecond(), grace.Nanoseconds(), max(grace.Milliseconds(), 1))
+	for _, p := range players {
+		args = append(args, p)
+	}
+	res, err := assignScript.Run(ctx, d.c, []string{d.roomKey(id), d.seatsKey(id)}, args...).Int64Slice()
 	switch {
 	case err != nil:
 		return fmt.Errorf("assign seats in room %s: %w", id, err)
@@ -505,7 +535,7 @@ func (d *Redis) Assign(ctx context.Context, id string, seats int, at time.Time) 
 	case res[0] == -1:
 		return fmt.Errorf("assign seats in room %s: %w", id, ErrNotFound)
 	case res[0] == 0:
-		return fmt.Errorf("assign seats in room %s: %d wanted, %d free: %w", id, seats, res[1], ErrNoSpace)
+		return fmt.Errorf("assign seats in room %s: %d free: %w", id, res[1], ErrNoSpace)
 	}
 	return nil
 }

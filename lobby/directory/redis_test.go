@@ -143,7 +143,7 @@ func TestRedisScriptsLost(t *testing.T) {
 		{"report", func() error {
 			return d.ReportRooms(ctx, "n1", []RoomReport{{ID: "r2", Players: 1, Joined: 1, State: Waiting}}, long)
 		}},
-		{"assign", func() error { return d.Assign(ctx, "r2", 1, time.Now()) }},
+		{"assign", func() error { return d.Assign(ctx, "r2", players(1), time.Now()) }},
 		{"create", func() error { return d.Create(ctx, room("r3", "duel"), long) }},
 		{"delete", func() error { return d.Delete(ctx, "r3") }},
 	}
@@ -189,7 +189,7 @@ func TestRedisProcesses(t *testing.T) {
 	for i := range 40 {
 		d := []*Redis{a, b}[i%2]
 		wg.Go(func() {
-			if err := d.Assign(ctx, "r1", 1, time.Now()); err == nil {
+			if err := d.Assign(ctx, "r1", players(1), time.Now()); err == nil {
 				got.Add(1)
 			}
 		})
@@ -243,4 +243,29 @@ func BenchmarkList(b *testing.B) {
 	md := NewMemory(0)
 	fill(b, md)
 	b.Run("memory/limit=20", run(md, 20))
+}
+
+// TestRedisSeatsKey: the hash of a room's seats expires a grace after the
+// last assign, and forgiven seats are pruned once it grows past twice the
+// room's capacity, so players passing through a long-lived room do not grow
+// it without bound.
+func TestRedisSeatsKey(t *testing.T) {
+	c := startRedis(t)
+	clk := newClock()
+	d := NewRedis(c, "", grace)
+	d.Now = clk.Now
+	mustCreate(t, d, room("r1", "duel"), long) // capacity 4
+	key := "tickwire:{dir}:seats:r1"
+	for round := range 5 {
+		if err := d.Assign(ctx, "r1", players(4), clk.Now()); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if ttl := c.PTTL(ctx, key).Val(); ttl <= 0 || ttl > grace {
+			t.Fatalf("round %d: seats key expires in %v, want within the grace (%v)", round, ttl, grace)
+		}
+		if n := c.HLen(ctx, key).Val(); n > 2*4+4 {
+			t.Fatalf("round %d: the seats hash holds %d players, want at most %d", round, n, 2*4+4)
+		}
+		clk.Advance(grace) // every seat so far is forgiven
+	}
 }

@@ -91,7 +91,9 @@ var errReplaced = errors.New("leaderboard: board replaced")
 
 // OpenBolt opens or creates the store in the bbolt file at path, builds its
 // indexes, which takes about a second per million entries, and starts its
-// writer.
+// writer. A file cut short (or with no valid header) is refused with an
+// error matching ErrDamaged that names it and says what to do, before bbolt
+// maps it: bbolt would fault the process on the missing pages.
 func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = 1000
@@ -101,6 +103,9 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
+	}
+	if err := checkBoltFile(path); err != nil {
+		return nil, fmt.Errorf("open leaderboard store %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.LockTimeout,

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,6 +260,94 @@ func TestBoltOpenErrors(t *testing.T) {
 	}
 	if _, err := OpenBolt(filepath.Join(dir, "missing", "x.db"), BoltOptions{}); err == nil {
 		t.Fatal("opened a file in a missing directory")
+	}
+}
+
+// writeBoltFile fills a store file at path with n players' scores and closes it.
+func writeBoltFile(t testing.TB, path string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateBoard(ctx, Board{ID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := s.Submit(ctx, "b", fmt.Sprint("player-", i), "a name", int64(i), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBoltOpenTruncated cuts a real store file short at several lengths:
+// each open is refused with ErrDamaged naming the file and what to do, and
+// leaves the file as it was, where bbolt alone faulted the process (SIGBUS).
+func TestBoltOpenTruncated(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.db")
+	writeBoltFile(t, full, 3000)
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(data))
+	// bbolt grows a file ahead of use: the pages in use end at the newest
+	// meta's high-water mark, here before the end of the file.
+	m0, _ := parseBoltMeta(data)
+	page := int64(m0.pageSize)
+	m1, _ := parseBoltMeta(data[page:])
+	used := int64(max(m0.pgid, m1.pgid)) * page
+	if used <= 3*page || used > size {
+		t.Fatalf("pages in use end at %d of %d bytes", used, size)
+	}
+	for _, n := range []int64{size / 2, size/2 + 100, 3 * page, page + 100, 100, used - page, used - 1} {
+		t.Run(fmt.Sprint(n, "_bytes"), func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("cut%d.db", n))
+			if err := os.WriteFile(path, data[:n], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := OpenBolt(path, BoltOptions{})
+			if err == nil {
+				s.Close()
+				t.Fatalf("a file cut to %d of %d bytes opened", n, size)
+			}
+			msg := err.Error()
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(msg, path) || !strings.Contains(msg, "backup") || !strings.Contains(msg, "move it aside") {
+				t.Fatalf("open of a file cut to %d bytes: %v; want ErrDamaged naming the file and what to do", n, err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != n {
+				t.Fatalf("the refused file changed: %v, %v", fi.Size(), err)
+			}
+		})
+	}
+	// The whole file, one cut past its pages in use, and a new one, still open.
+	if err := os.WriteFile(full+".used", data[:used], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenBolt(full+".used", BoltOptions{}); err != nil {
+		t.Fatalf("a file cut after its pages in use: %v", err)
+	} else {
+		s.Close()
+	}
+	s, err := OpenBolt(full, BoltOptions{})
+	if err != nil {
+		t.Fatalf("the file before cutting: %v", err)
+	}
+	if e, err := s.Rank(context.Background(), "b", AllSeason, "player-2999"); err != nil || e.Score != 2999 {
+		t.Fatalf("a score of the whole file: %+v, %v", e, err)
+	}
+	s.Close()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenBolt(empty, BoltOptions{}); err != nil {
+		t.Fatalf("an empty file, which bbolt initialises: %v", err)
+	} else {
+		s.Close()
 	}
 }
 

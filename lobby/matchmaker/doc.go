@@ -4,9 +4,15 @@
 // [Mode]. A [Matcher] runs a pass every second: for each mode it reads the
 // queued tickets from a [Queue], groups them with [Match], asks the caller's
 // Place function for a room and node for each group, and stores the resulting
-// [Assignment] on every ticket of the group at once. Clients long-poll their
-// ticket with Queue.Wait and then join the room with the signed join ticket
-// found in the assignment.
+// [Assignment] on every ticket of the group at once, each ticket with the join
+// tickets of its own members only. Clients long-poll their ticket with
+// Queue.Wait and then join the room with the signed join ticket found in the
+// assignment.
+//
+// A player is on one queued ticket at most. A player who queues a ticket of
+// their own while named in another's queued party leaves that party: its
+// ticket is cancelled in the same step, as parties never split, so being
+// named in a party never keeps anyone from queueing.
 //
 // # Matching
 //

@@ -82,10 +82,20 @@ func (m *Memory) Add(_ context.Context, t Ticket) error {
 	if _, ok := m.tickets[t.ID]; ok {
 		return fmt.Errorf("add ticket %s: %w", t.ID, ErrDuplicate)
 	}
-	for _, mem := range t.Members {
-		if other, ok := m.players[mem.ID]; ok {
-			return fmt.Errorf("add ticket %s: player %s in ticket %s: %w", t.ID, mem.ID, other, ErrPlayerQueued)
+	var party *memTicket // a ticket the owner is a mere party member of
+	for i, mem := range t.Members {
+		other, ok := m.players[mem.ID]
+		if !ok {
+			continue
 		}
+		if o := m.tickets[other]; i == 0 && o.state.Ticket.Members[0].ID != mem.ID {
+			party = o
+			continue
+		}
+		return fmt.Errorf("add ticket %s: player %s in ticket %s: %w", t.ID, mem.ID, other, ErrPlayerQueued)
+	}
+	if party != nil {
+		m.leave(party, Cancelled, nil, now)
 	}
 	e := &memTicket{state: State{Ticket: t, Status: Queued, UpdatedAt: now}, left: make(chan struct{})}
 	m.tickets[t.ID] = e
@@ -196,10 +206,10 @@ func (m *Memory) Assign(_ context.Context, ids []string, a Assignment) error {
 		}
 		es[i] = e
 	}
-	shared := a.clone() // read-only from here on: copyState clones it for callers
 	for _, e := range es {
 		if e.state.Status == Queued { // an id given twice is assigned once
-			m.leave(e, Matched, shared, now)
+			// Read-only from here on: copyState clones it for callers.
+			m.leave(e, Matched, a.For(e.state.Ticket.Members), now)
 		}
 	}
 	m.prune(now)

@@ -66,7 +66,10 @@ type Assignment struct {
 	Node string `json:"node,omitempty"`
 	// Address is the WebSocket base URL of that node, e.g. ws://127.0.0.1:7350.
 	Address string `json:"address,omitempty"`
-	// Tickets maps each member's player id to its signed join ticket.
+	// Tickets maps each member's player id to its signed join ticket. A Queue
+	// stores on each ticket of a group only the join tickets of that ticket's
+	// own members (see [Assignment.For]), so no player ever reads another
+	// party's seat.
 	Tickets  map[string]string `json:"tickets,omitempty"`
 	Backfill bool              `json:"backfill,omitempty"`
 }
@@ -80,6 +83,25 @@ func (a *Assignment) clone() *Assignment {
 		c.Tickets = make(map[string]string, len(a.Tickets))
 		for k, v := range a.Tickets {
 			c.Tickets[k] = v
+		}
+	}
+	return &c
+}
+
+// For returns a copy of a with the join tickets of members only: what the
+// holder of a ticket with those members may see.
+func (a *Assignment) For(members []Member) *Assignment {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.Tickets = nil
+	for _, m := range members {
+		if tok, ok := a.Tickets[m.ID]; ok {
+			if c.Tickets == nil {
+				c.Tickets = make(map[string]string, len(members))
+			}
+			c.Tickets[m.ID] = tok
 		}
 	}
 	return &c
@@ -105,7 +127,13 @@ type Queue interface {
 	// Add queues t. It returns ErrInvalidTicket if t has no id, mode or
 	// members, a member without an id or twice, or a non-finite rating;
 	// ErrDuplicate if a ticket with t's id exists (queued or retained); and
-	// ErrPlayerQueued if any member already has a queued ticket.
+	// ErrPlayerQueued if t's owner (Members[0]) owns a queued ticket, or any
+	// other member is on a queued ticket.
+	//
+	// An owner who is only a party member of a queued ticket (named on
+	// someone else's ticket) takes precedence over it: that ticket is
+	// Cancelled in the same atomic step, as parties never split. So naming a
+	// player in a party can never keep them from queueing on their own.
 	Add(ctx context.Context, t Ticket) error
 	// Get returns the state of a ticket, or ErrNotFound.
 	Get(ctx context.Context, id string) (State, error)
@@ -118,7 +146,8 @@ type Queue interface {
 	Modes(ctx context.Context) ([]string, error)
 	// Assign marks every ticket of a group Matched with a, atomically: if any
 	// of them is no longer queued, nothing changes and it returns an error
-	// matching ErrNotQueued (or ErrNotFound).
+	// matching ErrNotQueued (or ErrNotFound). Each ticket stores a.For its
+	// own members.
 	Assign(ctx context.Context, ticketIDs []string, a Assignment) error
 	// Expire marks those of the tickets that are still queued Expired, each on
 	// its own, and returns how many it marked. Unknown ids are ignored.

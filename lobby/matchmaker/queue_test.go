@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -193,7 +194,7 @@ func testQueue(t *testing.T, newQueue func(t *testing.T) Queue) {
 		}
 		for _, id := range []string{"a", "b"} {
 			s, _ := q.Get(ctx, id)
-			if s.Status != Matched || s.Assignment == nil || s.Assignment.RoomID != "room-1" || s.Assignment.Address != asg.Address || s.Assignment.Tickets["p-b"] != "jt-b" {
+			if s.Status != Matched || s.Assignment == nil || s.Assignment.RoomID != "room-1" || s.Assignment.Address != asg.Address || s.Assignment.Tickets["p-"+id] != "jt-"+id {
 				t.Errorf("%s: state %+v, assignment %+v; want matched into room-1", id, s, s.Assignment)
 			}
 		}
@@ -207,6 +208,78 @@ func testQueue(t *testing.T, newQueue func(t *testing.T) Queue) {
 			t.Errorf("Queued = %q, want [c]", ids)
 		}
 		mustAdd(t, q, ticket("a2", "duel", "p-a")) // a matched player may queue again
+	})
+
+	t.Run("AssignKeepsSeatsApart", func(t *testing.T) {
+		// Two strangers and a party matched into one room: each ticket's
+		// holder reads its own members' join tickets, never another's.
+		q := newQueue(t)
+		mustAdd(t, q, ticket("a", "squad", "ann"), ticket("b", "squad", "bob"), ticket("c", "squad", "cat", "dan"))
+		group := Assignment{RoomID: "room-1", Node: "node-a", Address: "ws://127.0.0.1:7350", Backfill: true,
+			Tickets: map[string]string{"ann": "jt-ann", "bob": "jt-bob", "cat": "jt-cat", "dan": "jt-dan"}}
+		if err := q.Assign(ctx, []string{"a", "b", "c"}, group); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]map[string]string{
+			"a": {"ann": "jt-ann"},
+			"b": {"bob": "jt-bob"},
+			"c": {"cat": "jt-cat", "dan": "jt-dan"},
+		} {
+			for _, read := range []func() (State, error){
+				func() (State, error) { return q.Get(ctx, id) },
+				func() (State, error) { return q.Wait(ctx, id, time.Second) },
+			} {
+				s, err := read()
+				if err != nil || s.Assignment == nil {
+					t.Fatalf("%s: %+v, %v", id, s, err)
+				}
+				if got := s.Assignment.Tickets; !maps.Equal(got, want) {
+					t.Errorf("ticket %s reads join tickets %v, want only its own %v", id, got, want)
+				}
+				if a := s.Assignment; a.RoomID != "room-1" || a.Node != "node-a" || a.Address != group.Address || !a.Backfill {
+					t.Errorf("ticket %s: assignment %+v, want the group's room, node, address and backfill", id, a)
+				}
+			}
+		}
+	})
+
+	t.Run("OwnerLeavesParty", func(t *testing.T) {
+		// ann names bob in her party; bob's own ticket still queues, and
+		// cancels hers, since a party never splits.
+		q := newQueue(t)
+		mustAdd(t, q, ticket("p", "squad", "ann", "bob"))
+		if err := q.Add(ctx, ticket("s", "duel", "bob")); err != nil {
+			t.Fatalf("bob, named in ann's party, queues alone: %v", err)
+		}
+		if got := status(t, q, "p"); got != Cancelled {
+			t.Errorf("ann's party ticket is %v, want cancelled", got)
+		}
+		if got := status(t, q, "s"); got != Queued {
+			t.Errorf("bob's ticket is %v, want queued", got)
+		}
+		if ids := queuedIDs(t, q, "squad"); len(ids) != 0 {
+			t.Errorf("Queued(squad) = %q, want none", ids)
+		}
+		if modes, _ := q.Modes(ctx); !slices.Equal(modes, []string{"duel"}) {
+			t.Errorf("Modes = %q, want [duel]", modes)
+		}
+		// ann is free again; bob is held by his own ticket now.
+		mustAdd(t, q, ticket("a2", "duel", "ann"))
+		if err := q.Add(ctx, ticket("p2", "squad", "cat", "bob")); !errors.Is(err, ErrPlayerQueued) {
+			t.Errorf("a party naming bob while his own ticket is queued: %v, want ErrPlayerQueued", err)
+		}
+		if err := q.Add(ctx, ticket("s2", "duel", "bob")); !errors.Is(err, ErrPlayerQueued) {
+			t.Errorf("bob's second own ticket: %v, want ErrPlayerQueued", err)
+		}
+		// A refused ticket changes nothing: cat owns one, and a party she
+		// is named in stays queued when its owner's ticket is refused.
+		mustAdd(t, q, ticket("c", "duel", "cat"), ticket("p3", "squad", "eve", "fay"))
+		if err := q.Add(ctx, ticket("f", "squad", "fay", "cat")); !errors.Is(err, ErrPlayerQueued) {
+			t.Errorf("fay's ticket naming the queued cat: %v, want ErrPlayerQueued", err)
+		}
+		if got := status(t, q, "p3"); got != Queued {
+			t.Errorf("eve's party after fay's refused ticket is %v, want still queued", got)
+		}
 	})
 
 	t.Run("AssignAllOrNothing", func(t *testing.T) {

@@ -63,13 +63,37 @@ func (r *Redis) modesKey() string            { return r.prefix + "modes" }
 func (r *Redis) leftChannel() string         { return r.prefix + "left" }
 func (r *Redis) retainMillis() int64         { return cmp.Or(r.Retain, DefaultRetain).Milliseconds() }
 
-// addScript: KEYS ticket, queue, modes, player...; ARGV id, ticket JSON,
-// score, mode, updated.
+// addScript: KEYS ticket, queue, modes, player... (the owner's first); ARGV
+// id, ticket JSON, score, mode, updated, retain ms, channel, key prefix,
+// owner id. A queued ticket the owner is only a party member of is cancelled
+// first, as leaveScript would; any other queued member refuses the ticket.
 var addScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end
+local prefix = ARGV[8]
+local party
 for i = 4, #KEYS do
   local other = redis.call('GET', KEYS[i])
-  if other then return {'player', tostring(i - 3), other} end
+  if other then
+    local js = redis.call('HGET', prefix .. 't:' .. other, 'ticket')
+    if js then
+      local t = cjson.decode(js)
+      if i ~= 4 or t.members[1].id == ARGV[9] then return {'player', tostring(i - 3), other} end
+      party = {id = other, ticket = t}
+    end
+  end
+end
+if party then
+  local key = prefix .. 't:' .. party.id
+  redis.call('HSET', key, 'status', 'cancelled', 'updated', ARGV[5])
+  redis.call('PEXPIRE', key, ARGV[6])
+  local q = prefix .. 'q:' .. party.ticket.mode
+  redis.call('ZREM', q, party.id)
+  if redis.call('ZCARD', q) == 0 then redis.call('SREM', KEYS[3], party.ticket.mode) end
+  for _, m in ipairs(party.ticket.members) do
+    local p = prefix .. 'p:' .. m.id
+    if redis.call('GET', p) == party.id then redis.call('DEL', p) end
+  end
+  redis.call('PUBLISH', ARGV[7], party.id)
 end
 redis.call('HSET', KEYS[1], 'ticket', ARGV[2], 'status', 'queued', 'updated', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
@@ -84,8 +108,12 @@ return {'ok'}
 // {'ok', n left} or, when all or nothing, {'notfound'|'notqueued', id, status}.
 // It derives the mode's queue and the players' keys from the stored ticket,
 // saving the caller a read; they share the hash tag of the declared keys.
+// Each ticket stores the assignment with its own members' join tickets only
+// (Assignment.For).
 var leaveScript = redis.NewScript(`
 local status, asg, updated, retain, all, channel, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6], ARGV[7]
+local shared
+if asg ~= '' then shared = cjson.decode(asg) end
 local ts = {}
 for i = 2, #KEYS do
   local id = ARGV[6 + i]
@@ -101,8 +129,13 @@ end
 local emptied = {}
 for _, t in ipairs(ts) do
   local ticket = cjson.decode(t.ticket)
-  if asg ~= '' then
-    redis.call('HSET', t.key, 'status', status, 'updated', updated, 'assignment', asg)
+  if shared then
+    local own, every = {}, shared.tickets or {}
+    for _, m in ipairs(ticket.members) do own[m.id] = every[m.id] end
+    local a = {}
+    for k, v in pairs(shared) do a[k] = v end
+    a.tickets = own
+    redis.call('HSET', t.key, 'status', status, 'updated', updated, 'assignment', cjson.encode(a))
   else
     redis.call('HSET', t.key, 'status', status, 'updated', updated)
   end
@@ -151,7 +184,8 @@ func (r *Redis) Add(ctx context.Context, t Ticket) error {
 	for _, m := range t.Members {
 		keys = append(keys, r.playerKey(m.ID))
 	}
-	res, err := addScript.Run(ctx, r.c, keys, t.ID, js, t.CreatedAt.UnixMilli(), t.Mode, now.UnixMilli()).StringSlice()
+	res, err := addScript.Run(ctx, r.c, keys, t.ID, js, t.CreatedAt.UnixMilli(), t.Mode, now.UnixMilli(),
+		r.retainMillis(), r.leftChannel(), r.prefix, t.Members[0].ID).StringSlice()
 	if err != nil {
 		return fmt.Errorf("add ticket %s: %w", t.ID, err)
 	}

@@ -218,9 +218,13 @@ const (
 	// The frame was not a binary protobuf ClientFrame, or was out of place.
 	ErrorCode_ERROR_CODE_BAD_FRAME           ErrorCode = 1
 	ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION ErrorCode = 2
-	ErrorCode_ERROR_CODE_ROOM_NOT_FOUND      ErrorCode = 3
-	ErrorCode_ERROR_CODE_ROOM_FULL           ErrorCode = 4
-	// The join ticket was missing, forged, expired or for another room.
+	// No such room on this node. Also the answer to a join without a ticket
+	// for a lobby room that nobody has joined yet: a room exists on its node
+	// from its first join.
+	ErrorCode_ERROR_CODE_ROOM_NOT_FOUND ErrorCode = 3
+	ErrorCode_ERROR_CODE_ROOM_FULL      ErrorCode = 4
+	// The join ticket was forged, expired or for another room, or missing
+	// for a room that is running on this node.
 	ErrorCode_ERROR_CODE_UNAUTHORIZED      ErrorCode = 5
 	ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT ErrorCode = 6
 	ErrorCode_ERROR_CODE_IDLE_TIMEOUT      ErrorCode = 7
@@ -237,6 +241,10 @@ const (
 	// Another connection resumed this seat; this one is closed. Do not
 	// reconnect automatically.
 	ErrorCode_ERROR_CODE_REPLACED ErrorCode = 15
+	// The ticket's account already holds a connected seat in this room. A
+	// rejoin with a ticket takes back a held seat only once its connection
+	// has closed; a resume_token takes it back at once.
+	ErrorCode_ERROR_CODE_ALREADY_SEATED ErrorCode = 16
 )
 
 // Enum value maps for ErrorCode.
@@ -258,6 +266,7 @@ var (
 		13: "ERROR_CODE_RATE_LIMITED",
 		14: "ERROR_CODE_RESUME_EXPIRED",
 		15: "ERROR_CODE_REPLACED",
+		16: "ERROR_CODE_ALREADY_SEATED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -276,6 +285,7 @@ var (
 		"ERROR_CODE_RATE_LIMITED":        13,
 		"ERROR_CODE_RESUME_EXPIRED":      14,
 		"ERROR_CODE_REPLACED":            15,
+		"ERROR_CODE_ALREADY_SEATED":      16,
 	}
 )
 
@@ -642,15 +652,18 @@ func (*ServerFrame_MatchEnd) isServerFrame_Body() {}
 func (*ServerFrame_Snapshot) isServerFrame_Body() {}
 
 // Join is the first frame a client sends. Until the server answers with Welcome
-// (or Error), any other frame is refused.
+// (or Error), it answers Ping (with server_tick 0), ignores Input, closes with
+// 1000 on Leave, and refuses a second Join or a ResyncRequest with BAD_FRAME.
 type Join struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	ProtocolVersion uint32                 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// Room to join. With an open (unticketed) server the room is created on first join.
 	RoomId string `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	// Display name, at most 32 bytes of UTF-8.
+	// Display name, at most 32 bytes of UTF-8. Ignored with a ticket, which
+	// carries the name given to the lobby.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	// Signed join ticket issued by the lobby. Empty for open rooms.
+	// Signed join ticket issued by the lobby (a seat's join_ticket) for one
+	// account, room and node. Empty for open rooms.
 	Ticket string `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	// Resume token from an earlier Welcome in this room: reclaims that seat
 	// (same player, entity and score) after a dropped connection, within the
@@ -912,9 +925,19 @@ func (x *ResyncRequest) GetLastTick() uint64 {
 }
 
 // Welcome answers a successful Join.
+//
+// Two ids name a player: the lobby's account id, the string player_id of the
+// lobby API and the leaderboards, which the wire never carries; and the seat
+// id here, a small number the room gives each seat (Welcome.player_id,
+// Player.id, FinalScore.player_id and the player lists of a Delta). A rejoin
+// keeps the seat id; a new seat in another match gets another.
+//
+// 64-bit fields (ticks, Unix microseconds, scores) stay below 2^53, so a
+// JavaScript client may turn them into Numbers exactly.
 type Welcome struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	PlayerId uint32                 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The seat id of this player: Player.id in snapshots and deltas.
+	PlayerId uint32 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	// The entity this player controls.
 	EntityId uint32 `protobuf:"varint,2,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
 	RoomId   string `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -1259,7 +1282,9 @@ type MatchInfo struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Mode       string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
 	MaxPlayers uint32                 `protobuf:"varint,2,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
-	// Players needed before the match starts.
+	// Players needed to start the match at once. A lobby room asks for every
+	// seat (min_players = max_players) but starts with whoever came once its
+	// first player has waited 10 s (PROTOCOL.md, "When a match starts").
 	MinPlayers uint32 `protobuf:"varint,3,opt,name=min_players,json=minPlayers,proto3" json:"min_players,omitempty"`
 	// Match length in ticks once running; 0 means no time limit.
 	DurationTicks uint64 `protobuf:"varint,4,opt,name=duration_ticks,json=durationTicks,proto3" json:"duration_ticks,omitempty"`
@@ -1443,11 +1468,12 @@ func (x *Snapshot) GetChecksum() uint32 {
 
 // Player is one seat in the room.
 type Player struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Id       uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	EntityId uint32                 `protobuf:"varint,3,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
-	Score    int64                  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The seat id (see Welcome), not the lobby's account id.
+	Id       uint32 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name     string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	EntityId uint32 `protobuf:"varint,3,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
+	Score    int64  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
 	// Every one of the schema's player fields, as full values (PROTOCOL.md,
 	// "Values"), in mask bit order; texts in texts.
 	Values        []uint64 `protobuf:"varint,5,rep,packed,name=values,proto3" json:"values,omitempty"`
@@ -1610,8 +1636,9 @@ type Delta struct {
 	// now has score scores[i].
 	ScorePlayers []uint32 `protobuf:"varint,8,rep,packed,name=score_players,json=scorePlayers,proto3" json:"score_players,omitempty"`
 	Scores       []int64  `protobuf:"zigzag64,9,rep,packed,name=scores,proto3" json:"scores,omitempty"`
-	// Last input seq applied, for the players whose value changed:
-	// ack_players[i] had input ack_seqs[i] applied.
+	// Last input seq applied, for the players whose value changed since
+	// base_tick only: ack_players[i] had input ack_seqs[i] applied. A player
+	// not listed keeps the value it had.
 	AckPlayers []uint32 `protobuf:"varint,10,rep,packed,name=ack_players,json=ackPlayers,proto3" json:"ack_players,omitempty"`
 	AckSeqs    []uint32 `protobuf:"varint,11,rep,packed,name=ack_seqs,json=ackSeqs,proto3" json:"ack_seqs,omitempty"`
 	// Set when the phase changed since base_tick.
@@ -2046,14 +2073,20 @@ func (x *Error) GetMessage() string {
 	return ""
 }
 
-// MatchEnd is sent once when the match ends; the server then closes with 1000.
+// MatchEnd is sent once when the match ends; the server then closes with
+// 1000 (1001 when it is going away).
 type MatchEnd struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Tick   uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
-	Reason MatchEndReason         `protobuf:"varint,2,opt,name=reason,proto3,enum=tickwire.v1.MatchEndReason" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tick the match ended at: that of the last Delta, whose phase is
+	// MATCH_PHASE_ENDED.
+	Tick   uint64         `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	Reason MatchEndReason `protobuf:"varint,2,opt,name=reason,proto3,enum=tickwire.v1.MatchEndReason" json:"reason,omitempty"`
 	// Final standings, best first.
-	Scores        []*FinalScore `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
-	Checksum      uint32        `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Scores []*FinalScore `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
+	// State checksum (PROTOCOL.md, "Checksum") at tick: the same as the last
+	// Delta's. A mirror at tick may check its final state with it; there is
+	// no resync after the end.
+	Checksum      uint32 `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2118,10 +2151,11 @@ func (x *MatchEnd) GetChecksum() uint32 {
 
 // FinalScore is one player's result.
 type FinalScore struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	PlayerId uint32                 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
-	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Score    int64                  `protobuf:"varint,3,opt,name=score,proto3" json:"score,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The seat id (see Welcome), not the lobby's account id.
+	PlayerId uint32 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Name     string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Score    int64  `protobuf:"varint,3,opt,name=score,proto3" json:"score,omitempty"`
 	// 1-based; players with equal scores share a rank.
 	Rank          uint32 `protobuf:"varint,4,opt,name=rank,proto3" json:"rank,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2350,7 +2384,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17MATCH_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MATCH_PHASE_WAITING\x10\x01\x12\x17\n" +
 	"\x13MATCH_PHASE_RUNNING\x10\x02\x12\x15\n" +
-	"\x11MATCH_PHASE_ENDED\x10\x03*\xe2\x03\n" +
+	"\x11MATCH_PHASE_ENDED\x10\x03*\x81\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2368,7 +2402,8 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x1aERROR_CODE_FRAME_TOO_LARGE\x10\f\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\r\x12\x1d\n" +
 	"\x19ERROR_CODE_RESUME_EXPIRED\x10\x0e\x12\x17\n" +
-	"\x13ERROR_CODE_REPLACED\x10\x0f*\xb4\x01\n" +
+	"\x13ERROR_CODE_REPLACED\x10\x0f\x12\x1d\n" +
+	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10*\xb4\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +
