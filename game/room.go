@@ -35,8 +35,10 @@ type RoomConfig struct {
 	// MaxCatchUp bounds how many late ticks run back to back after a stall;
 	// older ones are skipped (their tick numbers are not used). Default 3.
 	MaxCatchUp int
-	// MaxQueuedInputs bounds the inputs queued between two ticks; more are
-	// dropped and counted. Default 8 per seat.
+	// MaxQueuedInputs bounds the inputs each player may have queued between
+	// two ticks; more of that player's are dropped and counted. Each player
+	// has its own share, so one that sends too many cannot crowd out
+	// another's. Default 8.
 	MaxQueuedInputs int
 	// Observer receives every tick. Required.
 	Observer Observer
@@ -52,6 +54,7 @@ type Room struct {
 	// inboxMu guards the inbox: work handed to the room goroutine.
 	inboxMu      sync.Mutex
 	inputs       []PlayerInput
+	queued       map[PlayerID]int // inputs queued per player since the last tick
 	calls        []func(*Sim)
 	stopReason   EndReason
 	droppedInput uint64
@@ -86,12 +89,13 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 		return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
 	}
 	if cfg.MaxQueuedInputs <= 0 {
-		cfg.MaxQueuedInputs = 8 * sim.rules.MaxPlayers
+		cfg.MaxQueuedInputs = 8
 	}
 	return &Room{
 		cfg:      cfg,
 		interval: time.Second / time.Duration(cfg.TickRate),
 		sim:      sim,
+		queued:   map[PlayerID]int{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		tickHist: timing.NewHistogram(timing.TickBuckets...),
@@ -141,15 +145,17 @@ func (r *Room) Do(f func(*Sim)) bool {
 	return true
 }
 
-// Input queues an input for the next tick. It reports false when the queue is
-// full and the input was dropped.
+// Input queues an input for the next tick. It reports false when the player's
+// share of the queue is full and the input was dropped. Hot path: every
+// client input.
 func (r *Room) Input(p PlayerID, in Input) bool {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
-	if len(r.inputs) >= r.cfg.MaxQueuedInputs {
+	if r.queued[p] >= r.cfg.MaxQueuedInputs {
 		r.droppedInput++
 		return false
 	}
+	r.queued[p]++
 	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
 	return true
 }
@@ -190,6 +196,7 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	began := time.Now()
 	r.inboxMu.Lock()
 	inputs, r.inputs = r.inputs, inputs[:0]
+	clear(r.queued)
 	calls, r.calls = r.calls, calls[:0]
 	reason := r.stopReason
 	r.inboxMu.Unlock()

@@ -133,3 +133,32 @@ type countingObserver struct{}
 
 func (countingObserver) Tick(*Sim)          {}
 func (countingObserver) Ended(*Sim, Result) {}
+
+// TestInputShareIsPerPlayer fills one player's share of the input queue in
+// a duel, and more: the other player's inputs are still all taken, up to
+// its own share, and the share is whole again after the tick.
+func TestInputShareIsPerPlayer(t *testing.T) {
+	log := &tickLog{}
+	r := newTestRoom(t, RoomConfig{ID: "duel", Rules: Rules{MaxPlayers: 2}, Observer: log})
+	const share = 8
+	for i := range 17 {
+		if got, want := r.Input(1, Input{Seq: uint32(i + 1)}), i < share; got != want {
+			t.Fatalf("player 1's input %d: taken %v, want %v", i+1, got, want)
+		}
+	}
+	for i := range share {
+		if !r.Input(2, Input{Seq: uint32(i + 1)}) {
+			t.Fatalf("player 2's input %d dropped after player 1 flooded", i+1)
+		}
+	}
+	if r.Input(2, Input{Seq: share + 1}) {
+		t.Fatal("player 2's input past its share taken")
+	}
+	if got := r.Stats().DroppedInputs; got != 17-share+1 {
+		t.Fatalf("dropped inputs %d, want %d", got, 17-share+1)
+	}
+	r.tick(1, nil, nil)
+	if !r.Input(1, Input{Seq: 18}) || !r.Input(2, Input{Seq: share + 2}) {
+		t.Fatal("inputs refused after the tick emptied the queue")
+	}
+}

@@ -54,6 +54,7 @@ var help = map[string]string{
 	"slow_consumers":          "Clients dropped for staying behind too long.",
 	"errors":                  "Connections closed with an Error frame.",
 	"inputs_dropped":          "Client inputs dropped because a room's input queue was full.",
+	"panics":                  "Connections closed with 1011 because their read or write goroutine panicked.",
 	"pending_frames":          "Frames queued for clients now.",
 	"pending_bytes":           "Bytes of frames queued for clients now.",
 	"matches_ended":           "Matches of this node's rooms that ended and were queued for the leaderboards.",

@@ -41,6 +41,13 @@ func sendUpgrade(t testing.TB, base, extra string) (net.Conn, *bufio.Reader, *ht
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	br, resp := sendUpgradeOn(t, c, addr, extra)
+	return c, br, resp
+}
+
+// sendUpgradeOn sends a WebSocket upgrade with extra header lines on c.
+func sendUpgradeOn(t testing.TB, c net.Conn, addr, extra string) (*bufio.Reader, *http.Response) {
+	t.Helper()
 	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,17 @@ func sendUpgrade(t testing.TB, base, extra string) (net.Conn, *bufio.Reader, *ht
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, br, resp
+	return br, resp
+}
+
+// handshake upgrades c, failing the test on anything but 101.
+func handshake(t testing.TB, c net.Conn, addr string) *rawWS {
+	t.Helper()
+	br, resp := sendUpgradeOn(t, c, addr, "")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	return &rawWS{Conn: c, br: br}
 }
 
 // dialRawWS connects and upgrades, failing the test on anything but 101.
@@ -227,9 +244,6 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 		})
 	}
 }
-
-// opPong is a WebSocket pong.
-const opPong = 0xa
 
 // TestPoliteClientIsNotLimited sends under its rate, every kind of frame,
 // three times its burst in all, and is never dropped; every frame is counted.

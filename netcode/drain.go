@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/game"
-	"github.com/tickwire/tickwire/internal/timing"
 )
 
 // Draining a server is the first half of a graceful stop: Drain refuses new
@@ -19,18 +18,17 @@ import (
 // dropped from one may still take its held seat back with its resume token.
 // It is safe to call more than once.
 func (s *Server) Drain() {
-	if s.draining.Swap(true) {
+	if s.rooms.draining.Swap(true) {
 		return
 	}
-	s.roomsMu.Lock()
+	hubs := s.rooms.list()
 	var waiting []*hub
-	for _, h := range s.rooms {
+	for _, h := range hubs {
 		if game.Phase(h.phase.Load()) == game.PhaseWaiting {
 			waiting = append(waiting, h)
 		}
 	}
-	running := len(s.rooms) - len(waiting)
-	s.roomsMu.Unlock()
+	running := len(hubs) - len(waiting)
 	for _, h := range waiting {
 		h.room.Stop(game.EndShutdown)
 	}
@@ -38,16 +36,14 @@ func (s *Server) Drain() {
 }
 
 // Draining reports whether Drain or Shutdown was called.
-func (s *Server) Draining() bool { return s.draining.Load() }
+func (s *Server) Draining() bool { return s.rooms.draining.Load() }
 
 // WaitRooms waits until every room has ended, or ctx ends.
 func (s *Server) WaitRooms(ctx context.Context) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		s.roomsMu.Lock()
-		n := len(s.rooms)
-		s.roomsMu.Unlock()
+		n := s.rooms.count()
 		if n == 0 {
 			return nil
 		}
@@ -59,18 +55,17 @@ func (s *Server) WaitRooms(ctx context.Context) error {
 	}
 }
 
-// waitSessions waits until every connection has closed, up to closeWait or
+// waitSessions waits until every connection has closed, up to the bound each
+// has (WriteTimeout to write its close, closeWait for the answer) or
 // ctx's end: a process that exits with close frames unread by its clients, or
 // their replies unread by it, may reset the connections and lose the frames.
 func (s *Server) waitSessions(ctx context.Context) {
-	deadline := time.NewTimer(closeWait)
+	deadline := time.NewTimer(s.cfg.WriteTimeout + closeWait)
 	defer deadline.Stop()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		s.sessionsMu.Lock()
-		n := len(s.sessions)
-		s.sessionsMu.Unlock()
+		n := s.conns.count()
 		if n == 0 {
 			return
 		}
@@ -83,19 +78,4 @@ func (s *Server) waitSessions(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// retiredTicks are the tick counts of the rooms that have ended, so the
-// server's totals never go down when a room goes.
-type retiredTicks struct {
-	ticks, overruns, skipped uint64
-	hist                     timing.Snapshot
-}
-
-// retire adds an ended room's final tick counts; roomsMu must be held.
-func (t *retiredTicks) retire(st game.Stats, hs timing.Snapshot) {
-	t.ticks += st.Ticks
-	t.overruns += st.Overruns
-	t.skipped += st.Skipped
-	t.hist.Add(hs)
 }

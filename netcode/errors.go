@@ -2,7 +2,6 @@ package netcode
 
 import (
 	"errors"
-	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -14,6 +13,8 @@ import (
 const (
 	closeNormal    = 1000
 	closeGoingAway = 1001
+	// closeInternalError ends a connection whose goroutine panicked.
+	closeInternalError = 1011
 	// closeMessageTooLarge is what gws closes with for a frame over its
 	// ReadMaxPayloadSize.
 	closeMessageTooLarge = 1009
@@ -47,8 +48,8 @@ func (s *session) fail(code pb.ErrorCode, msg string) bool {
 	if !s.failed.CompareAndSwap(false, true) {
 		return false
 	}
-	s.srv.stats.errors.Add(1)
-	if c := s.srv.stats.of(code); c != nil {
+	s.env.stats.errors.Add(1)
+	if c := s.env.stats.of(code); c != nil {
 		c.Add(1)
 	}
 	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: &pb.Error{Code: code, Message: msg}}})
@@ -57,19 +58,4 @@ func (s *session) fail(code pb.ErrorCode, msg string) bool {
 	f.release()
 	s.close(CloseCode(code), code.String())
 	return true
-}
-
-// of is the counter of the connections closed with code, if it has one.
-func (c *counters) of(code pb.ErrorCode) *atomic.Uint64 {
-	switch code {
-	case pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT:
-		return &c.handshakeTimeouts
-	case pb.ErrorCode_ERROR_CODE_SLOW_CONSUMER:
-		return &c.slowConsumers
-	case pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE:
-		return &c.framesTooLarge
-	case pb.ErrorCode_ERROR_CODE_RATE_LIMITED:
-		return &c.rateLimitedConns
-	}
-	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 // loopbackSessions opens n sessions over real loopback TCP connections whose
 // client ends are drained by reader goroutines.
-func loopbackSessions(tb testing.TB, srv *Server, n int, deflate bool) []*session {
+func loopbackSessions(tb testing.TB, e *env, n int, deflate bool) []*session {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,7 +30,7 @@ func loopbackSessions(tb testing.TB, srv *Server, n int, deflate bool) []*sessio
 		}
 		go func() { _, _ = io.Copy(io.Discard, c) }()
 		tb.Cleanup(func() { _ = c.Close(); _ = sc.Close() })
-		out[i] = newSession(srv, sc, deflate)
+		out[i] = newSession(e, sc, deflate)
 	}
 	return out
 }
@@ -46,8 +46,7 @@ func BenchmarkFanout16(b *testing.B) {
 			name = "raw"
 		}
 		b.Run(name, func(b *testing.B) {
-			srv := &Server{cfg: Config{}.withDefaults()}
-			sessions := loopbackSessions(b, srv, 16, deflate)
+			sessions := loopbackSessions(b, testEnv(Config{}), 16, deflate)
 			c, s0, s1 := arenaStates(b)
 			enc := newEncoder(c)
 			b.ReportAllocs()

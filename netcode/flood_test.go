@@ -186,8 +186,10 @@ func TestFloodingClientDoesNotDisturbItsRoom(t *testing.T) {
 	if limited > taken+rounds {
 		t.Fatalf("%d frames dropped but %d taken: reads do not wait for the next token", limited, taken)
 	}
-	if after.InputsDropped != 0 || after.RateLimitedConns != 0 {
-		t.Fatalf("stats %+v: want no inputs dropped by the room's queue, no flood closes", after)
+	// The flooder's burst overfills its own share of the room's input queue
+	// (those inputs are dropped and counted); the observers send none.
+	if after.RateLimitedConns != 0 {
+		t.Fatalf("stats %+v: want no flood closes", after)
 	}
 
 	var baseLat, floodLat []time.Duration

@@ -14,6 +14,7 @@ const (
 	opBinary = 0x2
 	opClose  = 0x8
 	opPing   = 0x9
+	opPong   = 0xa
 	finBit   = 0x80
 	rsv1Bit  = 0x40 // permessage-deflate: the payload is compressed
 )
@@ -29,6 +30,7 @@ type frame struct {
 	tick     uint64 // the state tick this frame brings a client to; 0 for none
 	control  bool   // close or ping: not counted as a state frame
 	closing  bool   // a close frame: the session ends after it is written
+	pong     bool   // a pong: dropped rather than queued when the queue is full
 	refs     atomic.Int32
 }
 
@@ -42,7 +44,7 @@ func newFrame(payload []byte, tick uint64) *frame {
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = tick
-	f.control, f.closing = false, false
+	f.control, f.closing, f.pong = false, false, false
 	f.refs.Store(1)
 	return f
 }
@@ -55,7 +57,7 @@ func newControlFrame(op byte, payload []byte) *frame {
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = 0
-	f.control, f.closing = true, op == opClose
+	f.control, f.closing, f.pong = true, op == opClose, op == opPong
 	f.refs.Store(1)
 	return f
 }

@@ -160,7 +160,7 @@ func parseServerFrames(t *testing.T, b []byte) []wsFrame {
 func dispatchOnce(t *testing.T, srv *Server, b []byte) ([]wsFrame, *session) {
 	t.Helper()
 	conn := &recordConn{}
-	sess := newSession(srv, conn, false)
+	sess := newSession(srv.env, conn, false)
 	srv.dispatch(sess, b)
 	for start := time.Now(); !sess.drained(); {
 		if time.Since(start) > 10*time.Second {

@@ -26,3 +26,10 @@ func newSim(g game.Game, rules game.Rules, seed uint64) *game.Sim {
 	}
 	return s
 }
+
+// testEnv is a session's environment with cfg's defaults, for sessions
+// made without a server.
+func testEnv(cfg Config) *env {
+	cfg = cfg.withDefaults()
+	return &env{cfg: &cfg, stats: new(counters), clock: cfg.Clock}
+}

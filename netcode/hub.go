@@ -13,7 +13,8 @@ import (
 // hub connects one game.Room to its sessions: it is the room's Observer, and
 // everything in it is owned by the room's goroutine.
 type hub struct {
-	srv   *Server
+	env   *env
+	rooms *registry // that the hub leaves when its room ends
 	room  *game.Room
 	codec *codec // the room's schema, read-only: sessions decode inputs by it
 	enc   *encoder
@@ -51,8 +52,8 @@ func (h *hub) Tick(sim *game.Sim) {
 	var shared *frame
 	if prev != nil && len(h.sessions) > 0 {
 		shared = newFrame(h.enc.encodeDelta(prev, cur), cur.tick)
-		if !h.srv.cfg.NoDeflate {
-			shared.compress(h.srv.cfg.DeflateLevel)
+		if !h.env.cfg.NoDeflate {
+			shared.compress(h.env.cfg.DeflateLevel)
 		}
 	}
 	for _, s := range h.sessions {
@@ -68,7 +69,7 @@ func (h *hub) Tick(sim *game.Sim) {
 				s.sentTick = cur.tick
 			} else {
 				s.lagging, s.lagSince = true, now
-				h.srv.stats.lagged.Add(1)
+				h.env.stats.lagged.Add(1)
 			}
 		default:
 			s.lagging, s.lagSince = true, now
@@ -83,7 +84,7 @@ func (h *hub) Tick(sim *game.Sim) {
 // queue, and drops it if that takes longer than the slow-consumer bound.
 func (h *hub) whenDrained(s *session, cur *roomState, now time.Time) {
 	if !s.drained() {
-		if now.Sub(s.lagSince) > h.srv.cfg.SlowConsumerTimeout {
+		if now.Sub(s.lagSince) > h.env.cfg.SlowConsumerTimeout {
 			if s.fail(pb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "client did not keep up with the room") {
 				h.log.Warn().Str("conn", s.id).Uint32("player", s.player.Load()).Msg("slow consumer dropped")
 			}
@@ -106,11 +107,11 @@ func (h *hub) catchUp(s *session, base, cur *roomState) {
 		f = newFrame(marshal(sf), cur.tick)
 	}
 	if s.deflate {
-		f.compress(h.srv.cfg.DeflateLevel)
+		f.compress(h.env.cfg.DeflateLevel)
 	}
 	if s.send(f) {
 		s.sentTick, s.lagging = cur.tick, false
-		h.srv.stats.resyncs.Add(1)
+		h.env.stats.resyncs.Add(1)
 	}
 	f.release()
 }
@@ -145,7 +146,7 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 	}
 	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Welcome{Welcome: w}}), cur.tick)
 	if s.deflate {
-		f.compress(h.srv.cfg.DeflateLevel)
+		f.compress(h.env.cfg.DeflateLevel)
 	}
 	s.welcomed = s.send(f)
 	s.sentTick = cur.tick
@@ -193,24 +194,24 @@ func (h *hub) reapIfEmpty(now time.Time, players int) {
 		h.emptySince = now
 		return
 	}
-	if players == 0 && now.Sub(h.emptySince) > h.srv.cfg.EmptyRoomTimeout {
+	if players == 0 && now.Sub(h.emptySince) > h.env.cfg.EmptyRoomTimeout {
 		h.room.Stop(game.EndAbandoned)
 	}
 }
 
 // Ended tells every session the final scores and closes it.
 func (h *hub) Ended(sim *game.Sim, r game.Result) {
-	h.srv.removeRoom(h)
-	if h.srv.cfg.OnMatchEnd != nil {
-		h.srv.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
+	h.rooms.remove(h)
+	if h.env.cfg.OnMatchEnd != nil {
+		h.env.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
 	}
 	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
 	for _, st := range r.Standings {
 		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
 	}
 	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_MatchEnd{MatchEnd: end}}), 0)
-	if !h.srv.cfg.NoDeflate {
-		f.compress(h.srv.cfg.DeflateLevel)
+	if !h.env.cfg.NoDeflate {
+		f.compress(h.env.cfg.DeflateLevel)
 	}
 	code, reason := uint16(closeNormal), "match ended"
 	if r.Reason == game.EndShutdown {

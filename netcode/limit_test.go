@@ -188,11 +188,10 @@ func TestOriginPolicy(t *testing.T) {
 // read time, the counter and the rate check, on the path a frame within its
 // rate takes.
 func BenchmarkAdmit(b *testing.B) {
-	srv := &Server{cfg: Config{ClientRate: 1e6, ClientBurst: 1e6}.withDefaults()}
-	sess := loopbackSessions(b, srv, 1, false)[0]
+	sess := loopbackSessions(b, testEnv(Config{ClientRate: 1e6, ClientBurst: 1e6}), 1, false)[0]
 	b.ReportAllocs()
 	for b.Loop() {
-		if !srv.admit(sess) {
+		if !sess.admit() {
 			b.Fatal("frame dropped")
 		}
 	}

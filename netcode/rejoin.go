@@ -48,13 +48,13 @@ func resumeTokenPlayer(token string) (game.PlayerID, bool) {
 // holdTicks is the rejoin grace in ticks, rounded up.
 func (h *hub) holdTicks() uint64 {
 	interval := time.Second / time.Duration(h.room.TickRate())
-	return uint64((h.srv.cfg.RejoinGrace + interval - 1) / interval)
+	return uint64((h.env.cfg.RejoinGrace + interval - 1) / interval)
 }
 
 // resume hands a join with a resume token to the room it names. The token is
 // the credential: no ticket is needed.
 func (s *Server) resume(sess *session, j *pb.Join) {
-	h, _, _ := s.room(j.RoomId, false, nil)
+	h := s.rooms.get(j.RoomId)
 	if h == nil {
 		sess.fail(pb.ErrorCode_ERROR_CODE_RESUME_EXPIRED, fmt.Sprintf("room %q is gone", j.RoomId))
 		return
@@ -125,7 +125,7 @@ func (h *hub) reattach(sim *game.Sim, s *session, pid game.PlayerID, st *seat) {
 	s.resumed = true
 	h.sessions = append(h.sessions, s)
 	h.emptySince = time.Time{}
-	h.srv.stats.rejoins.Add(1)
+	h.env.stats.rejoins.Add(1)
 }
 
 // addSeat records the seat of a newly joined player, with a fresh token.
@@ -149,7 +149,7 @@ func (h *hub) drop(sim *game.Sim, s *session, leave bool) {
 	if st == nil || st.sess != s {
 		return
 	}
-	if leave || h.srv.cfg.RejoinGrace <= 0 || !(s.welcomed || s.resumed) || sim.World().Phase() == game.PhaseEnded {
+	if leave || h.env.cfg.RejoinGrace <= 0 || !(s.welcomed || s.resumed) || sim.World().Phase() == game.PhaseEnded {
 		delete(h.seats, pid)
 		sim.RemovePlayer(pid)
 		h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Bool("left", leave).Msg("player left")
@@ -158,8 +158,8 @@ func (h *hub) drop(sim *game.Sim, s *session, leave bool) {
 	st.sess = nil
 	h.held++
 	sim.Disconnect(pid, h.holdTicks())
-	h.srv.stats.seatsHeld.Add(1)
-	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Dur("grace", h.srv.cfg.RejoinGrace).
+	h.env.stats.seatsHeld.Add(1)
+	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Dur("grace", h.env.cfg.RejoinGrace).
 		Msg("player disconnected; seat held for a rejoin")
 }
 
@@ -183,7 +183,7 @@ func (h *hub) forgetExpired(sim *game.Sim) {
 		if st.sess == nil && sim.World().Player(pid) == nil {
 			delete(h.seats, pid)
 			h.held--
-			h.srv.stats.seatsExpired.Add(1)
+			h.env.stats.seatsExpired.Add(1)
 			h.log.Info().Uint32("player", uint32(pid)).Msg("held seat expired; player removed")
 		}
 	}

@@ -57,11 +57,11 @@ func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(t.Context())
-	h, _, err := srv.room("r", true, nil)
+	h, _, err := srv.rooms.getOrCreate("r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := loopbackSessions(t, srv, 3, false)
+	sessions := loopbackSessions(t, srv.env, 3, false)
 	first, second, fresh := sessions[0], sessions[1], sessions[2]
 	type outcome struct {
 		seated, disconnected, freshSeated bool

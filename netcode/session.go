@@ -1,29 +1,35 @@
 package netcode
 
 import (
-	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/clock"
 )
 
-// session is one client connection. Frames are written straight from the
-// sending goroutine (normally the room's) with a non-blocking write while the
-// socket keeps up; only when the kernel buffer is full does a writer goroutine
-// start, wait for the socket and drain a small bounded queue. So a session in
-// steady state costs no goroutine beyond gws's read loop, and a room's tick
-// never waits on a socket.
+// session is one client connection, and the only writer of its socket after
+// the upgrade: state frames, pongs and close frames all go through send.
+// Frames are written straight from the sending goroutine (normally the
+// room's) with a non-blocking write while the socket keeps up; only when the
+// kernel buffer is full does a writer goroutine start, wait for the socket
+// (with a write deadline) and drain a small bounded queue. So a session in
+// steady state costs no goroutine beyond gws's read loop, and no room, janitor
+// or counter ever waits on a socket: s.mu is held only for non-blocking work.
+//
+// A connection ends once (end): after one close frame is written and the
+// client answers it or closeWait passes, when a write fails, or when the
+// close could not be written within WriteTimeout. Then the socket is closed
+// and onEnd does the node's bookkeeping.
 type session struct {
 	id      string
 	netConn net.Conn
 	raw     syscall.RawConn // nil when the conn has no file descriptor
-	srv     *Server
+	env     *env
 	deflate bool // negotiated permessage-deflate
 	opened  time.Time
 
@@ -39,6 +45,12 @@ type session struct {
 	flooded bool // closed for flooding: ignore whatever else arrives
 	// failed is set by the first fail: one Error frame, one count.
 	failed atomic.Bool
+	// ending is set when a close frame is queued or the connection ends: the
+	// read goroutine acts on nothing more it reads.
+	ending atomic.Bool
+	// done is closed when the connection has ended; onEnd runs then, once.
+	done  chan struct{}
+	onEnd func(*session)
 
 	// Set by the room goroutine when the join succeeds (and hub cleared when a
 	// rejoin on another connection takes the seat); read by the read
@@ -66,7 +78,10 @@ type session struct {
 	inflightOff int
 	writing     bool // a writer goroutine owns the socket
 	closing     bool // a close frame is queued or written: queue nothing more
-	gone        bool // the connection has closed (OnClose ran)
+	closeSent   bool // the close frame is written
+	readerDone  bool // gws stopped reading (the client's close, an error)
+	gone        bool // the connection has ended (end ran)
+	endTimer    clock.Timer
 	dropped     int64
 	batch       []*frame  // frames being written; the writer's
 	deadline    time.Time // current write deadline; the writer's
@@ -86,15 +101,16 @@ type session struct {
 	resumed  bool // reattached to an existing seat: its Welcome says so
 }
 
-func newSession(srv *Server, conn net.Conn, deflate bool) *session {
+func newSession(e *env, conn net.Conn, deflate bool) *session {
 	s := &session{
 		id:      newID(),
 		netConn: conn,
-		srv:     srv,
+		env:     e,
 		deflate: deflate,
-		opened:  time.Now(),
-		queue:   make([]*frame, srv.cfg.MaxPending),
-		batch:   make([]*frame, 0, srv.cfg.MaxPending+1),
+		opened:  e.clock.Now(),
+		done:    make(chan struct{}),
+		queue:   make([]*frame, e.cfg.MaxPending),
+		batch:   make([]*frame, 0, e.cfg.MaxPending+1),
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -102,7 +118,7 @@ func newSession(srv *Server, conn net.Conn, deflate bool) *session {
 		}
 	}
 	s.rawWrite = s.writeFD
-	s.limit = newRateLimiter(&srv.cfg)
+	s.limit = newRateLimiter(e.cfg)
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
 	return s
@@ -120,11 +136,19 @@ func (s *session) send(f *frame) bool {
 	}
 	if f.closing {
 		s.closing = true
+		s.ending.Store(true)
+		// The close may wait behind a blocked write for WriteTimeout; then
+		// the client has closeWait to answer it.
+		s.armEndLocked(s.env.cfg.WriteTimeout + closeWait)
 	}
 	if !s.writing && s.raw != nil {
 		return s.sendNow(f) // unlocks
 	}
 	if s.n == len(s.queue) {
+		if f.pong { // a client that does not read its socket needs no pong
+			s.mu.Unlock()
+			return false
+		}
 		s.dropLocked()
 		if !f.control { // a close or ping still goes out, after the drop
 			s.mu.Unlock()
@@ -151,14 +175,14 @@ func (s *session) sendNow(f *frame) bool {
 	s.wbuf = nil
 	if err != nil {
 		s.mu.Unlock()
-		s.finish(false)
+		s.writeFailed(err)
 		return false
 	}
 	if n == len(b) {
 		s.mu.Unlock()
 		s.wrote(f, len(b), nil)
 		if f.closing {
-			s.finish(true)
+			s.closeWritten()
 		}
 		return true
 	}
@@ -199,16 +223,16 @@ func (s *session) startWriterLocked() {
 
 // wrote accounts for a frame that went out (or failed to).
 func (s *session) wrote(f *frame, size int, err error) {
-	s.srv.stats.bytesOut.Add(uint64(size))
+	s.env.stats.bytesOut.Add(uint64(size))
 	if err != nil {
 		return
 	}
 	if f.tick > 0 {
 		s.delivered.Store(f.tick)
-		s.srv.stats.stateFramesOut.Add(1)
+		s.env.stats.stateFramesOut.Add(1)
 	}
 	if !f.control {
-		s.srv.stats.framesOut.Add(1)
+		s.env.stats.framesOut.Add(1)
 	}
 }
 
@@ -220,7 +244,7 @@ func (s *session) dropLocked() {
 		s.head = (s.head + 1) % len(s.queue)
 		s.n--
 		s.dropped++
-		s.srv.stats.framesDropped.Add(1)
+		s.env.stats.framesDropped.Add(1)
 	}
 }
 
@@ -249,6 +273,11 @@ func (s *session) drained() bool {
 // queued frames with blocking writes (one writev for a backlog) until the
 // queue is empty, then hands the socket back to the fast path and exits.
 func (s *session) flush() {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicked("write", v)
+		}
+	}()
 	for {
 		s.mu.Lock()
 		batch := s.batch[:0]
@@ -265,6 +294,12 @@ func (s *session) flush() {
 			s.n--
 		}
 		if len(batch) == 0 {
+			// The fast path writes with the socket's deadline too: a
+			// deadline left set would fail its first write once it passed.
+			if !s.deadline.IsZero() {
+				s.deadline = time.Time{}
+				_ = s.netConn.SetWriteDeadline(time.Time{})
+			}
 			s.writing = false
 			s.mu.Unlock()
 			return
@@ -278,17 +313,17 @@ func (s *session) flush() {
 			closing = closing || f.closing
 			f.release()
 		}
-		s.srv.stats.bytesOut.Add(uint64(size))
+		s.env.stats.bytesOut.Add(uint64(size))
 		clear(batch)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.srv.stats.writeTimeouts.Add(1)
-			s.srv.log.Warn().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).Msg("write timed out: client dropped")
-		}
 		if err != nil || closing {
-			s.finish(err == nil)
 			s.mu.Lock()
 			s.writing = false
 			s.mu.Unlock()
+			if err != nil {
+				s.writeFailed(err)
+			} else {
+				s.closeWritten()
+			}
 			return
 		}
 	}
@@ -318,35 +353,11 @@ func (s *session) writeBatch(batch []*frame, off int) (int, error) {
 // WriteTimeout still fails, at a fraction of the cost.
 func (s *session) refreshDeadline() {
 	now := time.Now()
-	if now.Add(s.srv.cfg.WriteTimeout / 2).Before(s.deadline) {
+	if now.Add(s.env.cfg.WriteTimeout / 2).Before(s.deadline) {
 		return
 	}
-	s.deadline = now.Add(s.srv.cfg.WriteTimeout)
+	s.deadline = now.Add(s.env.cfg.WriteTimeout)
 	_ = s.netConn.SetWriteDeadline(s.deadline)
-}
-
-// finish ends the connection after a close frame (graceful) or a failed write.
-// After a close frame the client gets a moment to answer before the socket goes.
-func (s *session) finish(graceful bool) {
-	s.mu.Lock()
-	s.closing = true
-	s.dropLocked()
-	s.mu.Unlock()
-	if graceful {
-		_ = s.netConn.SetReadDeadline(time.Now().Add(closeWait))
-		return
-	}
-	_ = s.netConn.Close()
-}
-
-// closeWait is how long the server waits for a client's close reply.
-const closeWait = 2 * time.Second
-
-// close queues a close frame; the connection ends once it is written.
-func (s *session) close(code uint16, reason string) {
-	f := newControlFrame(opClose, closePayload(code, reason))
-	s.send(f) // refused only when a close is already on its way
-	f.release()
 }
 
 func (s *session) playerID() game.PlayerID { return game.PlayerID(s.player.Load()) }

@@ -1,0 +1,89 @@
+package netcode
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// admission decides whether a join may take a new seat, and on what terms.
+// It runs on the joining connection's read goroutine, after the join's
+// version, room id and name are checked and before any room is created.
+type admission interface {
+	// admit returns the seat's terms, or the refusal the client is sent.
+	admit(j *pb.Join, name string) (grant, *refusal)
+}
+
+// grant is what an admitted join gets: the lobby account it plays as (none
+// for an open room), its display name, and the rules to create the room with
+// (nil: the server's).
+type grant struct {
+	account, name string
+	rules         *game.Rules
+}
+
+// refusal is a join turned away: an Error code and a message for the client.
+type refusal struct {
+	code pb.ErrorCode
+	msg  string
+}
+
+// newAdmission builds the server's policy from cfg: joins with a ticket go to
+// Config.Admit, joins without one to the open rooms if Config.OpenRooms is
+// set, and are refused otherwise.
+func newAdmission(cfg *Config, rooms *registry) admission {
+	p := byTicket{withTicket: ticketAdmission{verify: cfg.Admit}, without: lobbyOnly{rooms: rooms}}
+	if cfg.OpenRooms {
+		p.without = openRooms{}
+	}
+	return p
+}
+
+// byTicket hands a join to one policy or the other by whether it carries a
+// join ticket.
+type byTicket struct{ withTicket, without admission }
+
+func (p byTicket) admit(j *pb.Join, name string) (grant, *refusal) {
+	if j.Ticket != "" {
+		return p.withTicket.admit(j, name)
+	}
+	return p.without.admit(j, name)
+}
+
+// ticketAdmission takes joins whose lobby ticket verify accepts; with no
+// verify, it takes none.
+type ticketAdmission struct {
+	verify func(ticket, roomID string) (Admission, error)
+}
+
+func (t ticketAdmission) admit(j *pb.Join, _ string) (grant, *refusal) {
+	if t.verify == nil {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this server does not take join tickets"}
+	}
+	adm, err := t.verify(j.Ticket, j.RoomId)
+	if errors.Is(err, ErrRoomElsewhere) {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, err.Error()}
+	}
+	if err != nil {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "join ticket refused: " + err.Error()}
+	}
+	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules}, nil
+}
+
+// openRooms takes every join, into any room id, created on first join with
+// the server's rules: local play and tests.
+type openRooms struct{}
+
+func (openRooms) admit(_ *pb.Join, name string) (grant, *refusal) { return grant{name: name}, nil }
+
+// lobbyOnly refuses joins without a ticket, saying whether the room exists.
+type lobbyOnly struct{ rooms *registry }
+
+func (l lobbyOnly) admit(j *pb.Join, _ string) (grant, *refusal) {
+	if l.rooms.get(j.RoomId) == nil {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId)}
+	}
+	return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "a join ticket from the lobby is required"}
+}

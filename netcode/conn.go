@@ -1,0 +1,277 @@
+package netcode
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// A game connection has two owners with one job each. gws does the upgrade,
+// the extension negotiation and the reading: it parses the client's frames
+// and hands them to events. The session (session.go) is the only writer of
+// every byte after the upgrade, frames, pongs and closes alike, through its
+// bounded queue with write deadlines. gws is given the socket through a
+// gwsConn, which keeps what gws would write itself (its answer to a close,
+// the close of a protocol error) off the socket and hands it to the session.
+
+// ServeHTTP upgrades a request to a game connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.stop:
+		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) {
+		s.stats.refusedOrigin.Add(1)
+		s.log.Info().Str("remote", r.RemoteAddr).Str("origin", origin).Msg("upgrade refused: origin not allowed")
+		http.Error(w, fmt.Sprintf("origin %q may not open a game socket on this server", origin), http.StatusForbidden)
+		return
+	}
+	ip, limited := ipKey(r.RemoteAddr, s.cfg.LimitLoopback)
+	if limited && !s.conns.perIP.acquire(ip) {
+		s.stats.refusedPerIP.Add(1)
+		s.log.Info().Str("remote", r.RemoteAddr).Int("limit", s.cfg.MaxConnsPerIP).Msg("upgrade refused: too many connections from one address")
+		http.Error(w, fmt.Sprintf("too many connections from your address (at most %d); close one and retry", s.cfg.MaxConnsPerIP), http.StatusTooManyRequests)
+		return
+	}
+	release := func() {
+		if limited {
+			s.conns.perIP.release(ip)
+		}
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		release()
+		http.Error(w, "this connection cannot be upgraded", http.StatusInternalServerError)
+		return
+	}
+	deflate := !s.cfg.NoDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+	netConn, brw, err := hj.Hijack()
+	if err != nil {
+		release()
+		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("hijack failed")
+		return
+	}
+	gc := &gwsConn{Conn: netConn, early: brw.Reader}
+	conn, err := s.upgrader.UpgradeFromConn(gc, bufio.NewReaderSize(gc, readBufferSize), r)
+	if err != nil {
+		release()
+		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
+		return
+	}
+	sess := newSession(s.env, netConn, deflate)
+	if limited {
+		sess.ip, sess.ipHeld = ip, true
+	}
+	sess.onEnd = s.ended
+	conn.Session().Store(sessionKey, sess)
+	s.conns.add(sess)
+	s.stats.connections.Add(1)
+	s.stats.connectionsTotal.Add(1)
+	gc.sess.Store(sess)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				sess.panicked("read", v)
+			}
+			sess.readDone()
+		}()
+		conn.ReadLoop()
+	}()
+}
+
+// readBufferSize is gws's read buffer per connection.
+const readBufferSize = 2048
+
+const sessionKey = "s"
+
+// ended is the bookkeeping of a connection whose socket has closed: the
+// node forgets it and its room lets the seat go (or holds it for a rejoin).
+// It runs once per session.
+func (s *Server) ended(sess *session) {
+	s.conns.remove(sess)
+	// Last, so that whoever sees the count drop sees the slot free and the
+	// close counted.
+	s.stats.connections.Add(-1)
+	if h := sess.hub.Load(); h != nil {
+		h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, sess.left.Load()) })
+	}
+	s.log.Debug().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).Msg("connection closed")
+}
+
+// gwsConn is the socket as gws sees it. Reads go to the socket (after what
+// net/http read ahead before the hijack). Writes go to the socket only until
+// the session takes over (the 101 response, or the error of a refused
+// upgrade); after that, a close frame gws writes is handed to the session,
+// which sends it if it has sent no close yet, and anything else is dropped.
+// gws's Close after its last close frame does not close the socket: the
+// session does, once its close handshake is done.
+type gwsConn struct {
+	net.Conn
+	early *bufio.Reader // read ahead by net/http; the read goroutine's
+	sess  atomic.Pointer[session]
+}
+
+func (c *gwsConn) Read(p []byte) (int, error) {
+	if c.early != nil {
+		if n := c.early.Buffered(); n > 0 {
+			return c.early.Read(p[:min(len(p), n)])
+		}
+		c.early = nil
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *gwsConn) Write(b []byte) (int, error) {
+	s := c.sess.Load()
+	if s == nil {
+		return c.Conn.Write(b)
+	}
+	// gws writes one whole unmasked frame per call; a close frame's payload
+	// fits in the short length form.
+	if len(b) >= 2 && b[0]&0x0f == opClose && int(b[1]&0x7f) == len(b)-2 {
+		s.closeFromReader(b[2:])
+	}
+	return len(b), nil
+}
+
+func (c *gwsConn) Close() error {
+	if c.sess.Load() == nil {
+		return c.Conn.Close()
+	}
+	return nil // the session closes the socket; readDone tells it gws is done
+}
+
+// SetDeadline is a read deadline once the session writes: its write
+// deadlines are its own.
+func (c *gwsConn) SetDeadline(t time.Time) error {
+	if c.sess.Load() == nil {
+		return c.Conn.SetDeadline(t)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *gwsConn) SetWriteDeadline(t time.Time) error {
+	if c.sess.Load() == nil {
+		return c.Conn.SetWriteDeadline(t)
+	}
+	return nil
+}
+
+// closeFromReader sends the close frame gws would have written: its answer
+// to the client's close (the client's code echoed), or the code of a
+// protocol violation it found (1002; 1009 for a frame over its hard cap).
+func (s *session) closeFromReader(payload []byte) {
+	if len(payload) < 2 {
+		s.sendClose(newControlFrame(opClose, nil))
+		return
+	}
+	if binary.BigEndian.Uint16(payload) == closeMessageTooLarge && !s.isClosing() {
+		s.env.stats.framesTooLarge.Add(1) // over gws's hard cap, refused unread
+	}
+	s.sendClose(newControlFrame(opClose, payload))
+}
+
+// panicked ends a connection whose goroutine panicked: it is logged with its
+// stack and counted, and the connection is closed with 1011. The node and
+// every other connection go on.
+func (s *session) panicked(where string, v any) {
+	s.env.stats.panics.Add(1)
+	s.env.log.Error().Str("conn", s.id).Str("room", s.roomID()).Uint32("player", s.player.Load()).
+		Str("goroutine", where).Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).
+		Msg("panic on a connection: closed with 1011")
+	if where == "write" { // the writer's state is unknown: no more frames
+		s.end()
+		return
+	}
+	s.close(closeInternalError, "internal error")
+}
+
+// events is the gws event handler. Its methods run on each connection's read
+// goroutine. gws writes nothing of its own accord: pings are answered here,
+// through the session, and a close is answered by the session (gwsConn).
+type events struct{ srv *Server }
+
+func sessionOf(c *gws.Conn) *session {
+	v, _ := c.Session().Load(sessionKey)
+	s, _ := v.(*session)
+	return s
+}
+
+func (e *events) OnOpen(c *gws.Conn) {}
+
+// OnClose runs when gws stops reading; the read goroutine's wrapper tells the
+// session (readDone), panic or not.
+func (e *events) OnClose(c *gws.Conn, err error) {}
+
+func (e *events) OnPing(c *gws.Conn, payload []byte) {
+	if sess := sessionOf(c); sess != nil && sess.admit() {
+		sess.pong(payload)
+	}
+}
+
+func (e *events) OnPong(c *gws.Conn, payload []byte) {
+	if sess := sessionOf(c); sess != nil {
+		sess.admit()
+	}
+}
+
+// admit records that sess sent a frame and charges it to its rate limit: it
+// reports whether to act on the frame, which it does not once the session is
+// closing. Hot path: every client frame; it allocates nothing.
+func (sess *session) admit() bool {
+	now := sess.env.clock.Now()
+	sess.lastRead.Store(now.UnixNano())
+	sess.env.stats.framesIn.Add(1)
+	if sess.flooded { // closed for flooding: read as little more as possible
+		sess.pause(maxPause)
+		return false
+	}
+	since := now.Sub(sess.opened)
+	switch sess.limit.check(since) {
+	case frameAllowed:
+		return !sess.ending.Load()
+	case frameFlood:
+		sess.flooded = true
+		sess.env.stats.framesRateLimited.Add(1)
+		if sess.fail(pb.ErrorCode_ERROR_CODE_RATE_LIMITED, fmt.Sprintf("more than %d frames over the rate of %v a second within %v", sess.env.cfg.FloodDrops, sess.env.cfg.ClientRate, sess.env.cfg.FloodWindow)) {
+			sess.env.log.Warn().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).Msg("client flooding: closed")
+		}
+		return false
+	}
+	sess.env.stats.framesRateLimited.Add(1)
+	sess.pause(sess.limit.pause(since))
+	return false
+}
+
+func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	sess := sessionOf(c)
+	if sess == nil {
+		return
+	}
+	if !sess.admit() {
+		return
+	}
+	if m.Opcode != gws.OpcodeBinary {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "text frames are refused; send binary protobuf ClientFrames")
+		return
+	}
+	if m.Data.Len() > e.srv.cfg.ReadLimit {
+		sess.fail(pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE, fmt.Sprintf("frame of %d bytes exceeds the limit of %d", m.Data.Len(), e.srv.cfg.ReadLimit))
+		return
+	}
+	e.srv.dispatch(sess, m.Bytes())
+}

@@ -1,0 +1,153 @@
+package netcode
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tickwire/tickwire/game"
+	pb "github.com/tickwire/tickwire/proto/tickwirev1"
+)
+
+// dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
+// it with arbitrary bytes. Hot path: every client input.
+func (s *Server) dispatch(sess *session, b []byte) {
+	if h := sess.hub.Load(); h != nil {
+		if in, ok := decodeInput(b, &h.codec.input); ok {
+			s.input(sess, in)
+			return
+		}
+	}
+	var f pb.ClientFrame
+	if err := proto.Unmarshal(b, &f); err != nil {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "frame is not a ClientFrame: "+err.Error())
+		return
+	}
+	s.handle(sess, &f)
+}
+
+func (s *Server) handle(sess *session, f *pb.ClientFrame) {
+	h := sess.hub.Load()
+	switch body := f.Body.(type) {
+	case *pb.ClientFrame_Join:
+		if h != nil || !sess.joining.CompareAndSwap(false, true) {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "already joined")
+			return
+		}
+		s.join(sess, body.Join)
+	case *pb.ClientFrame_Input:
+		if h == nil { // join still in flight: nothing to steer yet
+			return
+		}
+		in, err := h.codec.input.inputFromWire(body.Input)
+		if err != nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+			return
+		}
+		s.input(sess, in)
+	case *pb.ClientFrame_Ping:
+		var tick uint64
+		if h != nil {
+			tick = sess.delivered.Load()
+		}
+		pong := &pb.ServerFrame{Body: &pb.ServerFrame_Pong{Pong: &pb.Pong{
+			ClientTimeUs: body.Ping.ClientTimeUs, ServerTimeUs: time.Now().UnixMicro(), ServerTick: tick,
+		}}}
+		pf := newFrame(marshal(pong), 0)
+		sess.send(pf)
+		pf.release()
+	case *pb.ClientFrame_Leave:
+		// The seat is freed now, not when the socket closes, so a join
+		// right after can take it.
+		sess.left.Store(true)
+		if h != nil {
+			h.room.Do(func(sim *game.Sim) { h.drop(sim, sess, true) })
+		}
+		sess.close(closeNormal, "left")
+	case *pb.ClientFrame_Resync:
+		if h == nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "resync before join")
+			return
+		}
+		sess.resync.Store(true)
+	default:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "empty or unknown frame body")
+	}
+}
+
+// input hands a client's input to its room.
+func (s *Server) input(sess *session, in game.Input) {
+	h := sess.hub.Load()
+	if h == nil { // join still in flight: nothing to steer yet
+		return
+	}
+	if !h.room.Input(sess.playerID(), in) {
+		s.stats.inputsDropped.Add(1)
+	}
+}
+
+func (s *Server) join(sess *session, j *pb.Join) {
+	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 2", j.ProtocolVersion))
+		return
+	}
+	if !validRoomID(j.RoomId) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "room id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+		return
+	}
+	if j.ResumeToken != "" { // a held seat is taken back even while draining
+		s.resume(sess, j)
+		return
+	}
+	if s.rooms.draining.Load() {
+		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, "server is draining: it takes no new players; ask the lobby for another node")
+		return
+	}
+	name, err := cleanName(j.Name)
+	if err != nil {
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+		return
+	}
+	g, no := s.admission.admit(j, name)
+	if no != nil {
+		sess.fail(no.code, no.msg)
+		return
+	}
+	h, _, err := s.rooms.getOrCreate(j.RoomId, g.rules)
+	switch {
+	case err != nil:
+		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
+		return
+	case h == nil:
+		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
+		return
+	}
+	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, g.name, g.account) }) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
+	}
+}
+
+var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
+
+// maxName is the longest display name accepted, in bytes.
+const maxName = 32
+
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case !utf8.ValidString(name):
+		return "", errors.New("name is not valid UTF-8")
+	case len(name) > maxName:
+		return "", fmt.Errorf("name is %d bytes; at most %d", len(name), maxName)
+	case name == "":
+		return "player", nil
+	}
+	return name, nil
+}
