@@ -3,6 +3,7 @@ package netcode
 import (
 	"math/bits"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
@@ -21,8 +22,8 @@ type encoder struct {
 	created  pb.EntityColumns
 	pupdates pb.EntityUpdates
 	room     pb.FieldValues
-	changed  changeList // updated entities, then players
-	newCols  columns    // values of created entities
+	cols     columns // changed values of updated entities, then of players
+	newCols  columns // values of created entities
 	buf      []byte
 	opts     proto.MarshalOptions
 }
@@ -41,6 +42,39 @@ type columns struct {
 	vals  [game.MaxBits][]uint64
 	texts [game.MaxBits][]string
 	used  uint64 // bits with values queued
+}
+
+// changes queues the changed components of one record and returns its mask.
+// Hot path: once per entity per tick. A record's numbers are stored in the
+// order of its numeric bits (nums[k] is at slot k), so they are compared in
+// one sequential sweep.
+func (cs *columns) changes(s *shape, bv, cv []int64, bt, ct []string) uint64 {
+	var m uint64
+	bv = bv[:len(s.nums)]
+	cv = cv[:len(bv)]
+	for k, b := range bv {
+		c := cv[k]
+		if b == c {
+			continue
+		}
+		n := &s.nums[k]
+		w := uint64(c)
+		if n.signed {
+			w = protowire.EncodeZigZag(c - b)
+		}
+		m |= n.mask
+		col := &cs.vals[n.bit]
+		*col = append(*col, w)
+	}
+	for i := range s.texts {
+		t := &s.texts[i]
+		if bt[t.slot] != ct[t.slot] {
+			m |= 1 << t.bit
+			cs.texts[t.bit] = append(cs.texts[t.bit], ct[t.slot])
+		}
+	}
+	cs.used |= m
+	return m
 }
 
 // record queues every component of one record, as full values.
@@ -64,74 +98,6 @@ func (cs *columns) flush(vals []uint64, texts []string) ([]uint64, []string) {
 		cs.vals[b], cs.texts[b] = cs.vals[b][:0], cs.texts[b][:0]
 	}
 	cs.used = 0
-	return vals, texts
-}
-
-// changeList finds the changed components of records present at both ticks
-// and then writes them column by column. Finding compares each record's
-// numbers in one sweep and keeps only where the changed ones are; writing
-// walks the changed records once per mask bit in use, appending to one list.
-// Both are hot paths: once per entity per tick.
-type changeList struct {
-	recs []changed
-	used uint64 // bits changed in any record
-}
-
-// changed is one record with a change: its shape, where its values are at
-// both ticks, and its mask.
-type changed struct {
-	mask         uint64
-	sh           int32 // index into the shapes given to write
-	boff, coff   int32
-	btoff, ctoff int32
-}
-
-func (l *changeList) reset() { l.recs, l.used = l.recs[:0], 0 }
-
-// add compares one record at its base (bv, bt) and current (cv, ct) values,
-// given from its offsets, and returns its mask. A record's numbers are stored
-// in the order of its numeric bits (nums[k] is at slot k).
-func (l *changeList) add(shapes []shape, k int, bv, cv []int64, bt, ct []string, boff, coff, btoff, ctoff int) uint64 {
-	sh := &shapes[k]
-	var m uint64
-	n := len(sh.nums)
-	b, c := bv[boff:boff+n], cv[coff:coff+n]
-	for i, x := range b {
-		if x != c[i] {
-			m |= sh.nums[i].mask
-		}
-	}
-	for i := range sh.texts {
-		t := &sh.texts[i]
-		if bt[btoff+int(t.slot)] != ct[ctoff+int(t.slot)] {
-			m |= 1 << t.bit
-		}
-	}
-	if m != 0 {
-		l.recs = append(l.recs, changed{mask: m, sh: int32(k), boff: int32(boff), coff: int32(coff), btoff: int32(btoff), ctoff: int32(ctoff)})
-		l.used |= m
-	}
-	return m
-}
-
-// write appends the changes column by column.
-func (l *changeList) write(vals []uint64, texts []string, shapes []shape, bv, cv []int64, bt, ct []string) ([]uint64, []string) {
-	for u := l.used; u != 0; u &= u - 1 {
-		b := bits.TrailingZeros64(u)
-		bit := uint64(1) << b
-		for i := range l.recs {
-			r := &l.recs[i]
-			if r.mask&bit == 0 {
-				continue
-			}
-			c := &shapes[r.sh].bits[b]
-			if c.text {
-				texts = append(texts, ct[int(r.ctoff)+c.slot])
-			} else {
-				vals = append(vals, c.change(bv[int(r.boff)+c.slot], cv[int(r.coff)+c.slot]))
-			}
-		}
-	}
 	return vals, texts
 }
 
@@ -165,10 +131,11 @@ func (l *updateList) matched(id uint32, m uint64) {
 	u.Masks = append(u.Masks, m)
 }
 
-// finish returns the updates, or nil when nothing changed; their values are
-// written apart (changeList.write).
-func (l *updateList) finish() *pb.EntityUpdates {
+// finish moves the columns into the updates and returns them, or nil when
+// nothing changed.
+func (l *updateList) finish(cs *columns) *pb.EntityUpdates {
 	u := l.u
+	u.Values, u.Texts = cs.flush(u.Values, u.Texts)
 	if len(u.Masks) == 0 {
 		return nil
 	}
@@ -213,7 +180,6 @@ func (e *encoder) diffEntities(base, cur *roomState) (*pb.EntityUpdates, *pb.Ent
 	d, c := &e.delta, &e.created
 	var l updateList
 	l.reset(&e.updates)
-	e.changed.reset()
 	c.Ids, c.Kinds, c.Values, c.Texts = c.Ids[:0], c.Kinds[:0], c.Values[:0], c.Texts[:0]
 	bs, cs := base.entities, cur.entities
 	i, j := 0, 0
@@ -230,14 +196,12 @@ func (e *encoder) diffEntities(base, cur *roomState) (*pb.EntityUpdates, *pb.Ent
 			j++
 		default:
 			b, c := &bs[i], &cs[j]
-			m := e.changed.add(e.codec.kinds, int(c.kind-1), base.vals, cur.vals, base.texts, cur.texts, b.off, c.off, b.toff, c.toff)
-			l.matched(uint32(c.id), m)
+			l.matched(uint32(c.id), e.cols.changes(&e.codec.kinds[c.kind-1], base.vals[b.off:], cur.vals[c.off:], base.texts[b.toff:], cur.texts[c.toff:]))
 			i++
 			j++
 		}
 	}
-	u := l.finish()
-	l.u.Values, l.u.Texts = e.changed.write(l.u.Values, l.u.Texts, e.codec.kinds, base.vals, cur.vals, base.texts, cur.texts)
+	u := l.finish(&e.cols)
 	c.Values, c.Texts = e.newCols.flush(c.Values, c.Texts)
 	if len(c.Ids) == 0 {
 		return u, nil
@@ -253,7 +217,6 @@ func (e *encoder) diffPlayers(base, cur *roomState) *pb.EntityUpdates {
 	d.AckPlayers, d.AckSeqs = d.AckPlayers[:0], d.AckSeqs[:0]
 	var l updateList
 	l.reset(&e.pupdates)
-	e.changed.reset()
 	bp, cp := base.players, cur.players
 	i, j := 0, 0
 	for i < len(bp) || j < len(cp) {
@@ -277,16 +240,15 @@ func (e *encoder) diffPlayers(base, cur *roomState) *pb.EntityUpdates {
 				d.AckPlayers, d.AckSeqs = append(d.AckPlayers, uint32(c.id)), append(d.AckSeqs, c.lastSeq)
 			}
 			if len(e.codec.player.bits) > 0 {
-				m := e.changed.add(e.codec.players, 0, base.pvals, cur.pvals, base.ptexts, cur.ptexts, b.off, c.off, b.toff, c.toff)
-				l.matched(uint32(c.id), m)
+				bv, bt := base.playerValues(b)
+				cv, ct := cur.playerValues(c)
+				l.matched(uint32(c.id), e.cols.changes(&e.codec.player, bv, cv, bt, ct))
 			}
 			i++
 			j++
 		}
 	}
-	u := l.finish()
-	l.u.Values, l.u.Texts = e.changed.write(l.u.Values, l.u.Texts, e.codec.players, base.pvals, cur.pvals, base.ptexts, cur.ptexts)
-	return u
+	return l.finish(&e.cols)
 }
 
 // snapshot builds the full state for one player. It allocates: it is sent on join

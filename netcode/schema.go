@@ -85,12 +85,11 @@ func newShape(f *game.Fields) shape {
 // codec is a room's schema as the encoder, the input decoder and the Welcome
 // use it. It is read-only once built, so every goroutine may share it.
 type codec struct {
-	kinds   []shape // kind number k at k-1
-	player  shape
-	players []shape // player alone, for the encoder
-	room    shape
-	input   shape
-	wire    *pb.Schema // for the Welcome
+	kinds  []shape // kind number k at k-1
+	player shape
+	room   shape
+	input  shape
+	wire   *pb.Schema // for the Welcome
 }
 
 func newCodec(s *game.Schema) *codec {
@@ -104,7 +103,6 @@ func newCodec(s *game.Schema) *codec {
 			InputFields:  fieldSpecs(&s.Input),
 		},
 	}
-	c.players = []shape{c.player}
 	for _, k := range s.Kinds() {
 		c.kinds = append(c.kinds, newShape(&k.Fields))
 		c.wire.Kinds = append(c.wire.Kinds, &pb.EntityKind{Name: k.Name(), Fields: fieldSpecs(&k.Fields)})
