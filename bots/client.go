@@ -105,6 +105,8 @@ type Session struct {
 type ServerError struct {
 	Code    tickwirev1.ErrorCode
 	Message string
+	// Reason is the game's own code when Code is JOIN_REFUSED.
+	Reason string
 	// CloseCode is the WebSocket close code that followed (4000 + Code by
 	// protocol), or 0 if the connection had not closed yet.
 	CloseCode uint16
@@ -112,6 +114,9 @@ type ServerError struct {
 
 func (e *ServerError) Error() string {
 	s := fmt.Sprintf("server error %s: %s", e.Code, e.Message)
+	if e.Reason != "" {
+		s = fmt.Sprintf("server error %s (%s): %s", e.Code, e.Reason, e.Message)
+	}
 	if e.CloseCode != 0 {
 		s += fmt.Sprintf(" (close %d)", e.CloseCode)
 	}
@@ -130,6 +135,8 @@ type FinalScore struct {
 type MatchResult struct {
 	Tick   uint64                    `json:"tick"`
 	Reason tickwirev1.MatchEndReason `json:"reason"`
+	// Detail is the game's own reason when Reason is GAME.
+	Detail string `json:"detail,omitempty"`
 	// Scores are the final standings, best first, as the server sent them.
 	Scores   []FinalScore `json:"scores"`
 	Checksum uint32       `json:"checksum"`
@@ -927,7 +934,7 @@ func (c *Client) requestResync() {
 }
 
 func (c *Client) onError(e *tickwirev1.Error) {
-	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage()}
+	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage(), Reason: e.GetReason()}
 	c.log.Warn().Stringer("code", e.GetCode()).Str("message", e.GetMessage()).Bool("joined", c.welcomed).
 		Msg("server error")
 	if !c.welcomed && !c.errSignalled {
@@ -941,7 +948,7 @@ func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
 		c.badFrame("second match end")
 		return
 	}
-	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Checksum: me.GetChecksum()}
+	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Detail: me.GetDetail(), Checksum: me.GetChecksum()}
 	for _, s := range me.GetScores() {
 		r.Scores = append(r.Scores, FinalScore{
 			PlayerID: s.GetPlayerId(), Name: s.GetName(), Score: s.GetScore(), Rank: s.GetRank(),

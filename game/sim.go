@@ -39,6 +39,9 @@ const (
 	EndAbandoned
 	// EndShutdown: the room was stopped from outside, e.g. by a server drain.
 	EndShutdown
+	// EndGame: the game ended the match itself (World.EndMatch); the
+	// result's Detail is its reason.
+	EndGame
 )
 
 func (r EndReason) String() string {
@@ -51,6 +54,8 @@ func (r EndReason) String() string {
 		return "abandoned"
 	case EndShutdown:
 		return "shutdown"
+	case EndGame:
+		return "game"
 	}
 	return "unknown"
 }
@@ -102,6 +107,9 @@ func (r Rules) withDefaults() Rules {
 // Game is the set of rules a game developer plugs into a room. Every method runs
 // on the room's goroutine, so a Game needs no locks. To stay deterministic a Game
 // draws randomness only from World.Rand and iterates only ordered data.
+//
+// A Game may also implement Admitter (to refuse joins) and Holder (to hear of
+// held seats), and may end its own match with World.EndMatch.
 type Game interface {
 	// Schema declares what the game's state is made of. The room calls it
 	// once, before Setup, and validates it: a bad schema fails the room's
@@ -142,8 +150,10 @@ type Standing struct {
 
 // Result is how a match ended.
 type Result struct {
-	Tick      uint64
-	Reason    EndReason
+	Tick   uint64
+	Reason EndReason
+	// Detail is the game's own reason when Reason is EndGame.
+	Detail    string
 	Standings []Standing
 }
 
@@ -206,6 +216,11 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 			}
 		}
 	}
+	if a, ok := s.game.(Admitter); ok {
+		if r := a.AdmitPlayer(s.world, JoinRequest{Name: name, Account: account}); r != nil {
+			return nil, r
+		}
+	}
 	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account}
 	s.nextPlayer++
 	s.world.addPlayer(p)
@@ -238,6 +253,9 @@ func (s *Sim) Disconnect(id PlayerID, hold uint64) bool {
 		p.Disconnected = true
 		s.held++
 		s.game.ApplyInput(s.world, p, Input{Seq: p.LastSeq})
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerHeld(s.world, p)
+		}
 	}
 	p.heldUntil = s.world.tick + hold
 	return true
@@ -258,6 +276,9 @@ func (s *Sim) Reconnect(id PlayerID) (*Player, error) {
 	if p.Disconnected {
 		p.Disconnected, p.heldUntil = false, 0
 		s.held--
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerBack(s.world, p)
+		}
 	}
 	return p, nil
 }
@@ -302,6 +323,8 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		return false
 	}
 	switch {
+	case w.endReason != "":
+		s.End(EndGame)
 	case s.endTick > 0 && tick >= s.endTick:
 		s.End(EndTimeLimit)
 	case s.rules.ScoreLimit > 0 && s.topScore() >= s.rules.ScoreLimit:
@@ -351,6 +374,9 @@ func (s *Sim) End(reason EndReason) {
 	}
 	s.world.phase = PhaseEnded
 	s.result = &Result{Tick: s.world.tick, Reason: reason, Standings: standings(s.world.players)}
+	if reason == EndGame {
+		s.result.Detail = s.world.endReason
+	}
 }
 
 func standings(players []*Player) []Standing {

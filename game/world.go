@@ -64,6 +64,7 @@ type World struct {
 	players    []*Player
 	nextEntity EntityID
 	rand       *rand.Rand
+	endReason  string // set by EndMatch
 }
 
 func newWorld(schema *Schema, seed uint64) *World {

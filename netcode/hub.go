@@ -162,7 +162,7 @@ func (h *hub) join(sim *game.Sim, s *session, name, account string) {
 	}
 	p, err := sim.AddPlayerAs(name, account)
 	if err != nil {
-		s.fail(errorCode(err), err.Error())
+		s.failJoin(err)
 		return
 	}
 	s.mu.Lock()
@@ -205,7 +205,7 @@ func (h *hub) Ended(sim *game.Sim, r game.Result) {
 	if h.env.cfg.OnMatchEnd != nil {
 		h.env.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
 	}
-	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
+	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Detail: r.Detail, Checksum: sim.World().Checksum()}
 	for _, st := range r.Standings {
 		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
 	}
@@ -236,6 +236,8 @@ func endReasonToWire(r game.EndReason) pb.MatchEndReason {
 		return pb.MatchEndReason_MATCH_END_REASON_ABANDONED
 	case game.EndShutdown:
 		return pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN
+	case game.EndGame:
+		return pb.MatchEndReason_MATCH_END_REASON_GAME
 	}
 	return pb.MatchEndReason_MATCH_END_REASON_UNSPECIFIED
 }

@@ -245,6 +245,9 @@ const (
 	// rejoin with a ticket takes back a held seat only once its connection
 	// has closed; a resume_token takes it back at once.
 	ErrorCode_ERROR_CODE_ALREADY_SEATED ErrorCode = 16
+	// The game refused the join; Error.reason is the game's own stable code
+	// and Error.message its words for the player.
+	ErrorCode_ERROR_CODE_JOIN_REFUSED ErrorCode = 17
 )
 
 // Enum value maps for ErrorCode.
@@ -267,6 +270,7 @@ var (
 		14: "ERROR_CODE_RESUME_EXPIRED",
 		15: "ERROR_CODE_REPLACED",
 		16: "ERROR_CODE_ALREADY_SEATED",
+		17: "ERROR_CODE_JOIN_REFUSED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -286,6 +290,7 @@ var (
 		"ERROR_CODE_RESUME_EXPIRED":      14,
 		"ERROR_CODE_REPLACED":            15,
 		"ERROR_CODE_ALREADY_SEATED":      16,
+		"ERROR_CODE_JOIN_REFUSED":        17,
 	}
 )
 
@@ -325,6 +330,8 @@ const (
 	MatchEndReason_MATCH_END_REASON_SCORE_LIMIT MatchEndReason = 2
 	MatchEndReason_MATCH_END_REASON_ABANDONED   MatchEndReason = 3
 	MatchEndReason_MATCH_END_REASON_SHUTDOWN    MatchEndReason = 4
+	// The game ended the match itself; MatchEnd.detail is its reason.
+	MatchEndReason_MATCH_END_REASON_GAME MatchEndReason = 5
 )
 
 // Enum value maps for MatchEndReason.
@@ -335,6 +342,7 @@ var (
 		2: "MATCH_END_REASON_SCORE_LIMIT",
 		3: "MATCH_END_REASON_ABANDONED",
 		4: "MATCH_END_REASON_SHUTDOWN",
+		5: "MATCH_END_REASON_GAME",
 	}
 	MatchEndReason_value = map[string]int32{
 		"MATCH_END_REASON_UNSPECIFIED": 0,
@@ -342,6 +350,7 @@ var (
 		"MATCH_END_REASON_SCORE_LIMIT": 2,
 		"MATCH_END_REASON_ABANDONED":   3,
 		"MATCH_END_REASON_SHUTDOWN":    4,
+		"MATCH_END_REASON_GAME":        5,
 	}
 )
 
@@ -2022,9 +2031,11 @@ func (x *Pong) GetServerTick() uint64 {
 
 // Error is sent right before the server closes the connection with a 4xxx code.
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=tickwire.v1.ErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Code    ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=tickwire.v1.ErrorCode" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// JOIN_REFUSED: the game's code for why ("team_full"); empty otherwise.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2073,6 +2084,13 @@ func (x *Error) GetMessage() string {
 	return ""
 }
 
+func (x *Error) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // MatchEnd is sent once when the match ends; the server then closes with
 // 1000 (1001 when it is going away).
 type MatchEnd struct {
@@ -2086,7 +2104,9 @@ type MatchEnd struct {
 	// State checksum (PROTOCOL.md, "Checksum") at tick: the same as the last
 	// Delta's. A mirror at tick may check its final state with it; there is
 	// no resync after the end.
-	Checksum      uint32 `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Checksum uint32 `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// GAME: the game's own stable code for why ("last_team_standing").
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2147,6 +2167,13 @@ func (x *MatchEnd) GetChecksum() uint32 {
 		return x.Checksum
 	}
 	return 0
+}
+
+func (x *MatchEnd) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
 }
 
 // FinalScore is one player's result.
@@ -2350,15 +2377,17 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x0eclient_time_us\x18\x01 \x01(\x04R\fclientTimeUs\x12$\n" +
 	"\x0eserver_time_us\x18\x02 \x01(\x03R\fserverTimeUs\x12\x1f\n" +
 	"\vserver_tick\x18\x03 \x01(\x04R\n" +
-	"serverTick\"M\n" +
+	"serverTick\"e\n" +
 	"\x05Error\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.tickwire.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xa0\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb8\x01\n" +
 	"\bMatchEnd\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x123\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x1b.tickwire.v1.MatchEndReasonR\x06reason\x12/\n" +
 	"\x06scores\x18\x03 \x03(\v2\x17.tickwire.v1.FinalScoreR\x06scores\x12\x1a\n" +
-	"\bchecksum\x18\x04 \x01(\aR\bchecksum\"g\n" +
+	"\bchecksum\x18\x04 \x01(\aR\bchecksum\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"g\n" +
 	"\n" +
 	"FinalScore\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
@@ -2384,7 +2413,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17MATCH_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MATCH_PHASE_WAITING\x10\x01\x12\x17\n" +
 	"\x13MATCH_PHASE_RUNNING\x10\x02\x12\x15\n" +
-	"\x11MATCH_PHASE_ENDED\x10\x03*\x81\x04\n" +
+	"\x11MATCH_PHASE_ENDED\x10\x03*\x9e\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2403,13 +2432,15 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\r\x12\x1d\n" +
 	"\x19ERROR_CODE_RESUME_EXPIRED\x10\x0e\x12\x17\n" +
 	"\x13ERROR_CODE_REPLACED\x10\x0f\x12\x1d\n" +
-	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10*\xb4\x01\n" +
+	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10\x12\x1b\n" +
+	"\x17ERROR_CODE_JOIN_REFUSED\x10\x11*\xcf\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +
 	"\x1cMATCH_END_REASON_SCORE_LIMIT\x10\x02\x12\x1e\n" +
 	"\x1aMATCH_END_REASON_ABANDONED\x10\x03\x12\x1d\n" +
-	"\x19MATCH_END_REASON_SHUTDOWN\x10\x04B/Z-github.com/tickwire/tickwire/proto/tickwirev1b\x06proto3"
+	"\x19MATCH_END_REASON_SHUTDOWN\x10\x04\x12\x19\n" +
+	"\x15MATCH_END_REASON_GAME\x10\x05B/Z-github.com/tickwire/tickwire/proto/tickwirev1b\x06proto3"
 
 var (
 	file_tickwire_v1_tickwire_proto_rawDescOnce sync.Once
