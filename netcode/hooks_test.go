@@ -2,8 +2,6 @@ package netcode_test
 
 import (
 	"errors"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -43,21 +41,9 @@ func (g *picky) Step(w *game.World) {
 
 func pickyServer(t *testing.T) string {
 	t.Helper()
-	srv, err := netcode.NewServer(netcode.Config{OpenRooms: true, TickRate: 50,
+	_, addr := serve(t, netcode.Config{OpenRooms: true, TickRate: 50,
 		NewGame: func(string) game.Game { return &picky{Arena: arena.New(arena.Config{})} }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(netcode.Path, srv)
-	hs := &http.Server{Handler: mux}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = hs.Close(); _ = srv.Shutdown(t.Context()) })
-	return "ws://" + ln.Addr().String()
+	return "ws://" + addr
 }
 
 // A join the game refuses reaches the client as JOIN_REFUSED with the
