@@ -155,12 +155,21 @@ func (r *Room) Do(f func(*Sim)) bool {
 func (r *Room) Input(p PlayerID, in Input) bool {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+// takeShare takes one item of the player's share of the queue, or counts a
+// drop when the share is used up; inboxMu must be held.
+func (r *Room) takeShare(p PlayerID) bool {
 	if r.queued[p] >= r.cfg.MaxQueuedInputs {
 		r.droppedInput++
 		return false
 	}
 	r.queued[p]++
-	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
 	return true
 }
 
@@ -170,11 +179,9 @@ func (r *Room) Input(p PlayerID, in Input) bool {
 func (r *Room) Message(p PlayerID, m Message) bool {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
-	if r.queued[p] >= r.cfg.MaxQueuedInputs {
-		r.droppedInput++
+	if !r.takeShare(p) {
 		return false
 	}
-	r.queued[p]++
 	r.messages = append(r.messages, PlayerMessage{Player: p, Message: m})
 	return true
 }
