@@ -50,7 +50,8 @@ type Config struct {
 	URL string
 	// RoomID is the room to join.
 	RoomID string
-	// Name is the display name, at most 32 bytes.
+	// Name is the display name: at most 32 characters, no control, format or
+	// bidi characters (the server refuses others with BAD_FRAME).
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string

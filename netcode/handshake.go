@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/names"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -139,6 +138,9 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	}
 	h, _, err := s.rooms.getOrCreate(j.RoomId, g.rules)
 	switch {
+	case errors.Is(err, ErrFull):
+		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_FULL, "this node runs its maximum of rooms; ask the lobby for a seat elsewhere")
+		return
 	case err != nil:
 		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
 		return
@@ -155,18 +157,12 @@ var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 
-// maxName is the longest display name accepted, in bytes.
-const maxName = 32
-
+// cleanName applies the one rule for display names (internal/names); an
+// empty name becomes "player".
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case !utf8.ValidString(name):
-		return "", errors.New("name is not valid UTF-8")
-	case len(name) > maxName:
-		return "", fmt.Errorf("name is %d bytes; at most %d", len(name), maxName)
-	case name == "":
-		return "player", nil
+	name, err := names.Check(name)
+	if name == "" && err == nil {
+		name = "player"
 	}
-	return name, nil
+	return name, err
 }

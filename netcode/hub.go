@@ -185,9 +185,9 @@ func (h *hub) join(sim *game.Sim, s *session, name, account string) {
 }
 
 // reapIfEmpty stops a room nobody has been connected to for EmptyRoomTimeout
-// and in which no seat is held (players counts the seated players, held
-// ones included): a room whose players all dropped waits for their rejoin
-// grace first.
+// (UnjoinedRoomTimeout while nobody ever joined) and in which no seat is held
+// (players counts the seated players, held ones included): a room whose
+// players all dropped waits for their rejoin grace first.
 func (h *hub) reapIfEmpty(now time.Time, players int) {
 	if len(h.sessions) > 0 {
 		return
@@ -196,7 +196,11 @@ func (h *hub) reapIfEmpty(now time.Time, players int) {
 		h.emptySince = now
 		return
 	}
-	if players == 0 && now.Sub(h.emptySince) > h.env.cfg.EmptyRoomTimeout {
+	limit := h.env.cfg.EmptyRoomTimeout
+	if h.joined.Load() == 0 {
+		limit = h.env.cfg.UnjoinedRoomTimeout
+	}
+	if players == 0 && now.Sub(h.emptySince) > limit {
 		h.room.Stop(game.EndAbandoned)
 	}
 }
