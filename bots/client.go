@@ -21,7 +21,7 @@ import (
 )
 
 // ProtocolVersion is the wire protocol version a Client speaks.
-const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_1)
+const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_2)
 
 const (
 	defaultJoinTimeout = 10 * time.Second
@@ -55,6 +55,14 @@ type Config struct {
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
+	// OnEvent, if set, is called with each game message the server sends
+	// this client (GameEvents), in order, with the tick they came with. It
+	// runs on the client's read goroutine with the client locked: it must
+	// not block or call the client.
+	OnEvent func(tick uint64, op uint32, data []byte)
+	// OnChat, if set, is called with each chat line of the room, under the
+	// same terms as OnEvent.
+	OnChat func(tick uint64, player uint32, name, text string)
 	// ResumeToken, from an earlier [Session] in the same room, makes the join
 	// a rejoin: the server gives back that seat (player, entity and score)
 	// if it still holds it, and refuses with RESUME_EXPIRED otherwise. See
@@ -106,6 +114,8 @@ type Session struct {
 type ServerError struct {
 	Code    tickwirev1.ErrorCode
 	Message string
+	// Reason is the game's own code when Code is JOIN_REFUSED.
+	Reason string
 	// CloseCode is the WebSocket close code that followed (4000 + Code by
 	// protocol), or 0 if the connection had not closed yet.
 	CloseCode uint16
@@ -113,6 +123,9 @@ type ServerError struct {
 
 func (e *ServerError) Error() string {
 	s := fmt.Sprintf("server error %s: %s", e.Code, e.Message)
+	if e.Reason != "" {
+		s = fmt.Sprintf("server error %s (%s): %s", e.Code, e.Reason, e.Message)
+	}
 	if e.CloseCode != 0 {
 		s += fmt.Sprintf(" (close %d)", e.CloseCode)
 	}
@@ -131,6 +144,8 @@ type FinalScore struct {
 type MatchResult struct {
 	Tick   uint64                    `json:"tick"`
 	Reason tickwirev1.MatchEndReason `json:"reason"`
+	// Detail is the game's own reason when Reason is GAME.
+	Detail string `json:"detail,omitempty"`
 	// Scores are the final standings, best first, as the server sent them.
 	Scores   []FinalScore `json:"scores"`
 	Checksum uint32       `json:"checksum"`
@@ -196,8 +211,14 @@ type Stats struct {
 	// LastAckedSeq the last one the server acknowledged.
 	InputsSent    int64
 	InputsDropped int64
-	LastSentSeq   uint32
-	LastAckedSeq  uint32
+	// Events counts the game messages received from the server; ChatSent
+	// and ChatReceived the chat lines sent and heard (the bot's own
+	// included, as the server sends every line to everyone).
+	Events       int64
+	ChatSent     int64
+	ChatReceived int64
+	LastSentSeq  uint32
+	LastAckedSeq uint32
 	// Latency holds, per delta or snapshot arriving in the window, its arrival
 	// time minus the time its tick was scheduled on the server. It is only
 	// meaningful when client and server clocks agree, e.g. on one host.
@@ -244,6 +265,7 @@ type Client struct {
 	// frame; Act holds it while the Behaviour reads the mirror.
 	mu               sync.Mutex
 	mirror           Mirror
+	inputVals        []uint64 // reused to encode inputs
 	behaviour        Behaviour
 	session          Session
 	tick0Us          int64
@@ -490,14 +512,48 @@ func (c *Client) SendInput(in Input) error {
 	return c.sendInputLocked(in)
 }
 
+// SendMessage sends a game message: an op code the game defines (from 1)
+// and its bytes.
+func (c *Client) SendMessage(op uint32, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send message: %w", net.ErrClosed)
+	}
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Message{Message: &tickwirev1.GameMessage{Op: op, Data: data}}})
+	if err != nil {
+		return fmt.Errorf("send message %d: %w", op, err)
+	}
+	return nil
+}
+
+// SendChat sends a line of room chat.
+func (c *Client) SendChat(text string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send chat: %w", net.ErrClosed)
+	}
+	if err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Chat{Chat: &tickwirev1.Chat{Text: text}}}); err != nil {
+		return fmt.Errorf("send chat: %w", err)
+	}
+	c.stats.ChatSent++
+	return nil
+}
+
 func (c *Client) active() bool {
 	return c.welcomed && !c.closed && c.stats.MatchEnd == nil
 }
 
 func (c *Client) sendInputLocked(in Input) error {
 	seq := c.seq + 1
+	var vals []uint64
+	if sch := c.mirror.Schema(); sch != nil {
+		vals = sch.Input.encodeInput(c.inputVals[:0], &in)
+		c.inputVals = vals
+	}
 	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Input{Input: &tickwirev1.Input{
-		Seq: seq, Dx: in.DX, Dy: in.DY, Buttons: in.Buttons,
+		Seq: seq, Values: vals,
 	}}})
 	if err != nil {
 		c.stats.InputsDropped++
@@ -774,6 +830,19 @@ func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time) {
 		c.onDelta(body.Delta, now)
 	case *tickwirev1.ServerFrame_Snapshot:
 		c.onSnapshot(body.Snapshot, now)
+	case *tickwirev1.ServerFrame_Events:
+		for _, m := range body.Events.GetMessages() {
+			c.stats.Events++
+			if c.cfg.OnEvent != nil {
+				c.cfg.OnEvent(body.Events.GetTick(), m.GetOp(), m.GetData())
+			}
+		}
+		for _, l := range body.Events.GetChat() {
+			c.stats.ChatReceived++
+			if c.cfg.OnChat != nil {
+				c.cfg.OnChat(body.Events.GetTick(), l.GetPlayerId(), l.GetName(), l.GetText())
+			}
+		}
 	case *tickwirev1.ServerFrame_Pong:
 		sent := int64(body.Pong.GetClientTimeUs())
 		c.stats.RTT.Record(time.Duration(now.UnixMicro()-sent) * time.Microsecond)
@@ -819,6 +888,11 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 		c.playing = true
 	}
 	c.stats.JoinTime = now.Sub(c.joinStart)
+	if sch, err := NewSchema(w.GetSchema()); err != nil {
+		c.badFrame("welcome: " + err.Error()) // the snapshot below fails too: no schema to read it by
+	} else {
+		c.mirror.SetSchema(sch)
+	}
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
 	c.lastUpdateTick = w.GetSnapshot().GetTick()
@@ -934,7 +1008,7 @@ func (c *Client) requestResync() {
 }
 
 func (c *Client) onError(e *tickwirev1.Error) {
-	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage()}
+	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage(), Reason: e.GetReason()}
 	c.log.Warn().Stringer("code", e.GetCode()).Str("message", e.GetMessage()).Bool("joined", c.welcomed).
 		Msg("server error")
 	if !c.welcomed && !c.errSignalled {
@@ -948,7 +1022,7 @@ func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
 		c.badFrame("second match end")
 		return
 	}
-	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Checksum: me.GetChecksum()}
+	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Detail: me.GetDetail(), Checksum: me.GetChecksum()}
 	for _, s := range me.GetScores() {
 		r.Scores = append(r.Scores, FinalScore{
 			PlayerID: s.GetPlayerId(), Name: s.GetName(), Score: s.GetScore(), Rank: s.GetRank(),

@@ -1,9 +1,13 @@
 package game
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tickwire/tickwire/internal/timing"
 )
 
 // Observer receives a room's ticks. Every method runs on the room's goroutine,
@@ -22,7 +26,7 @@ type RoomConfig struct {
 	ID string
 	// TickRate is ticks per second. Default 20.
 	TickRate int
-	// Game is the rule set. Default NewArena(ArenaConfig{}).
+	// Game is the rule set. Required.
 	Game Game
 	// Rules are the match limits.
 	Rules Rules
@@ -48,13 +52,18 @@ type Room struct {
 	sim      *Sim // owned by the room goroutine once started
 
 	// inboxMu guards the inbox: work handed to the room goroutine.
-	inboxMu      sync.Mutex
-	inputs       []PlayerInput
-	queued       map[PlayerID]int // inputs queued per player since the last tick
-	calls        []func(*Sim)
-	stopReason   EndReason
-	droppedInput uint64
-	closed       bool // set when the goroutine exits; no more calls run
+	inboxMu  sync.Mutex
+	inputs   []PlayerInput
+	messages []PlayerMessage
+	lines    []PlayerMessage // chat lines, the text in Data
+	// spareMessages is the last tick's message slice, reused; owned by the
+	// room goroutine.
+	spareMessages []PlayerMessage
+	queued        map[PlayerID]int // inputs queued per player since the last tick
+	calls         []func(*Sim)
+	stopReason    EndReason
+	droppedInput  uint64
+	closed        bool // set when the goroutine exits; no more calls run
 
 	start time.Time
 	stop  chan struct{} // closed by Stop
@@ -65,21 +74,25 @@ type Room struct {
 	statsMu sync.Mutex
 	stats   tickStats
 	// tickHist counts tick durations in TickBuckets; lock-free.
-	tickHist *Histogram
+	tickHist *timing.Histogram
 }
 
-// NewRoom builds a room; call Start to run it.
-func NewRoom(cfg RoomConfig) *Room {
+// NewRoom builds a room; call Start to run it. It fails without a Game or
+// when the game's schema does not validate (see NewSim).
+func NewRoom(cfg RoomConfig) (*Room, error) {
 	if cfg.TickRate <= 0 {
 		cfg.TickRate = 20
 	}
 	if cfg.Game == nil {
-		cfg.Game = NewArena(ArenaConfig{})
+		return nil, errors.New("room has no game")
 	}
 	if cfg.MaxCatchUp <= 0 {
 		cfg.MaxCatchUp = 3
 	}
-	sim := NewSim(cfg.Game, cfg.Rules, cfg.Seed)
+	sim, err := NewSim(cfg.Game, cfg.Rules, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
+	}
 	if cfg.MaxQueuedInputs <= 0 {
 		cfg.MaxQueuedInputs = 8
 	}
@@ -90,8 +103,8 @@ func NewRoom(cfg RoomConfig) *Room {
 		queued:   map[PlayerID]int{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		tickHist: NewHistogram(TickBuckets...),
-	}
+		tickHist: timing.NewHistogram(timing.TickBuckets...),
+	}, nil
 }
 
 // ID is the room's name.
@@ -143,12 +156,46 @@ func (r *Room) Do(f func(*Sim)) bool {
 func (r *Room) Input(p PlayerID, in Input) bool {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+// takeShare takes one item of the player's share of the queue, or counts a
+// drop when the share is used up; inboxMu must be held.
+func (r *Room) takeShare(p PlayerID) bool {
 	if r.queued[p] >= r.cfg.MaxQueuedInputs {
 		r.droppedInput++
 		return false
 	}
 	r.queued[p]++
-	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+// Chat queues a chat line (cleaned by the caller) for the next tick, from
+// the player's share of the queue; it reports false when that is full.
+func (r *Room) Chat(p PlayerID, text string) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.lines = append(r.lines, PlayerMessage{Player: p, Message: Message{Data: []byte(text)}})
+	return true
+}
+
+// Message queues a game message for the next tick. It shares the player's
+// share of the queue with its inputs, and reports false when that is full
+// and the message was dropped.
+func (r *Room) Message(p PlayerID, m Message) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.messages = append(r.messages, PlayerMessage{Player: p, Message: m})
 	return true
 }
 
@@ -188,6 +235,10 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	began := time.Now()
 	r.inboxMu.Lock()
 	inputs, r.inputs = r.inputs, inputs[:0]
+	msgs := r.messages
+	r.messages = r.spareMessages[:0]
+	lines := r.lines
+	r.lines = nil
 	clear(r.queued)
 	calls, r.calls = r.calls, calls[:0]
 	reason := r.stopReason
@@ -197,11 +248,18 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 		f(r.sim)
 	}
 	clear(calls)
-	r.sim.Advance(n, inputs)
+	r.sim.chatLines(lines)
+	r.sim.AdvanceWith(n, inputs, msgs)
+	clear(msgs) // the game owns the data now
+	r.spareMessages = msgs[:0]
 	if reason != 0 {
 		r.sim.End(reason)
 	}
 	r.cfg.Observer.Tick(r.sim)
+	w := r.sim.world
+	clear(w.events)
+	clear(w.chat)
+	w.events, w.chat = w.events[:0], w.chat[:0]
 
 	took := time.Since(began)
 	r.statsMu.Lock()
@@ -266,7 +324,7 @@ func (r *Room) RecentTicks(dst []time.Duration) []time.Duration {
 }
 
 // TickHistogram reports the durations of every tick so far, in TickBuckets.
-func (r *Room) TickHistogram() HistogramSnapshot { return r.tickHist.Snapshot() }
+func (r *Room) TickHistogram() timing.Snapshot { return r.tickHist.Snapshot() }
 
 const tickWindow = 1024
 

@@ -39,6 +39,9 @@ const (
 	EndAbandoned
 	// EndShutdown: the room was stopped from outside, e.g. by a server drain.
 	EndShutdown
+	// EndGame: the game ended the match itself (World.EndMatch); the
+	// result's Detail is its reason.
+	EndGame
 )
 
 func (r EndReason) String() string {
@@ -51,6 +54,8 @@ func (r EndReason) String() string {
 		return "abandoned"
 	case EndShutdown:
 		return "shutdown"
+	case EndGame:
+		return "game"
 	}
 	return "unknown"
 }
@@ -102,7 +107,14 @@ func (r Rules) withDefaults() Rules {
 // Game is the set of rules a game developer plugs into a room. Every method runs
 // on the room's goroutine, so a Game needs no locks. To stay deterministic a Game
 // draws randomness only from World.Rand and iterates only ordered data.
+//
+// A Game may also implement Admitter (to refuse joins) and Holder (to hear of
+// held seats), and may end its own match with World.EndMatch.
 type Game interface {
+	// Schema declares what the game's state is made of. The room calls it
+	// once, before Setup, and validates it: a bad schema fails the room's
+	// start with an error that names the field.
+	Schema() *Schema
 	// Setup populates the world once, before the first tick.
 	Setup(w *World)
 	// AddPlayer places a joining player and returns the entity it controls.
@@ -113,6 +125,8 @@ type Game interface {
 	// player in sequence order, only for inputs newer than the player's LastSeq.
 	// When a player disconnects (Sim.Disconnect) it is called once more with a
 	// neutral input, zero but for Seq == LastSeq, so a held seat's entity stops.
+	// Every value is within its declared range (an enum's index, an angle's
+	// bits, a boolean's 0 or 1): the server refuses inputs that are not.
 	ApplyInput(w *World, p *Player, in Input)
 	// Step advances the world by one tick.
 	Step(w *World)
@@ -136,8 +150,10 @@ type Standing struct {
 
 // Result is how a match ended.
 type Result struct {
-	Tick      uint64
-	Reason    EndReason
+	Tick   uint64
+	Reason EndReason
+	// Detail is the game's own reason when Reason is EndGame.
+	Detail    string
 	Standings []Standing
 }
 
@@ -155,12 +171,18 @@ type Sim struct {
 	held       int    // players disconnected and waiting for a rejoin
 }
 
-// NewSim sets up a world with the given game, rules and seed.
-func NewSim(g Game, rules Rules, seed uint64) *Sim {
-	s := &Sim{world: newWorld(seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
+// NewSim sets up a world with the given game, rules and seed. It fails when
+// the game's schema does not validate (the error names the field; it wraps
+// ErrSchema).
+func NewSim(g Game, rules Rules, seed uint64) (*Sim, error) {
+	schema := g.Schema()
+	if err := schema.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sim{world: newWorld(schema, seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
 	s.world.phase = PhaseWaiting
 	g.Setup(s.world)
-	return s
+	return s, nil
 }
 
 // World is the simulated state; see World for who may touch it.
@@ -181,6 +203,13 @@ func (s *Sim) AddPlayer(name string) (*Player, error) { return s.AddPlayerAs(nam
 // AddPlayerAs seats a new player who belongs to an account (the lobby's player
 // id), so results can be credited to it.
 func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
+	return s.Join(JoinRequest{Name: name, Account: account})
+}
+
+// Join seats a new player with what its join ticket says of it (account,
+// party, rating). The game's Admitter, if any, may refuse it.
+func (s *Sim) Join(j JoinRequest) (*Player, error) {
+	name, account := j.Name, j.Account
 	switch {
 	case s.world.phase == PhaseEnded:
 		return nil, ErrMatchEnded
@@ -194,7 +223,12 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 			}
 		}
 	}
-	p := &Player{ID: s.nextPlayer, Name: name, Account: account}
+	if a, ok := s.game.(Admitter); ok {
+		if r := a.AdmitPlayer(s.world, j); r != nil {
+			return nil, r
+		}
+	}
+	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account, Party: j.Party, Rating: j.Rating}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)
@@ -226,6 +260,9 @@ func (s *Sim) Disconnect(id PlayerID, hold uint64) bool {
 		p.Disconnected = true
 		s.held++
 		s.game.ApplyInput(s.world, p, Input{Seq: p.LastSeq})
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerHeld(s.world, p)
+		}
 	}
 	p.heldUntil = s.world.tick + hold
 	return true
@@ -246,6 +283,9 @@ func (s *Sim) Reconnect(id PlayerID) (*Player, error) {
 	if p.Disconnected {
 		p.Disconnected, p.heldUntil = false, 0
 		s.held--
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerBack(s.world, p)
+		}
 	}
 	return p, nil
 }
@@ -267,6 +307,13 @@ func (s *Sim) expireHeld(tick uint64) {
 // moves the match lifecycle on. It reports whether the match has ended. The
 // inputs slice is sorted in place.
 func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
+	return s.AdvanceWith(tick, inputs, nil)
+}
+
+// AdvanceWith is Advance with the game messages that arrived since the last
+// tick, in arrival order: they are delivered after the inputs and before the
+// game steps (see Messenger).
+func (s *Sim) AdvanceWith(tick uint64, inputs []PlayerInput, msgs []PlayerMessage) (ended bool) {
 	w := s.world
 	if w.phase == PhaseEnded {
 		return true
@@ -285,11 +332,14 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		}
 	}
 	s.applyInputs(inputs)
+	s.deliver(msgs)
 	s.game.Step(w)
 	if w.phase != PhaseRunning {
 		return false
 	}
 	switch {
+	case w.endReason != "":
+		s.End(EndGame)
 	case s.endTick > 0 && tick >= s.endTick:
 		s.End(EndTimeLimit)
 	case s.rules.ScoreLimit > 0 && s.topScore() >= s.rules.ScoreLimit:
@@ -322,6 +372,37 @@ func (s *Sim) applyInputs(inputs []PlayerInput) {
 	}
 }
 
+// chatLines runs the game's chat hook over queued lines and keeps the ones
+// it lets through for this tick's observer.
+func (s *Sim) chatLines(lines []PlayerMessage) {
+	c, moderated := s.game.(Chatter)
+	for i := range lines {
+		p := s.world.Player(lines[i].Player)
+		if p == nil {
+			continue
+		}
+		text, ok := string(lines[i].Data), true
+		if moderated {
+			text, ok = c.Chat(s.world, p, text)
+		}
+		if ok && text != "" {
+			s.world.chat = append(s.world.chat, ChatLine{Player: p.ID, Name: p.Name, Text: text})
+		}
+	}
+}
+
+func (s *Sim) deliver(msgs []PlayerMessage) {
+	m, ok := s.game.(Messenger)
+	if !ok {
+		return
+	}
+	for i := range msgs {
+		if p := s.world.Player(msgs[i].Player); p != nil && !p.Disconnected {
+			m.HandleMessage(s.world, p, msgs[i].Message)
+		}
+	}
+}
+
 func (s *Sim) topScore() int64 {
 	var top int64
 	for i, p := range s.world.players {
@@ -339,6 +420,9 @@ func (s *Sim) End(reason EndReason) {
 	}
 	s.world.phase = PhaseEnded
 	s.result = &Result{Tick: s.world.tick, Reason: reason, Standings: standings(s.world.players)}
+	if reason == EndGame {
+		s.result.Detail = s.world.endReason
+	}
 }
 
 func standings(players []*Player) []Standing {

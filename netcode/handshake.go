@@ -16,9 +16,11 @@ import (
 // dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
 // it with arbitrary bytes. Hot path: every client input.
 func (s *Server) dispatch(sess *session, b []byte) {
-	if in, ok := decodeInput(b); ok {
-		s.input(sess, in)
-		return
+	if h := sess.hub.Load(); h != nil {
+		if in, ok := decodeInput(b, &h.codec.input); ok {
+			s.input(sess, in)
+			return
+		}
 	}
 	var f pb.ClientFrame
 	if err := proto.Unmarshal(b, &f); err != nil {
@@ -38,8 +40,19 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		}
 		s.join(sess, body.Join)
 	case *pb.ClientFrame_Input:
-		in := body.Input
-		s.input(sess, game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons})
+		if h == nil { // join still in flight: nothing to steer yet
+			return
+		}
+		in, err := h.codec.input.inputFromWire(body.Input)
+		if err != nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+			return
+		}
+		s.input(sess, in)
+	case *pb.ClientFrame_Message:
+		s.message(sess, h, body.Message)
+	case *pb.ClientFrame_Chat:
+		s.chat(sess, h, body.Chat.GetText())
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -81,9 +94,26 @@ func (s *Server) input(sess *session, in game.Input) {
 	}
 }
 
+// message hands a client's game message to its room.
+func (s *Server) message(sess *session, h *hub, m *pb.GameMessage) {
+	switch {
+	case h == nil: // join still in flight, as for inputs
+		return
+	case !h.takesMessages:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "this room's game takes no game messages")
+		return
+	case m.Op == 0:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "game message op 0: op codes start at 1")
+		return
+	}
+	if !h.room.Message(sess.playerID(), game.Message{Op: m.Op, Data: m.Data}) {
+		s.stats.inputsDropped.Add(1)
+	}
+}
+
 func (s *Server) join(sess *session, j *pb.Join) {
-	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
-		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
+	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 2", j.ProtocolVersion))
 		return
 	}
 	if !validRoomID(j.RoomId) {
@@ -120,7 +150,8 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
 		return
 	}
-	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, g.name, g.account) }) {
+	req := game.JoinRequest{Name: g.name, Account: g.account, Party: g.party, Rating: g.rating}
+	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, req) }) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
 	}
 }

@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,9 +17,12 @@ type hub struct {
 	env   *env
 	rooms *registry // that the hub leaves when its room ends
 	room  *game.Room
-	enc   *encoder
-	hist  history
-	log   zerolog.Logger
+	codec *codec // the room's schema, read-only: sessions decode inputs by it
+	// takesMessages is set when the game is a game.Messenger; read-only.
+	takesMessages bool
+	enc           *encoder
+	hist          history
+	log           zerolog.Logger
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied
@@ -77,6 +81,40 @@ func (h *hub) Tick(sim *game.Sim) {
 	if shared != nil {
 		shared.release()
 	}
+	if w := sim.World(); len(w.Events()) > 0 || len(w.Chat()) > 0 {
+		h.sendEvents(w.Events(), w.Chat(), cur.tick)
+	}
+}
+
+// sendEvents sends each session that got this tick's frame the game's events
+// addressed to it, in one frame right after that one. A session that is
+// behind gets none: it is caught up with state, not with past events.
+func (h *hub) sendEvents(evs []game.Event, chat []game.ChatLine, tick uint64) {
+	var lines []*pb.ChatLine
+	for _, l := range chat {
+		lines = append(lines, &pb.ChatLine{PlayerId: uint32(l.Player), Name: l.Name, Text: l.Text})
+	}
+	for _, s := range h.sessions {
+		if !s.welcomed || s.sentTick != tick {
+			continue
+		}
+		pid := s.playerID()
+		var msgs []*pb.GameMessage
+		for i := range evs {
+			if len(evs[i].To) == 0 || slices.Contains(evs[i].To, pid) {
+				msgs = append(msgs, &pb.GameMessage{Op: evs[i].Op, Data: evs[i].Data})
+			}
+		}
+		if len(msgs) == 0 && len(lines) == 0 {
+			continue
+		}
+		f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Events{Events: &pb.GameEvents{Tick: tick, Messages: msgs, Chat: lines}}}), tick)
+		if s.deflate {
+			f.compress(h.env.cfg.DeflateLevel)
+		}
+		s.send(f)
+		f.release()
+	}
 }
 
 // whenDrained catches a lagging session up once its writer has emptied its
@@ -102,7 +140,7 @@ func (h *hub) catchUp(s *session, base, cur *roomState) {
 	if base != nil && base.tick > 0 && base.tick < cur.tick {
 		f = newFrame(h.enc.encodeDelta(base, cur), cur.tick)
 	} else {
-		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: snapshot(cur, s.playerID())}}
+		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: h.codec.snapshot(cur, s.playerID())}}
 		f = newFrame(marshal(sf), cur.tick)
 	}
 	if s.deflate {
@@ -136,8 +174,9 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 			DurationTicks: rules.DurationTicks,
 			ScoreLimit:    rules.ScoreLimit,
 		},
-		Snapshot: snapshot(cur, pid),
+		Snapshot: h.codec.snapshot(cur, pid),
 		Resumed:  s.resumed,
+		Schema:   h.codec.wire,
 	}
 	if st := h.seats[pid]; st != nil {
 		w.ResumeToken = st.token
@@ -154,13 +193,13 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 
 // join seats s in the room, or gives it back the account's held seat. It runs
 // on the room goroutine.
-func (h *hub) join(sim *game.Sim, s *session, name, account string) {
-	if account != "" && h.rejoinAccount(sim, s, account) {
+func (h *hub) join(sim *game.Sim, s *session, req game.JoinRequest) {
+	if req.Account != "" && h.rejoinAccount(sim, s, req.Account) {
 		return
 	}
-	p, err := sim.AddPlayerAs(name, account)
+	p, err := sim.Join(req)
 	if err != nil {
-		s.fail(errorCode(err), err.Error())
+		s.failJoin(err)
 		return
 	}
 	s.mu.Lock()
@@ -207,7 +246,7 @@ func (h *hub) Ended(sim *game.Sim, r game.Result) {
 	if h.env.cfg.OnMatchEnd != nil {
 		h.env.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
 	}
-	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
+	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Detail: r.Detail, Checksum: sim.World().Checksum()}
 	for _, st := range r.Standings {
 		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
 	}
@@ -238,6 +277,8 @@ func endReasonToWire(r game.EndReason) pb.MatchEndReason {
 		return pb.MatchEndReason_MATCH_END_REASON_ABANDONED
 	case game.EndShutdown:
 		return pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN
+	case game.EndGame:
+		return pb.MatchEndReason_MATCH_END_REASON_GAME
 	}
 	return pb.MatchEndReason_MATCH_END_REASON_UNSPECIFIED
 }

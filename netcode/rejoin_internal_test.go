@@ -27,7 +27,7 @@ func TestIdleTimeoutHoldsSeat(t *testing.T) {
 	}
 
 	back := dial(t, base)
-	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "quiet", ResumeToken: w.ResumeToken}}})
+	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "quiet", ResumeToken: w.ResumeToken}}})
 	again := back.firstWelcome(t)
 	if again.PlayerId != w.PlayerId || again.EntityId != w.EntityId || !again.Resumed || again.ResumeToken != w.ResumeToken || again.Snapshot == nil {
 		t.Fatalf("resume welcome %v, want player %d entity %d resumed with a snapshot", again, w.PlayerId, w.EntityId)
@@ -52,7 +52,7 @@ func TestResumeToken(t *testing.T) {
 // A rejoined session that drops before its Welcome went out leaves the seat
 // held: its client still has the token from the earlier connection.
 func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
-	srv, err := NewServer(Config{OpenRooms: true, RejoinGrace: time.Minute})
+	srv, err := NewServer(withArena(Config{OpenRooms: true, RejoinGrace: time.Minute}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +68,13 @@ func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	h.room.Do(func(sim *game.Sim) {
-		h.join(sim, first, "ann", "")
+		h.join(sim, first, game.JoinRequest{Name: "ann"})
 		first.welcomed = true // as if the Welcome went out
 		pid := first.playerID()
 		h.drop(sim, first, false)
 		h.resume(sim, second, h.seats[pid].token)
 		h.drop(sim, second, false) // before the next tick's Welcome
-		h.join(sim, fresh, "bob", "")
+		h.join(sim, fresh, game.JoinRequest{Name: "bob"})
 		h.drop(sim, fresh, false) // never welcomed: it has no token to come back with
 		p := sim.World().Player(pid)
 		done <- outcome{seated: p != nil, disconnected: p != nil && p.Disconnected, freshSeated: sim.World().Player(fresh.playerID()) != nil}
