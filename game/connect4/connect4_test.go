@@ -1,0 +1,183 @@
+package connect4_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/connect4"
+)
+
+// table is a running connect four match between red (seat 1) and yellow
+// (seat 2).
+type table struct {
+	t       *testing.T
+	sim     *game.Sim
+	red     *game.Player
+	yellow  *game.Player
+	tick    uint64
+	seqs    map[game.PlayerID]uint32
+	refusal map[game.PlayerID]int64
+}
+
+func newTable(t *testing.T) *table {
+	t.Helper()
+	s, err := game.NewSim(connect4.New(), game.Rules{Mode: "connect4", MaxPlayers: 2, MinPlayers: 2}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &table{t: t, sim: s, seqs: map[game.PlayerID]uint32{}, refusal: map[game.PlayerID]int64{}}
+	if tb.red, err = s.AddPlayer("red"); err != nil {
+		t.Fatal(err)
+	}
+	if tb.yellow, err = s.AddPlayer("yellow"); err != nil {
+		t.Fatal(err)
+	}
+	tb.advance(nil) // both seated: the match runs
+	return tb
+}
+
+func (tb *table) advance(in []game.PlayerInput) {
+	tb.tick++
+	tb.sim.Advance(tb.tick, in)
+}
+
+// play has p drop into column as the next move and returns the refusal
+// code, or RefusedNone when the move was played.
+func (tb *table) play(p *game.Player, column int64) int {
+	tb.t.Helper()
+	h := connect4.Fields()
+	tb.seqs[p.ID]++
+	move := tb.sim.World().Int(h.Moves) + 1
+	before := p.Int(h.Refusals)
+	tb.advance([]game.PlayerInput{{Player: p.ID, Input: connect4.Play(tb.seqs[p.ID], move, column)}})
+	if p.Int(h.Refusals) == before {
+		return connect4.RefusedNone
+	}
+	return p.Enum(h.Refused)
+}
+
+func (tb *table) cell(row, col int) int {
+	return tb.sim.World().Enum(connect4.Fields().Cells[row][col])
+}
+
+// TestConnect4Win plays a vertical four for red: the game ends the match
+// itself, red first with a score of 1.
+func TestConnect4Win(t *testing.T) {
+	tb := newTable(t)
+	h := connect4.Fields()
+	if c := tb.red.Enum(h.Color); c != connect4.Red {
+		t.Fatalf("first player's colour %d, want red", c)
+	}
+	for i := range 3 {
+		if code := tb.play(tb.red, 3); code != connect4.RefusedNone {
+			t.Fatalf("red's move %d refused with %d", i, code)
+		}
+		if code := tb.play(tb.yellow, 4); code != connect4.RefusedNone {
+			t.Fatalf("yellow's move %d refused with %d", i, code)
+		}
+	}
+	if tb.sim.Result() != nil {
+		t.Fatal("the match ended before the fourth disc")
+	}
+	tb.play(tb.red, 3)
+	res := tb.sim.Result()
+	if res == nil || res.Reason != game.EndGame || res.Detail != connect4.ReasonFourInARow {
+		t.Fatalf("result %+v, want the game's end with %q", res, connect4.ReasonFourInARow)
+	}
+	if res.Standings[0].Player != tb.red.ID || res.Standings[0].Score != 1 || res.Standings[1].Score != 0 {
+		t.Fatalf("standings %+v, want red first with 1", res.Standings)
+	}
+	w := tb.sim.World()
+	if w.Enum(h.Winner) != connect4.RedWins || w.Int(h.Moves) != 7 || tb.cell(3, 3) != connect4.Red || tb.cell(2, 4) != connect4.Yellow {
+		t.Fatalf("board after the win: winner %d moves %d", w.Enum(h.Winner), w.Int(h.Moves))
+	}
+}
+
+// TestConnect4Refusals: a move out of turn, off the board or into a full
+// column is not played, and the player's record says why.
+func TestConnect4Refusals(t *testing.T) {
+	tb := newTable(t)
+	h := connect4.Fields()
+	if code := tb.play(tb.yellow, 0); code != connect4.NotYourTurn {
+		t.Fatalf("yellow moving first: refusal %d, want not_your_turn", code)
+	}
+	if code := tb.play(tb.red, 7); code != connect4.NoSuchColumn {
+		t.Fatalf("column 7: refusal %d, want no_such_column", code)
+	}
+	if code := tb.play(tb.red, -1); code != connect4.NoSuchColumn {
+		t.Fatalf("column -1: refusal %d, want no_such_column", code)
+	}
+	for i := range connect4.Rows {
+		p := tb.red
+		if i%2 == 1 {
+			p = tb.yellow
+		}
+		if code := tb.play(p, 0); code != connect4.RefusedNone {
+			t.Fatalf("disc %d in column 0 refused with %d", i, code)
+		}
+	}
+	if code := tb.play(tb.red, 0); code != connect4.ColumnFull {
+		t.Fatalf("a seventh disc in column 0: refusal %d, want column_full", code)
+	}
+	if n := tb.red.Int(h.Refusals); n != 3 {
+		t.Fatalf("red has %d refusals, want 3", n)
+	}
+	if w := tb.sim.World(); w.Int(h.Moves) != 6 || w.Enum(h.Turn) != connect4.Red {
+		t.Fatalf("after the refusals: %d moves, turn %d; want 6 and red", w.Int(h.Moves), w.Enum(h.Turn))
+	}
+	// A repeat of a move already played is no move: no refusal, nothing played.
+	tb.seqs[tb.red.ID]++
+	tb.advance([]game.PlayerInput{{Player: tb.red.ID, Input: connect4.Play(tb.seqs[tb.red.ID], 6, 1)}})
+	if tb.red.Int(h.Refusals) != 3 || tb.cell(0, 1) != connect4.Empty {
+		t.Fatal("a stale move number was played or refused")
+	}
+}
+
+// TestConnect4Draw fills the board with no four in a row: the game ends the
+// match as a draw, both players on 0.
+func TestConnect4Draw(t *testing.T) {
+	tb := newTable(t)
+	moves := []int64{5, 4, 5, 0, 6, 2, 4, 5, 5, 0, 4, 1, 1, 0, 4, 5, 6, 5, 3, 1, 1, 2, 2, 6, 2, 6, 6, 3, 6, 2, 0, 3, 0, 3, 3, 4, 3, 1, 4, 2, 1, 0}
+	for i, c := range moves {
+		p := tb.red
+		if i%2 == 1 {
+			p = tb.yellow
+		}
+		if code := tb.play(p, c); code != connect4.RefusedNone {
+			t.Fatalf("move %d (column %d) refused with %d", i, c, code)
+		}
+	}
+	res := tb.sim.Result()
+	if res == nil || res.Detail != connect4.ReasonBoardFull || res.Standings[0].Rank != 1 || res.Standings[1].Rank != 1 {
+		t.Fatalf("result %+v, want a draw on a full board", res)
+	}
+	if w := tb.sim.World(); w.Enum(connect4.Fields().Winner) != connect4.Draw {
+		t.Fatalf("winner %d, want draw", w.Enum(connect4.Fields().Winner))
+	}
+}
+
+// TestConnect4Seats: a third player is refused with the game's code, and a
+// player leaving a started game forfeits it.
+func TestConnect4Seats(t *testing.T) {
+	s, err := game.NewSim(connect4.New(), game.Rules{MaxPlayers: 3, MinPlayers: 2}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.AddPlayer("a")
+	_, _ = s.AddPlayer("b")
+	_, err = s.AddPlayer("c")
+	var r *game.Refusal
+	if !errors.As(err, &r) || r.Code != "table_full" {
+		t.Fatalf("third player: %v, want the table_full refusal", err)
+	}
+
+	tb := newTable(t)
+	tb.play(tb.red, 2)
+	tb.sim.RemovePlayer(tb.red.ID)
+	tb.advance(nil)
+	res := tb.sim.Result()
+	if res == nil || res.Detail != connect4.ReasonForfeit || res.Standings[0].Player != tb.yellow.ID || res.Standings[0].Score != 1 {
+		t.Fatalf("result %+v, want yellow to win by forfeit", res)
+	}
+}
