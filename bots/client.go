@@ -50,7 +50,8 @@ type Config struct {
 	URL string
 	// RoomID is the room to join.
 	RoomID string
-	// Name is the display name, at most 32 bytes.
+	// Name is the display name: at most 32 characters, no control, format or
+	// bidi characters (the server refuses others with BAD_FRAME).
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
@@ -487,6 +488,21 @@ func (c *Client) SendInput(in Input) error {
 		return fmt.Errorf("send input: %w", net.ErrClosed)
 	}
 	return c.sendInputLocked(in)
+}
+
+// SendMessage sends a game message: an op code the game defines (from 1)
+// and its bytes.
+func (c *Client) SendMessage(op uint32, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send message: %w", net.ErrClosed)
+	}
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Message{Message: &tickwirev1.GameMessage{Op: op, Data: data}}})
+	if err != nil {
+		return fmt.Errorf("send message %d: %w", op, err)
+	}
+	return nil
 }
 
 func (c *Client) active() bool {

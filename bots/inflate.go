@@ -2,17 +2,14 @@ package bots
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"slices"
 	"sync"
 
-	"github.com/klauspost/compress/flate"
+	"github.com/tickwire/tickwire/internal/wsframe"
 )
 
 // A bot negotiates permessage-deflate itself instead of letting gws do it:
@@ -27,31 +24,20 @@ const deflateOffer = "permessage-deflate; server_no_context_takeover; client_no_
 
 // WebSocket frame header bits (RFC 6455, section 5.2).
 const (
-	wsFIN          = 0x80
-	wsRSV1         = 0x40 // "compressed" under permessage-deflate (RFC 7692)
-	wsRSV23        = 0x30
-	wsOpcode       = 0x0f
-	wsControl      = 0x08 // opcodes with this bit are control frames
-	wsContinuation = 0x00
-	wsMasked       = 0x80
+	wsFIN          = wsframe.FinBit
+	wsRSV1         = wsframe.RSV1Bit // "compressed" under permessage-deflate (RFC 7692)
+	wsOpcode       = wsframe.OpMask
+	wsContinuation = wsframe.OpContinuation
 	// maxFrameHeader is the longest header: 2 bytes, a 64-bit length and a
 	// mask key.
-	maxFrameHeader = 14
+	maxFrameHeader = wsframe.MaxHeaderLen
 	// inflateReadBuffer is the inflateConn's read buffer on the socket.
 	inflateReadBuffer = 1024
 	// maxPooledBuffer is the largest buffer returned to frameBuffers.
 	maxPooledBuffer = 64 << 10
 )
 
-// deflateTail completes a permessage-deflate message for an inflater: the
-// sync-flush marker the sender stripped, then an empty final block so the
-// inflater reports io.EOF.
-var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
-
-var (
-	inflaters    = sync.Pool{New: func() any { return flate.NewReader(nil) }}
-	frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-)
+var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func getBuffer() *[]byte { return frameBuffers.Get().(*[]byte) }
 
@@ -62,7 +48,7 @@ func putBuffer(b *[]byte) {
 	}
 }
 
-var errInflatedTooLarge = errors.New("inflated message too large")
+var errInflatedTooLarge = wsframe.ErrTooLarge
 
 // inflateConn is the connection gws reads a server through when the bot
 // offered permessage-deflate: it passes the HTTP handshake and every plain
@@ -85,7 +71,6 @@ type inflateConn struct {
 
 	msg   *[]byte // compressed payload of a fragmented message so far
 	msgOp byte    // its opcode
-	src   bytes.Reader
 }
 
 func newInflateConn(conn net.Conn, limit int) *inflateConn {
@@ -147,40 +132,23 @@ func (c *inflateConn) handshakeLine() error {
 // with its payload, or reads a compressed frame and, at the end of its
 // message, queues the inflated frame.
 func (c *inflateConn) nextFrame() error {
-	h, err := c.in.Peek(2)
+	h, hlen, err := wsframe.PeekHeader(c.in)
+	if errors.Is(err, wsframe.ErrLength) {
+		return fmt.Errorf("websocket: %w", err)
+	}
 	if err != nil {
 		return err
 	}
-	b0, b1 := h[0], h[1]
-	hlen := 2
-	switch b1 & 0x7f {
-	case 126:
-		hlen += 2
-	case 127:
-		hlen += 8
-	}
-	if b1&wsMasked != 0 {
-		hlen += 4
-	}
-	if h, err = c.in.Peek(hlen); err != nil {
-		return err
-	}
-	length := uint64(b1 & 0x7f)
-	switch length {
-	case 126:
-		length = uint64(binary.BigEndian.Uint16(h[2:]))
-	case 127:
-		length = binary.BigEndian.Uint64(h[2:])
-	}
-	op := b0 & wsOpcode
-	data := b0&wsControl == 0
-	starts := data && op != wsContinuation && b0&wsRSV1 != 0 && b0&wsRSV23 == 0 && b1&wsMasked == 0
-	continues := data && op == wsContinuation && c.msg != nil && b0&(wsRSV1|wsRSV23) == 0 && b1&wsMasked == 0
+	length, op := h.Length, h.Op
+	data := !h.Control()
+	starts := data && op != wsContinuation && h.RSV == wsRSV1 && !h.Masked
+	continues := data && op == wsContinuation && c.msg != nil && h.RSV == 0 && !h.Masked
 	if data && op != wsContinuation && c.msg != nil {
 		return errors.New("websocket: a new message began inside a fragmented one")
 	}
 	if !starts && !continues {
-		c.out = c.header[:copy(c.header[:], h)]
+		b, _ := c.in.Peek(hlen)
+		c.out = c.header[:copy(c.header[:], b)]
 		c.plain = length
 		_, err = c.in.Discard(hlen)
 		return err
@@ -195,11 +163,11 @@ func (c *inflateConn) nextFrame() error {
 	if length > uint64(c.limit-n) {
 		return fmt.Errorf("compressed message of more than %d bytes: %w", c.limit, errInflatedTooLarge)
 	}
-	*c.msg = slices.Grow(*c.msg, int(length)+len(deflateTail))[:n+int(length)]
+	*c.msg = slices.Grow(*c.msg, int(length))[:n+int(length)]
 	if _, err := io.ReadFull(c.in, (*c.msg)[n:]); err != nil {
 		return err
 	}
-	if b0&wsFIN == 0 {
+	if !h.Fin {
 		return nil
 	}
 	return c.inflate()
@@ -210,56 +178,18 @@ func (c *inflateConn) inflate() error {
 	msg, op := c.msg, c.msgOp
 	c.msg = nil
 	defer putBuffer(msg)
-	c.src.Reset(append(*msg, deflateTail...))
-	fr := inflaters.Get().(io.ReadCloser)
-	defer inflaters.Put(fr)
-	if err := fr.(flate.Resetter).Reset(&c.src, nil); err != nil {
+	out := getBuffer()
+	buf, err := wsframe.Inflate((*out)[:maxFrameHeader], *msg, c.limit)
+	if err != nil {
+		putBuffer(out)
 		return fmt.Errorf("inflate: %w", err)
 	}
-	out := getBuffer()
-	buf := (*out)[:maxFrameHeader]
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
-		}
-		n, err := fr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf)-maxFrameHeader > c.limit {
-			putBuffer(out)
-			return fmt.Errorf("message inflates to more than %d bytes: %w", c.limit, errInflatedTooLarge)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			putBuffer(out)
-			return fmt.Errorf("inflate: %w", err)
-		}
-	}
 	*out = buf
-	start := maxFrameHeader - putFrameHeader(buf[:maxFrameHeader], op, len(buf)-maxFrameHeader)
+	size := len(buf) - maxFrameHeader
+	var h [maxFrameHeader]byte
+	hdr := wsframe.AppendHeader(h[:0], wsframe.Header{Fin: true, Op: op, Length: uint64(size)})
+	start := maxFrameHeader - len(hdr)
+	copy(buf[start:], hdr)
 	c.out, c.outBuf = buf[start:], out
 	return nil
-}
-
-// putFrameHeader writes the header of a final, unmasked frame with opcode op
-// and size bytes of payload at the end of dst and returns its length.
-func putFrameHeader(dst []byte, op byte, size int) int {
-	var h [10]byte
-	h[0] = wsFIN | op
-	n := 2
-	switch {
-	case size < 126:
-		h[1] = byte(size)
-	case size <= math.MaxUint16:
-		h[1] = 126
-		binary.BigEndian.PutUint16(h[2:], uint16(size))
-		n = 4
-	default:
-		h[1] = 127
-		binary.BigEndian.PutUint64(h[2:], uint64(size))
-		n = 10
-	}
-	copy(dst[len(dst)-n:], h[:n])
-	return n
 }

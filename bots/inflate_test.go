@@ -3,7 +3,6 @@ package bots
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/tickwire/tickwire/internal/wsframe"
 )
 
 // rawConn serves fixed bytes as a connection's input, a few at a time so
@@ -25,36 +26,13 @@ func (c *rawConn) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c
 
 // frame encodes a server frame: unmasked, with the given first byte.
 func frame(b0 byte, payload []byte) []byte {
-	out := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, byte(n))
-	case n <= 0xffff:
-		out = append(out, 126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	default:
-		out = append(out, 127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	return append(out, payload...)
+	h := wsframe.Header{Fin: b0&wsframe.FinBit != 0, RSV: b0 & 0x70, Op: b0 & wsframe.OpMask}
+	return wsframe.AppendFrame(nil, h, payload)
 }
 
-// deflateMessage compresses a message as a permessage-deflate sender does:
-// a sync flush, its 00 00 ff ff marker stripped.
-func deflateMessage(t testing.TB, msg []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := flate.NewWriter(&b, flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+// deflateMessage compresses a message as a permessage-deflate sender does.
+func deflateMessage(_ testing.TB, msg []byte) []byte {
+	return wsframe.Deflate(nil, msg, flate.BestSpeed)
 }
 
 // plainFrame is a frame as gws should see it.
@@ -81,28 +59,26 @@ func readFrames(t *testing.T, r io.Reader) (string, []plainFrame) {
 	}
 	var frames []plainFrame
 	for {
-		h := make([]byte, 2)
-		if _, err := io.ReadFull(br, h); err == io.EOF {
+		b, err := br.Peek(2)
+		if err == io.EOF && len(b) == 0 {
 			return head.String(), frames
 		} else if err != nil {
 			t.Fatalf("frame header: %v", err)
 		}
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var ext [2]byte
-			_, _ = io.ReadFull(br, ext[:])
-			n = uint64(binary.BigEndian.Uint16(ext[:]))
-		case 127:
-			var ext [8]byte
-			_, _ = io.ReadFull(br, ext[:])
-			n = binary.BigEndian.Uint64(ext[:])
+		if b, err = br.Peek(wsframe.HeaderLen(b[1])); err != nil {
+			t.Fatalf("frame header: %v", err)
 		}
-		p := make([]byte, n)
+		b0 := b[0]
+		h, n, err := wsframe.ParseHeader(b)
+		if err != nil {
+			t.Fatalf("frame header: %v", err)
+		}
+		_, _ = br.Discard(n)
+		p := make([]byte, h.Length)
 		if _, err := io.ReadFull(br, p); err != nil {
 			t.Fatalf("frame payload: %v", err)
 		}
-		frames = append(frames, plainFrame{h[0], string(p)})
+		frames = append(frames, plainFrame{b0, string(p)})
 	}
 }
 
@@ -116,17 +92,17 @@ func TestInflateConn(t *testing.T) {
 
 	var in bytes.Buffer
 	in.WriteString(head)
-	in.Write(frame(wsFIN|0x2, []byte("plain binary")))                    // passed through
-	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte("small")))) // one compressed frame
-	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte(big))))     // inflates past 64 KiB
-	in.Write(frame(wsRSV1|0x2, fragmented[:third]))                       // a compressed message in three frames,
-	in.Write(frame(wsFIN|0x9, []byte("ping")))                            // a ping between them,
-	in.Write(frame(wsContinuation, fragmented[third:2*third]))            // ...
-	in.Write(frame(wsFIN|wsContinuation, fragmented[2*third:]))           // ...
-	in.Write(frame(0x1, []byte("plain ")))                                // a plain fragmented text message
-	in.Write(frame(wsFIN|wsContinuation, []byte("text")))                 // ...
-	in.Write(frame(wsFIN|wsRSV1|0x1, deflateMessage(t, nil)))             // an empty compressed message
-	in.Write(frame(wsFIN|0x8, binary.BigEndian.AppendUint16(nil, 1000)))  // close
+	in.Write(frame(wsFIN|0x2, []byte("plain binary")))                            // passed through
+	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte("small"))))         // one compressed frame
+	in.Write(frame(wsFIN|wsRSV1|0x2, deflateMessage(t, []byte(big))))             // inflates past 64 KiB
+	in.Write(frame(wsRSV1|0x2, fragmented[:third]))                               // a compressed message in three frames,
+	in.Write(frame(wsFIN|0x9, []byte("ping")))                                    // a ping between them,
+	in.Write(frame(wsContinuation, fragmented[third:2*third]))                    // ...
+	in.Write(frame(wsFIN|wsContinuation, fragmented[2*third:]))                   // ...
+	in.Write(frame(0x1, []byte("plain ")))                                        // a plain fragmented text message
+	in.Write(frame(wsFIN|wsContinuation, []byte("text")))                         // ...
+	in.Write(frame(wsFIN|wsRSV1|0x1, deflateMessage(t, nil)))                     // an empty compressed message
+	in.Write(frame(wsFIN|0x8, wsframe.AppendClose(nil, wsframe.CloseNormal, ""))) // close
 
 	for _, chunk := range []int{1, 7, 4096} {
 		c := newInflateConn(&rawConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}, maxFrameSize)

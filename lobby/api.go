@@ -2,7 +2,6 @@ package lobby
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +10,11 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/tickwire/tickwire/internal/names"
 	"github.com/tickwire/tickwire/lobby/directory"
 	"github.com/tickwire/tickwire/lobby/leaderboard"
 	"github.com/tickwire/tickwire/lobby/matchmaker"
@@ -30,6 +28,8 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	// retryAfter is the Retry-After of a 429; a 503 has retryAfter.
+	retryAfter string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -76,7 +76,7 @@ func (l *Lobby) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return l.CORS(l.rateLimited(mux))
 }
 
 func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Request) (int, any, error)) {
@@ -86,7 +86,7 @@ func (l *Lobby) serve(w http.ResponseWriter, r *http.Request, f func(*http.Reque
 		if !errors.As(err, &ae) {
 			ae = l.storeError(err)
 		}
-		if ae.status >= 500 {
+		if ae.status >= 500 && !errors.Is(err, ErrNoCapacity) { // a full cluster is no fault
 			l.failLog.Error().Err(err).Str("path", r.URL.Path).Msg("lobby request failed")
 		}
 		writeError(w, ae)
@@ -118,6 +118,8 @@ func (l *Lobby) storeError(err error) *apiError {
 		return errf(http.StatusConflict, "duplicate_ticket", "%v", err)
 	case errors.Is(err, matchmaker.ErrNotQueued):
 		return errf(http.StatusConflict, "not_queued", "%v", err)
+	case errors.Is(err, ErrNoCapacity):
+		return errf(http.StatusServiceUnavailable, "no_capacity", "%v", err)
 	case errors.Is(err, ErrNodeDraining):
 		return errf(http.StatusServiceUnavailable, "node_draining", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -146,7 +148,10 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	if e.status == http.StatusServiceUnavailable {
+	switch {
+	case e.retryAfter != "":
+		w.Header().Set("Retry-After", e.retryAfter)
+	case e.status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", retryAfter)
 	}
 	var b errorBody
@@ -190,15 +195,12 @@ func checkPlayer(id, name string) (string, error) {
 		// /v1/leaderboards/{board}/players/{player} could never be read.
 		return "", errf(http.StatusBadRequest, "bad_request", "player_id must not be %q", id)
 	}
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || len(name) > 32 {
-		return "", errf(http.StatusBadRequest, "bad_request", "name must be valid UTF-8 of at most 32 bytes")
+	name, err := names.Check(name)
+	if err != nil {
+		return "", errf(http.StatusBadRequest, "bad_name", "%v", err)
 	}
 	if name == "" {
-		name = id
-		if len(name) > 32 {
-			name = name[:32]
-		}
+		name = id[:min(len(id), names.Max)]
 	}
 	return name, nil
 }
@@ -251,8 +253,15 @@ type assignmentJSON struct {
 }
 
 func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req ticketRequest
 	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := c.actFor(&req.memberJSON); err != nil {
 		return 0, nil, err
 	}
 	m, err := l.mode(req.Mode)
@@ -311,10 +320,20 @@ type consentRequest struct {
 
 // createConsent issues a player's consent to be queued in a leader's party.
 func (l *Lobby) createConsent(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req consentRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
+	// With verified identity a player consents for itself only.
+	self := memberJSON{PlayerID: req.PlayerID}
+	if err := c.actFor(&self); err != nil {
+		return 0, nil, err
+	}
+	req.PlayerID = self.PlayerID
 	for _, id := range []string{req.PlayerID, req.Leader} {
 		if _, err := checkPlayer(id, ""); err != nil {
 			return 0, nil, err
@@ -442,6 +461,17 @@ type createRoomRequest struct {
 }
 
 func (l *Lobby) createRoomAPI(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var who string
+	if c.player != nil {
+		who = c.player.id
+	}
+	if err := l.limitNewRoom(r, who); err != nil {
+		return 0, nil, err
+	}
 	var req createRoomRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
@@ -499,8 +529,15 @@ func (l *Lobby) listRooms(r *http.Request) (int, any, error) {
 }
 
 func (l *Lobby) joinRoom(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req memberJSON
 	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := c.actFor(&req); err != nil {
 		return 0, nil, err
 	}
 	room, err := l.cfg.Directory.Room(r.Context(), r.PathValue("id"))
@@ -519,8 +556,18 @@ type codeRequest struct {
 }
 
 func (l *Lobby) joinByCode(r *http.Request) (int, any, error) {
+	if err := l.limitJoinCode(r); err != nil {
+		return 0, nil, err
+	}
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var req codeRequest
 	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := c.actFor(&req.memberJSON); err != nil {
 		return 0, nil, err
 	}
 	if req.Code == "" {
@@ -683,8 +730,7 @@ func (l *Lobby) authorized(r *http.Request) error {
 	if l.cfg.APIKey == "" {
 		return errf(http.StatusForbidden, "forbidden", "this server takes no API submissions: it has no API key configured")
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(l.cfg.APIKey)) != 1 {
+	if !l.backend(r) {
 		return errf(http.StatusUnauthorized, "unauthorized", "a valid 'Authorization: Bearer <api key>' header is required")
 	}
 	return nil

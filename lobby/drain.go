@@ -39,6 +39,18 @@ type Stats struct {
 	LeaderboardSubmitErrors uint64 `json:"leaderboard_submit_errors"`
 	// TicketsMatched counts matchmaking tickets this node's matcher placed.
 	TicketsMatched uint64 `json:"tickets_matched"`
+	// APIRateLimited counts API requests refused 429 by RateLimits.API;
+	// JoinCodeRateLimited and RoomCreateRateLimited those refused by the
+	// tighter limits of join-by-code and room creation.
+	APIRateLimited        uint64 `json:"api_rate_limited"`
+	JoinCodeRateLimited   uint64 `json:"join_code_rate_limited"`
+	RoomCreateRateLimited uint64 `json:"room_create_rate_limited"`
+	// RateLimitKeys is how many addresses (and players) the rate limits
+	// track now, all three tables together: bounded by 3 x MaxKeys.
+	RateLimitKeys int `json:"rate_limit_keys"`
+	// RateLimitEvictions counts keys forgotten before their bucket refilled
+	// because a table was full.
+	RateLimitEvictions uint64 `json:"rate_limit_evictions"`
 }
 
 // Stats reports the lobby's counters.
@@ -48,6 +60,11 @@ func (l *Lobby) Stats() Stats {
 		MatchesEnded: c.matchesEnded.Load(), MatchResultsDropped: c.resultsDropped.Load(),
 		LeaderboardSubmissions: c.submissions.Load(), LeaderboardSubmitErrors: c.submitErrors.Load(),
 		TicketsMatched: c.ticketsMatched.Load(),
+
+		APIRateLimited: l.limits.api.refused.Load(), JoinCodeRateLimited: l.limits.joinCode.refused.Load(),
+		RoomCreateRateLimited: l.limits.newRoom.refused.Load(),
+		RateLimitKeys:         l.limits.api.len() + l.limits.joinCode.len() + l.limits.newRoom.len(),
+		RateLimitEvictions:    l.limits.api.evicted.Load() + l.limits.joinCode.evicted.Load() + l.limits.newRoom.evicted.Load(),
 	}
 }
 

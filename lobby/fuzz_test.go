@@ -179,6 +179,9 @@ func newFuzzLobby(f *testing.F) *fuzzLobby {
 		NodeID: "n1", Address: "ws://127.0.0.1:1", Secret: []byte("0123456789abcdef0123"),
 		Modes: modes, Leaderboards: boards, Queue: matchmaker.NewMemory(), Directory: directory.NewMemory(time.Minute),
 		Rooms: func() []RoomReport { return nil }, APIKey: testKey,
+		// Every request comes from one address; limits would turn the
+		// fuzzer's inputs into 429s.
+		RateLimits: RateLimits{API: Limit{Rate: -1}, JoinCode: Limit{Rate: -1}, CreateRoom: Limit{Rate: -1}},
 	})
 	if err != nil {
 		f.Fatal(err)

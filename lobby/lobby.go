@@ -49,6 +49,10 @@ type Config struct {
 	Directory    directory.Directory
 	// Rooms reports this node's rooms for the directory. Required.
 	Rooms func() []RoomReport
+	// MaxRooms is how many rooms this node's game server runs at most (its
+	// netcode.Config.MaxRooms; 0: no limit). Heartbeats carry it, so that
+	// the lobby on every node places new rooms on nodes with room to spare.
+	MaxRooms int
 	// APIKey authorizes score submissions and board changes over HTTP
 	// ("Authorization: Bearer KEY"). Empty refuses them all.
 	APIKey string
@@ -64,6 +68,18 @@ type Config struct {
 	// answered with 503 store_unavailable instead of a request that hangs.
 	// Default 3s.
 	StoreTimeout time.Duration
+	// AllowOrigin reports whether a page of a web origin (an Origin header)
+	// may call the API from a browser (CORS); the node passes the game
+	// socket's own check (netcode.OriginMatcher), so the two agree. Nil:
+	// any origin.
+	AllowOrigin func(origin string) bool
+	// Identity, if set, verifies players by the JWTs of the game's auth
+	// service; off, the lobby trusts the player_id its caller gives. See
+	// Identity.
+	Identity Identity
+	// RateLimits bound the requests of one client address; zero fields take
+	// DefaultRateLimits.
+	RateLimits RateLimits
 	// BodyTimeout bounds how long a request's body may take to arrive, so a
 	// client that sends it a byte at a time (slow loris) holds no handler.
 	// Default 10s.
@@ -87,11 +103,14 @@ type Lobby struct {
 
 	// placedMu guards placed: seats handed out per node since the nodes'
 	// last reports, so placement does not wait a heartbeat to see them.
-	placedMu sync.Mutex
-	placed   map[string]int
-	wg       sync.WaitGroup
-	now      func() time.Time
+	placedMu    sync.Mutex
+	placed      map[string]int
+	placedRooms map[string]int // rooms created per node since its last report
+	wg          sync.WaitGroup
+	now         func() time.Time
 
+	limits   *limiters
+	verifier *verifier // nil while Config.Identity is off
 	stats    counters
 	waits    sync.Map      // mode -> *timing.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
@@ -119,15 +138,22 @@ func New(ctx context.Context, cfg Config) (*Lobby, error) {
 		return nil, fmt.Errorf("lobby config: %w", err)
 	}
 	l := &Lobby{
-		cfg:     cfg,
-		log:     cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
-		failLog: cfg.Logger.With().Str("node", cfg.NodeID).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
-		signer:  signer,
-		modes:   map[string]Mode{},
-		results: make(chan result, 1024),
-		placed:  map[string]int{},
-		now:     time.Now,
-		kick:    make(chan struct{}, 1),
+		cfg:         cfg,
+		log:         cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
+		failLog:     cfg.Logger.With().Str("node", cfg.NodeID).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
+		signer:      signer,
+		modes:       map[string]Mode{},
+		results:     make(chan result, 1024),
+		placed:      map[string]int{},
+		placedRooms: map[string]int{},
+		now:         time.Now,
+		kick:        make(chan struct{}, 1),
+		limits:      newLimiters(cfg.RateLimits),
+	}
+	if cfg.Identity.on() {
+		if l.verifier, err = newVerifier(cfg.Identity, l.log); err != nil {
+			return nil, fmt.Errorf("lobby config: identity: %w", err)
+		}
 	}
 	for _, m := range cfg.Modes {
 		l.modes[m.Name] = m
@@ -178,6 +204,12 @@ func (c *Config) fill() error {
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = 10 * time.Second
 	}
+	if err := c.Identity.fill(); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if err := c.RateLimits.fill(); err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
 	u, err := url.Parse(c.Address)
 	switch {
 	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
@@ -210,6 +242,9 @@ func (l *Lobby) Run(ctx context.Context) {
 // Close waits for Run's goroutines, after writing every match result still
 // queued (up to ctx's deadline).
 func (l *Lobby) Close(ctx context.Context) error {
+	if l.verifier != nil {
+		l.verifier.stop()
+	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
 	select {
@@ -246,7 +281,7 @@ func (l *Lobby) heartbeat(ctx context.Context) {
 // report publishes this node and its rooms to the directory.
 func (l *Lobby) report(ctx context.Context) {
 	rooms := l.cfg.Rooms()
-	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms), Draining: l.draining.Load()}
+	n := directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address, Rooms: len(rooms), Draining: l.draining.Load(), MaxRooms: max(l.cfg.MaxRooms, 0)}
 	reports := make([]directory.RoomReport, len(rooms))
 	for i, r := range rooms {
 		n.Players += r.Players
@@ -257,6 +292,7 @@ func (l *Lobby) report(ctx context.Context) {
 	defer cancel()
 	l.placedMu.Lock()
 	clear(l.placed) // the reports below and the other nodes' carry them now
+	clear(l.placedRooms)
 	l.placedMu.Unlock()
 	if err := l.cfg.Directory.Heartbeat(ctx, n, ttl); err != nil {
 		l.log.Warn().Err(err).Msg("node heartbeat failed")

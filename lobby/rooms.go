@@ -21,17 +21,19 @@ type Seat struct {
 	Expires int64  `json:"expires_at"`
 }
 
-// pickNode chooses the live node with the fewest players for a new room and
-// counts seats placed on it at once: the matcher places several groups in
-// parallel, and each must see the ones picked before it.
+// pickNode chooses the live node with the fewest players for a new room,
+// among those not draining and not full, and counts the room and its seats
+// as placed on it at once: the matcher places several groups in parallel,
+// and each must see the ones picked before it.
 func (l *Lobby) pickNode(ctx context.Context, seats int) (directory.Node, error) {
 	nodes, err := l.cfg.Directory.Nodes(ctx)
 	if err != nil {
 		return directory.Node{}, fmt.Errorf("list nodes: %w", err)
 	}
+	l.placedMu.Lock()
+	defer l.placedMu.Unlock()
 	if len(nodes) == 0 && !l.draining.Load() { // before the first heartbeat: this node
-		l.placedSeats(l.cfg.NodeID, seats)
-		return directory.Node{ID: l.cfg.NodeID, Address: l.cfg.Address}, nil
+		nodes = []directory.Node{{ID: l.cfg.NodeID, Address: l.cfg.Address, MaxRooms: l.cfg.MaxRooms}}
 	}
 	nodes = slices.DeleteFunc(nodes, func(n directory.Node) bool {
 		return n.Draining || (n.ID == l.cfg.NodeID && l.draining.Load())
@@ -39,20 +41,31 @@ func (l *Lobby) pickNode(ctx context.Context, seats int) (directory.Node, error)
 	if len(nodes) == 0 {
 		return directory.Node{}, fmt.Errorf("no node takes new rooms: %w", ErrNodeDraining)
 	}
-	// Node reports lag by a heartbeat, so count the seats placed since too:
-	// rooms matched in one pass then spread over the nodes.
-	l.placedMu.Lock()
-	defer l.placedMu.Unlock()
+	// Node reports lag by a heartbeat, so count the rooms and seats placed
+	// since too: rooms matched in one pass then spread over the nodes, and a
+	// burst of room creations stops at each node's limit.
+	nodes = slices.DeleteFunc(nodes, func(n directory.Node) bool {
+		n.Rooms += l.placedRooms[n.ID]
+		return n.Full()
+	})
+	if len(nodes) == 0 {
+		return directory.Node{}, ErrNoCapacity
+	}
 	load := func(n directory.Node) int { return n.Players + l.placed[n.ID] }
 	best := nodes[0]
 	for _, n := range nodes[1:] {
-		if load(n) < load(best) || (load(n) == load(best) && n.Rooms < best.Rooms) {
+		if load(n) < load(best) || (load(n) == load(best) && n.Rooms+l.placedRooms[n.ID] < best.Rooms+l.placedRooms[best.ID]) {
 			best = n
 		}
 	}
 	l.placed[best.ID] += seats
+	l.placedRooms[best.ID]++
 	return best, nil
 }
+
+// ErrNoCapacity is returned for a new room when every node runs its maximum
+// of rooms.
+var ErrNoCapacity = errors.New("every node runs its maximum of rooms; retry shortly")
 
 // placedSeats records seats placed on a node since its last report.
 func (l *Lobby) placedSeats(node string, seats int) {

@@ -2,7 +2,6 @@ package netcode
 
 import (
 	"bufio"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -35,20 +35,34 @@ func upgradeRequest(addr, extra string) string {
 // header lines; it returns the connection, its reader and the response.
 func sendUpgrade(t testing.TB, base, extra string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
+	return sendRequest(t, base, upgradeRequest(strings.TrimPrefix(base, "ws://"), extra))
+}
+
+// sendRequest connects to base, sends request as it is, with ADDR replaced
+// by the server's address, and reads the response.
+func sendRequest(t testing.TB, base, request string) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
 	addr := strings.TrimPrefix(base, "ws://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	br, resp := sendUpgradeOn(t, c, addr, extra)
+	br, resp := sendRequestOn(t, c, addr, request)
 	return c, br, resp
 }
 
 // sendUpgradeOn sends a WebSocket upgrade with extra header lines on c.
 func sendUpgradeOn(t testing.TB, c net.Conn, addr, extra string) (*bufio.Reader, *http.Response) {
 	t.Helper()
-	if _, err := io.WriteString(c, upgradeRequest(addr, extra)); err != nil {
+	return sendRequestOn(t, c, addr, upgradeRequest(addr, extra))
+}
+
+// sendRequestOn sends request on c, with ADDR replaced by addr, and reads
+// the response.
+func sendRequestOn(t testing.TB, c net.Conn, addr, request string) (*bufio.Reader, *http.Response) {
+	t.Helper()
+	if _, err := io.WriteString(c, strings.ReplaceAll(request, "ADDR", addr)); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
@@ -84,20 +98,7 @@ var maskKey = [4]byte{0x5a, 0x17, 0xc3, 0x88}
 
 // appendClientFrame appends one masked, final client frame.
 func appendClientFrame(b []byte, op byte, payload []byte) []byte {
-	b = append(b, finBit|op)
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), uint64(n))
-	}
-	b = append(b, maskKey[:]...)
-	for i, c := range payload {
-		b = append(b, c^maskKey[i%4])
-	}
-	return b
+	return wsframe.AppendFrame(b, wsframe.Header{Fin: true, Op: op, Masked: true, Key: maskKey}, payload)
 }
 
 func (c *rawWS) write(t testing.TB, op byte, payload []byte) {
@@ -118,27 +119,23 @@ func (c *rawWS) writeFrame(t testing.TB, f *pb.ClientFrame) {
 
 // readFrame reads one server frame.
 func (c *rawWS) readFrame() (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		_, err = io.ReadFull(c.br, b[:])
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		_, err = io.ReadFull(c.br, b[:])
-		n = binary.BigEndian.Uint64(b[:])
-	}
+	h, err := readHeader(c.br)
 	if err != nil {
 		return 0, nil, err
 	}
-	payload = make([]byte, n)
+	payload = make([]byte, h.Length)
 	_, err = io.ReadFull(c.br, payload)
-	return h[0] & 0x0f, payload, err
+	return h.Op, payload, err
+}
+
+// readHeader reads one frame header.
+func readHeader(br *bufio.Reader) (wsframe.Header, error) {
+	h, n, err := wsframe.PeekHeader(br)
+	if err != nil {
+		return h, err
+	}
+	_, err = br.Discard(n)
+	return h, err
 }
 
 // readUntilClose reads server frames until a close frame (it does not answer
@@ -157,7 +154,8 @@ func (c *rawWS) readUntilClose(t testing.TB) (uint16, *pb.Error) {
 			if len(p) < 2 {
 				return 0, last
 			}
-			return binary.BigEndian.Uint16(p), last
+			code, _, _ := wsframe.ParseClose(p)
+			return code, last
 		case opBinary:
 			var f pb.ServerFrame
 			if err := proto.Unmarshal(p, &f); err != nil {
@@ -218,7 +216,7 @@ func TestFloodIsDroppedThenClosed(t *testing.T) {
 				case op == opPong:
 					answered++
 				case op == opClose:
-					code = binary.BigEndian.Uint16(p)
+					code, _, _ = wsframe.ParseClose(p)
 				case proto.Unmarshal(p, &f) == nil && f.GetPong() != nil:
 					answered++
 				case f.GetError() != nil:
@@ -274,7 +272,7 @@ func TestPoliteClientIsNotLimited(t *testing.T) {
 			answered++
 		}
 		if op == opClose {
-			t.Fatalf("closed with %d", binary.BigEndian.Uint16(p))
+			t.Fatalf("closed with % x", p)
 		}
 	}
 	if st := srv.Stats(); st.FramesRateLimited != 0 || st.FramesIn != n+1 {
@@ -380,11 +378,12 @@ func TestOriginAllowlist(t *testing.T) {
 	srv, base := startServer(t, Config{OpenRooms: true, AllowedOrigins: []string{"https://game.example.com", "*.example.org"}})
 	refused := 0
 	for origin, want := range map[string]int{
-		"":                         http.StatusSwitchingProtocols, // not a browser
-		"https://game.example.com": http.StatusSwitchingProtocols,
-		"http://a.example.org":     http.StatusSwitchingProtocols,
-		"https://evil.example":     http.StatusForbidden,
-		"http://game.example.com":  http.StatusForbidden,
+		"":                              http.StatusSwitchingProtocols, // not a browser
+		"https://game.example.com":      http.StatusSwitchingProtocols,
+		"http://a.example.org":          http.StatusSwitchingProtocols,
+		"https://evil.example":          http.StatusForbidden,
+		"http://game.example.com":       http.StatusForbidden,
+		"https://evil.net#.example.org": http.StatusForbidden, // a fragment, not a subdomain
 	} {
 		extra := ""
 		if origin != "" {

@@ -37,7 +37,10 @@ type Config struct {
 	// needs Admit to accept it; the room is created on first admitted join with
 	// the admission's rules.
 	Admit func(ticket, roomID string) (Admission, error)
-	// ReadLimit is the largest client frame accepted, in bytes. Default 4096.
+	// ReadLimit is the largest client message accepted, in bytes, after
+	// inflating; a larger one gets FRAME_TOO_LARGE. One over 4 x ReadLimit
+	// (at least 16 KiB), compressed or inflated, is not read further: close
+	// 1009. Default 4096.
 	ReadLimit int
 	// HandshakeTimeout bounds both the HTTP upgrade and the time from connect to
 	// a successful join. Default 5s.
@@ -56,9 +59,24 @@ type Config struct {
 	// SlowConsumerTimeout is how long a client may stay behind before it is
 	// dropped. Default 5s.
 	SlowConsumerTimeout time.Duration
-	// EmptyRoomTimeout stops a room that has had no players this long. Default 30s.
-	// Seats held for a rejoin count as players.
+	// EmptyRoomTimeout stops a room whose players have all gone this long
+	// after the last one left. Default 5s: an empty room still ticks its
+	// NPCs. Seats held for a rejoin count as players, so a room whose
+	// players dropped waits for RejoinGrace first.
 	EmptyRoomTimeout time.Duration
+	// UnjoinedRoomTimeout stops a room that no player has joined this long
+	// after it was created (CreateRoom, or a join that was then refused).
+	// Default 10s.
+	UnjoinedRoomTimeout time.Duration
+	// MaxRooms bounds the rooms this server runs at once; a join or
+	// CreateRoom that would start one more is refused (ROOM_FULL for a
+	// join: the client asks the lobby again, which places rooms on nodes
+	// with room to spare). Default 256, which a 2-core node runs with
+	// headroom: a full arena room of 16 players costs about 3.7 ms of CPU
+	// a second (16 x 20 updates at 11.6 µs, see BENCHMARKS.md), so 256 full
+	// rooms take about one core, and an idle room about 0.27 ms. Negative:
+	// no limit.
+	MaxRooms int
 	// RejoinGrace is how long the seat of a player whose connection closed
 	// without a Leave (a network drop, a reset, the idle timeout) is held:
 	// the player stays in the room, stopped, with its entity and score, and
@@ -68,7 +86,9 @@ type Config struct {
 	RejoinGrace time.Duration
 
 	// ClientRate is how many frames per second one connection may send, all
-	// kinds counted (inputs, pings, WebSocket control frames), with bursts of
+	// kinds counted (inputs, pings, WebSocket control frames, each fragment
+	// of a fragmented message; a fragment over the rate drops its message),
+	// with bursts of
 	// up to ClientBurst. A frame over the rate is dropped, and the connection
 	// is not read until its next frame is due, so TCP holds back the rest of
 	// a flood. Default 60 and 120: the arena client sends 10 inputs a second.
@@ -93,9 +113,12 @@ type Config struct {
 	// AllowedOrigins lists the web origins whose pages may open a game socket:
 	// "https://game.example.com", "https://*.example.com" (any subdomain),
 	// "game.example.com" or "*.example.com" (any scheme), "localhost:8080",
-	// "null", or "*" (any). A request without an Origin header (a non-browser
-	// client) is always allowed; a browser from another origin is refused with
-	// HTTP 403. Empty (the default): any origin.
+	// "null", or "*" (any). An Origin header is parsed (scheme, host, port;
+	// one with a path, query, fragment or user info is refused) and matched
+	// by its parts, the host label by label. A request without an Origin
+	// header (a non-browser client) is always allowed; a browser from
+	// another origin is refused with HTTP 403. Empty (the default): any
+	// origin.
 	AllowedOrigins []string
 	// OnMatchEnd, if set, receives every room's final state when its match
 	// ends, on the room's goroutine: it must not block. The lobby uses it to
@@ -153,7 +176,11 @@ func (c Config) withDefaults() Config {
 	def(&c.IdleTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 5*time.Second)
 	def(&c.SlowConsumerTimeout, 5*time.Second)
-	def(&c.EmptyRoomTimeout, 30*time.Second)
+	def(&c.EmptyRoomTimeout, 5*time.Second)
+	def(&c.UnjoinedRoomTimeout, 10*time.Second)
+	if c.MaxRooms == 0 {
+		c.MaxRooms = DefaultMaxRooms
+	}
 	if c.RejoinGrace == 0 {
 		c.RejoinGrace = 15 * time.Second
 	}
@@ -173,6 +200,9 @@ func (c Config) withDefaults() Config {
 	c.Clock = clock.Or(c.Clock)
 	return c
 }
+
+// DefaultMaxRooms is Config.MaxRooms's default.
+const DefaultMaxRooms = 256
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {

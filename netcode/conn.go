@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -51,27 +50,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.conns.perIP.release(ip)
 		}
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		release()
-		http.Error(w, "this connection cannot be upgraded", http.StatusInternalServerError)
-		return
-	}
-	deflate := !s.cfg.NoDeflate && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
-	netConn, brw, err := hj.Hijack()
-	if err != nil {
-		release()
-		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("hijack failed")
-		return
-	}
-	gc := &gwsConn{Conn: netConn, early: brw.Reader}
-	conn, err := s.upgrader.UpgradeFromConn(gc, bufio.NewReaderSize(gc, readBufferSize), r)
+	conn, gc, guard, err := s.upgrade(w, r) // RFC 6455/7692 checks, deflate, the frame guard: upgrade.go
 	if err != nil {
 		release()
 		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("upgrade refused")
 		return
 	}
-	sess := newSession(s.env, netConn, deflate)
+	sess := newSession(s.env, guard.Conn, guard.rules.deflate)
+	guard.bind(sess.guardHooks()) // the guard's verdicts and fragments go through the session
 	if limited {
 		sess.ip, sess.ipHeld = ip, true
 	}
@@ -92,8 +78,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// readBufferSize is gws's read buffer per connection.
-const readBufferSize = 2048
+// readBufferSize is gws's read buffer per connection. gws reads from the
+// frame guard, which buffers the socket and hands over whole headers and
+// payloads, so gws's own buffer only needs to hold a frame header; payloads
+// bypass it (bufio reads large requests straight through).
+const readBufferSize = 256
 
 const sessionKey = "s"
 
@@ -111,7 +100,8 @@ func (s *Server) ended(sess *session) {
 	s.log.Debug().Str("conn", sess.id).Str("room", sess.roomID()).Uint32("player", sess.player.Load()).Msg("connection closed")
 }
 
-// gwsConn is the socket as gws sees it. Reads go to the socket (after what
+// gwsConn is the socket as gws sees it. Reads go to the frame guard over the
+// socket (guardConn, upgrade.go), or straight to the socket (after what
 // net/http read ahead before the hijack). Writes go to the socket only until
 // the session takes over (the 101 response, or the error of a refused
 // upgrade); after that, a close frame gws writes is handed to the session,
@@ -232,6 +222,14 @@ func (e *events) OnPong(c *gws.Conn, payload []byte) {
 // reports whether to act on the frame, which it does not once the session is
 // closing. Hot path: every client frame; it allocates nothing.
 func (sess *session) admit() bool {
+	select {
+	case <-sess.done:
+		// The connection has ended (a failed write, a reset): what gws
+		// still holds in its buffer is neither acted on nor counted, and no
+		// pause would hold it back.
+		return false
+	default:
+	}
 	now := sess.env.clock.Now()
 	sess.lastRead.Store(now.UnixNano())
 	sess.env.stats.framesIn.Add(1)

@@ -1,22 +1,18 @@
 package netcode
 
 import (
-	"bytes"
-	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
-	"github.com/klauspost/compress/flate"
+	"github.com/tickwire/tickwire/internal/wsframe"
 )
 
-// WebSocket opcodes and header bits the server writes.
+// WebSocket opcodes the server writes.
 const (
-	opBinary = 0x2
-	opClose  = 0x8
-	opPing   = 0x9
-	opPong   = 0xa
-	finBit   = 0x80
-	rsv1Bit  = 0x40 // permessage-deflate: the payload is compressed
+	opBinary = wsframe.OpBinary
+	opClose  = wsframe.OpClose
+	opPing   = wsframe.OpPing
+	opPong   = wsframe.OpPong
 )
 
 // frame is one encoded server message, ready to write: a WebSocket frame in raw
@@ -40,7 +36,7 @@ var framePool = sync.Pool{New: func() any { return new(frame) }}
 func newFrame(payload []byte, tick uint64) *frame {
 	f := framePool.Get().(*frame)
 	f.payload = append(f.payload[:0], payload...)
-	f.raw = appendHeader(f.raw[:0], opBinary, false, len(payload))
+	f.raw = wsframe.AppendHeader(f.raw[:0], wsframe.Header{Fin: true, Op: opBinary, Length: uint64(len(payload))})
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = tick
@@ -53,7 +49,7 @@ func newFrame(payload []byte, tick uint64) *frame {
 func newControlFrame(op byte, payload []byte) *frame {
 	f := framePool.Get().(*frame)
 	f.payload = f.payload[:0]
-	f.raw = appendHeader(f.raw[:0], op, false, len(payload))
+	f.raw = wsframe.AppendHeader(f.raw[:0], wsframe.Header{Fin: true, Op: op, Length: uint64(len(payload))})
 	f.raw = append(f.raw, payload...)
 	f.deflated = f.deflated[:0]
 	f.tick = 0
@@ -86,68 +82,23 @@ func (f *frame) compress(level int) {
 	if f.control || len(f.deflated) > 0 || len(f.payload) < minDeflate {
 		return
 	}
-	c := getCompressor(level)
-	defer putCompressor(c)
-	c.buf.Reset()
-	c.w.Reset(&c.buf)
-	_, _ = c.w.Write(f.payload)
-	_ = c.w.Flush()
-	out := c.buf.Bytes()
-	out = out[:len(out)-4] // drop the 00 00 ff ff sync-flush tail (RFC 7692 7.2.1)
-	if len(out) >= len(f.payload) {
+	// Deflate after room for the longest header, then move the payload up
+	// to the header's real length.
+	const room = 10
+	b := wsframe.Deflate(append(f.deflated[:0], make([]byte, room)...), f.payload, level)
+	n := len(b) - room
+	if n >= len(f.payload) {
+		f.deflated = f.deflated[:0]
 		return
 	}
-	f.deflated = appendHeader(f.deflated[:0], opBinary, true, len(out))
-	f.deflated = append(f.deflated, out...)
+	h := wsframe.AppendHeader(b[:0], wsframe.Header{Fin: true, RSV: wsframe.RSV1Bit, Op: opBinary, Length: uint64(n)})
+	copy(b[len(h):], b[room:])
+	f.deflated = b[:len(h)+n]
 }
 
 // minDeflate is the payload size below which deflate cannot win.
 const minDeflate = 16
 
-// appendHeader appends a server (unmasked) frame header with FIN set.
-func appendHeader(b []byte, op byte, compressed bool, n int) []byte {
-	b0 := finBit | op
-	if compressed {
-		b0 |= rsv1Bit
-	}
-	switch {
-	case n < 126:
-		return append(b, b0, byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, b0, 126), uint16(n))
-	default:
-		return binary.BigEndian.AppendUint64(append(b, b0, 127), uint64(n))
-	}
-}
-
-type compressor struct {
-	level int
-	w     *flate.Writer
-	buf   bytes.Buffer
-}
-
-// compressors are shared by every room: a room compresses once per tick, so only
-// about as many are in use at once as there are cores.
-var compressors sync.Pool
-
-func getCompressor(level int) *compressor {
-	if c, ok := compressors.Get().(*compressor); ok && c.level == level {
-		return c
-	}
-	w, err := flate.NewWriter(nil, level)
-	if err != nil { // level was validated in Config; fall back rather than fail a tick
-		w, _ = flate.NewWriter(nil, flate.BestSpeed)
-	}
-	return &compressor{level: level, w: w}
-}
-
-func putCompressor(c *compressor) { compressors.Put(c) }
-
-// closePayload is a close frame's body: the code, big-endian, then the reason,
-// cut so the control frame stays within 125 bytes.
-func closePayload(code uint16, reason string) []byte {
-	if len(reason) > 123 {
-		reason = reason[:123]
-	}
-	return append(binary.BigEndian.AppendUint16(nil, code), reason...)
-}
+// closePayload is a close frame's body: the code, then the reason, cut to
+// fit a control frame.
+func closePayload(code uint16, reason string) []byte { return wsframe.AppendClose(nil, code, reason) }

@@ -8,27 +8,6 @@ import (
 	"github.com/klauspost/compress/flate"
 )
 
-func TestFrameHeaderLengths(t *testing.T) {
-	tests := []struct {
-		n    int
-		want []byte
-	}{
-		{0, []byte{0x82, 0}},
-		{125, []byte{0x82, 125}},
-		{126, []byte{0x82, 126, 0, 126}},
-		{65535, []byte{0x82, 126, 0xff, 0xff}},
-		{65536, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
-	}
-	for _, tc := range tests {
-		if got := appendHeader(nil, opBinary, false, tc.n); !bytes.Equal(got, tc.want) {
-			t.Errorf("header for %d bytes = % x, want % x", tc.n, got, tc.want)
-		}
-	}
-	if got := appendHeader(nil, opBinary, true, 3); got[0] != 0xc2 {
-		t.Errorf("compressed header byte 0 = %#x, want 0xc2 (FIN|RSV1|binary)", got[0])
-	}
-}
-
 func TestFrameCompressInflatesBack(t *testing.T) {
 	payload := bytes.Repeat([]byte("tickwire delta "), 40)
 	f := newFrame(payload, 7)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/game/arena"
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -38,6 +39,7 @@ func addClientFrameSeeds(f *testing.F) {
 		{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1 << 50}}},
 		{Body: &pb.ClientFrame_Leave{Leave: &pb.Leave{}}},
 		{Body: &pb.ClientFrame_Resync{Resync: &pb.ResyncRequest{}}},
+		{Body: &pb.ClientFrame_Message{Message: &pb.GameMessage{Op: 1, Data: []byte("hi")}}},
 		{},
 	} {
 		f.Add(clientFrame(f, cf))
@@ -136,21 +138,15 @@ func parseServerFrames(t *testing.T, b []byte) []wsFrame {
 	t.Helper()
 	var out []wsFrame
 	for len(b) > 0 {
-		if len(b) < 2 || b[0]&0xf0 != finBit || b[1]&0x80 != 0 {
+		h, n, err := wsframe.ParseHeader(b)
+		if err != nil || !h.Fin || h.RSV != 0 || h.Masked {
 			t.Fatalf("bad frame header in %x", b)
 		}
-		op, n, h := b[0]&0x0f, uint64(b[1]), 2
-		switch n {
-		case 126:
-			n, h = uint64(binary.BigEndian.Uint16(b[2:])), 4
-		case 127:
-			n, h = binary.BigEndian.Uint64(b[2:]), 10
+		if uint64(len(b)-n) < h.Length {
+			t.Fatalf("frame of %d bytes cut short: %x", h.Length, b)
 		}
-		if uint64(len(b)-h) < n {
-			t.Fatalf("frame of %d bytes cut short: %x", n, b)
-		}
-		out = append(out, wsFrame{op: op, payload: b[h : h+int(n)]})
-		b = b[h+int(n):]
+		out = append(out, wsFrame{op: h.Op, payload: b[n : n+int(h.Length)]})
+		b = b[n+int(h.Length):]
 	}
 	return out
 }
@@ -194,7 +190,7 @@ func FuzzDispatch(f *testing.F) {
 		case fast:
 		case perr != nil:
 			want = pb.ErrorCode_ERROR_CODE_BAD_FRAME
-		case cf.GetInput() != nil:
+		case cf.GetInput() != nil, cf.GetMessage() != nil: // ignored before the join
 		case cf.GetPing() != nil:
 			var sf pb.ServerFrame
 			if len(frames) != 1 || frames[0].op != opBinary || proto.Unmarshal(frames[0].payload, &sf) != nil ||

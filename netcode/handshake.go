@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/names"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -50,6 +49,8 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 			return
 		}
 		s.input(sess, in)
+	case *pb.ClientFrame_Message:
+		s.message(sess, h, body.Message)
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -91,6 +92,23 @@ func (s *Server) input(sess *session, in game.Input) {
 	}
 }
 
+// message hands a client's game message to its room.
+func (s *Server) message(sess *session, h *hub, m *pb.GameMessage) {
+	switch {
+	case h == nil: // join still in flight, as for inputs
+		return
+	case !h.takesMessages:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "this room's game takes no game messages")
+		return
+	case m.Op == 0:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "game message op 0: op codes start at 1")
+		return
+	}
+	if !h.room.Message(sess.playerID(), game.Message{Op: m.Op, Data: m.Data}) {
+		s.stats.inputsDropped.Add(1)
+	}
+}
+
 func (s *Server) join(sess *session, j *pb.Join) {
 	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 2", j.ProtocolVersion))
@@ -120,6 +138,9 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	}
 	h, _, err := s.rooms.getOrCreate(j.RoomId, g.rules)
 	switch {
+	case errors.Is(err, ErrFull):
+		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_FULL, "this node runs its maximum of rooms; ask the lobby for a seat elsewhere")
+		return
 	case err != nil:
 		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, err.Error())
 		return
@@ -136,18 +157,12 @@ var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 
-// maxName is the longest display name accepted, in bytes.
-const maxName = 32
-
+// cleanName applies the one rule for display names (internal/names); an
+// empty name becomes "player".
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case !utf8.ValidString(name):
-		return "", errors.New("name is not valid UTF-8")
-	case len(name) > maxName:
-		return "", fmt.Errorf("name is %d bytes; at most %d", len(name), maxName)
-	case name == "":
-		return "player", nil
+	name, err := names.Check(name)
+	if name == "" && err == nil {
+		name = "player"
 	}
-	return name, nil
+	return name, err
 }

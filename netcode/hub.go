@@ -17,9 +17,11 @@ type hub struct {
 	rooms *registry // that the hub leaves when its room ends
 	room  *game.Room
 	codec *codec // the room's schema, read-only: sessions decode inputs by it
-	enc   *encoder
-	hist  history
-	log   zerolog.Logger
+	// takesMessages is set when the game is a game.Messenger; read-only.
+	takesMessages bool
+	enc           *encoder
+	hist          history
+	log           zerolog.Logger
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied
@@ -183,9 +185,9 @@ func (h *hub) join(sim *game.Sim, s *session, name, account string) {
 }
 
 // reapIfEmpty stops a room nobody has been connected to for EmptyRoomTimeout
-// and in which no seat is held (players counts the seated players, held
-// ones included): a room whose players all dropped waits for their rejoin
-// grace first.
+// (UnjoinedRoomTimeout while nobody ever joined) and in which no seat is held
+// (players counts the seated players, held ones included): a room whose
+// players all dropped waits for their rejoin grace first.
 func (h *hub) reapIfEmpty(now time.Time, players int) {
 	if len(h.sessions) > 0 {
 		return
@@ -194,7 +196,11 @@ func (h *hub) reapIfEmpty(now time.Time, players int) {
 		h.emptySince = now
 		return
 	}
-	if players == 0 && now.Sub(h.emptySince) > h.env.cfg.EmptyRoomTimeout {
+	limit := h.env.cfg.EmptyRoomTimeout
+	if h.joined.Load() == 0 {
+		limit = h.env.cfg.UnjoinedRoomTimeout
+	}
+	if players == 0 && now.Sub(h.emptySince) > limit {
 		h.room.Stop(game.EndAbandoned)
 	}
 }

@@ -1,10 +1,7 @@
 package netcode
 
 import (
-	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 )
@@ -134,91 +131,4 @@ func (l *ipLimiter) release(key netip.Addr) {
 	} else {
 		delete(l.conns, key)
 	}
-}
-
-// originPolicy is Config.AllowedOrigins, parsed.
-type originPolicy struct {
-	any      bool
-	patterns []originPattern
-}
-
-// originPattern is one allowed origin: scheme ("" for any) and host[:port],
-// where a host starting with "*." stands for any subdomain (not the domain
-// itself).
-type originPattern struct {
-	scheme string
-	host   string // lower case; for a wildcard, the suffix starting with "."
-	wild   bool
-}
-
-// parseOrigins checks and parses Config.AllowedOrigins.
-func parseOrigins(list []string) (originPolicy, error) {
-	var p originPolicy
-	if len(list) == 0 {
-		p.any = true
-		return p, nil
-	}
-	for _, o := range list {
-		o = strings.ToLower(strings.TrimSpace(o))
-		if o == "*" {
-			p.any = true
-			continue
-		}
-		var pat originPattern
-		rest := o
-		if scheme, host, ok := strings.Cut(o, "://"); ok {
-			if scheme != "http" && scheme != "https" {
-				return p, fmt.Errorf("allowed origin %q: scheme must be http or https", o)
-			}
-			pat.scheme, rest = scheme, host
-		}
-		if o == "null" {
-			pat.host = o // sandboxed frames and file:// pages send "null"
-			p.patterns = append(p.patterns, pat)
-			continue
-		}
-		if h, ok := strings.CutPrefix(rest, "*."); ok {
-			pat.wild, rest = true, h
-		}
-		host := rest
-		if h, _, err := net.SplitHostPort(rest); err == nil {
-			host = h
-		}
-		if host == "" || strings.ContainsAny(rest, "/?#@* ") {
-			return p, fmt.Errorf("allowed origin %q: want scheme://host[:port], host[:port] or *.domain", o)
-		}
-		pat.host = rest
-		if pat.wild {
-			pat.host = "." + rest
-		}
-		p.patterns = append(p.patterns, pat)
-	}
-	return p, nil
-}
-
-// allows reports whether a browser page from origin (an Origin header) may
-// open a game socket. An empty origin (non-browser clients send none) is
-// always allowed: the check protects browser users from pages on other sites,
-// not the server from programs, which can send any Origin they like.
-func (p *originPolicy) allows(origin string) bool {
-	if p.any || origin == "" {
-		return true
-	}
-	origin = strings.ToLower(origin)
-	scheme, host, ok := strings.Cut(origin, "://")
-	if !ok {
-		scheme, host = "", origin // "null"
-	}
-	for _, pat := range p.patterns {
-		if pat.scheme != "" && pat.scheme != scheme {
-			continue
-		}
-		if pat.wild && strings.HasSuffix(host, pat.host) && len(host) > len(pat.host) {
-			return true
-		}
-		if !pat.wild && host == pat.host {
-			return true
-		}
-	}
-	return false
 }

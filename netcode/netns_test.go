@@ -20,6 +20,7 @@ import (
 
 	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/game/arena"
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -193,7 +194,7 @@ func (c *rawWS) readStrict() (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if b0[0]&0xf0 != finBit {
+	if b0[0]&0xf0 != wsframe.FinBit {
 		return 0, nil, fmt.Errorf("frame header %#x: fragment or reserved bits", b0[0])
 	}
 	op, p, err := c.readFrame()

@@ -38,6 +38,21 @@ var ErrRoomElsewhere = errors.New("room is hosted on another node")
 // ErrRoomExists is returned by CreateRoom for an id in use.
 var ErrRoomExists = errors.New("room already exists")
 
+// ErrFull is returned when the server already runs Config.MaxRooms rooms.
+var ErrFull = errors.New("server runs its maximum of rooms")
+
+// full reports whether the server runs Config.MaxRooms rooms, and so starts
+// no more.
+func (g *registry) full() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.env.cfg.MaxRooms > 0 && len(g.rooms) >= g.env.cfg.MaxRooms
+}
+
+// Full reports whether the server runs Config.MaxRooms rooms, and so starts
+// no more: the node's readiness says so.
+func (s *Server) Full() bool { return s.rooms.full() }
+
 // ErrShuttingDown is returned when the server no longer takes new rooms.
 var ErrShuttingDown = errors.New("server is shutting down")
 
@@ -60,6 +75,10 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 		return nil, false, ErrShuttingDown
 	}
 	cfg := g.env.cfg
+	if cfg.MaxRooms > 0 && len(g.rooms) >= cfg.MaxRooms {
+		g.env.stats.roomsRefused.Add(1)
+		return nil, false, fmt.Errorf("%w (%d)", ErrFull, cfg.MaxRooms)
+	}
 	r := cfg.Rules
 	if rules != nil {
 		r = *rules
@@ -73,6 +92,7 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 		return nil, false, fmt.Errorf("mode %s: %w", r.Mode, err)
 	}
 	h.codec = newCodec(gm.Schema())
+	_, h.takesMessages = gm.(game.Messenger)
 	h.enc = newEncoder(h.codec)
 	h.capacity = h.room.Rules().MaxPlayers
 	h.phase.Store(uint32(game.PhaseWaiting))

@@ -24,10 +24,10 @@ import (
 // the join handshake and its admission policy (handshake.go, admission.go),
 // the janitor and the counters (stats.go).
 type Server struct {
-	env      *env
-	cfg      *Config // env.cfg
-	log      zerolog.Logger
-	upgrader *gws.Upgrader
+	env       *env
+	cfg       *Config // env.cfg
+	log       zerolog.Logger
+	upgraders upgraders // gws's, with and without permessage-deflate (upgrade.go)
 
 	rooms     *registry
 	conns     *connSet
@@ -70,23 +70,14 @@ func NewServer(cfg Config) (*Server, error) {
 		stop:    make(chan struct{}),
 	}
 	s.admission = newAdmission(e.cfg, s.rooms)
-	s.upgrader = gws.NewUpgrader(&events{s}, &gws.ServerOption{
-		// gws refuses frames past this hard cap; ReadLimit is checked per message
-		// so the client hears why.
-		ReadMaxPayloadSize: max(cfg.ReadLimit*4, 16<<10),
+	s.upgraders = newUpgraders(&events{s}, gws.ServerOption{
+		// The guard refuses messages past this hard cap first (1009);
+		// ReadLimit is checked per message so the client hears why.
+		ReadMaxPayloadSize: hardReadLimit(cfg.ReadLimit),
 		ReadBufferSize:     readBufferSize,
 		HandshakeTimeout:   cfg.HandshakeTimeout,
-		PermessageDeflate: gws.PermessageDeflate{
-			Enabled: !cfg.NoDeflate,
-			// gws compresses nothing for us (frames are deflated once per room
-			// by the hub), so its pool of compressors needs only one.
-			PoolSize:              1,
-			Level:                 cfg.DeflateLevel,
-			ServerContextTakeover: false,
-			ClientContextTakeover: false,
-		},
-		Logger: gwsLogger{cfg.Logger},
-	})
+		Logger:             gwsLogger{cfg.Logger},
+	}, cfg.DeflateLevel)
 	go s.janitor()
 	return s, nil
 }

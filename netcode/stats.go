@@ -13,12 +13,14 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	roomsRefused                        atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts, panics               atomic.Uint64
 
 	// Abuse limits.
 	framesIn, framesRateLimited, rateLimitedConns atomic.Uint64
 	framesTooLarge, handshakeTimeouts             atomic.Uint64
+	protocolErrors                                atomic.Uint64
 	refusedPerIP, refusedOrigin                   atomic.Uint64
 }
 
@@ -28,7 +30,11 @@ type Stats struct {
 	ConnectionsTotal int64  `json:"connections_total"`
 	Rooms            int    `json:"rooms"`
 	RoomsCreated     uint64 `json:"rooms_created"`
-	FramesOut        uint64 `json:"frames_out"`
+	// MaxRooms is Config.MaxRooms (0: no limit); RoomsRefused counts the
+	// rooms not started because MaxRooms were running.
+	MaxRooms     int    `json:"max_rooms"`
+	RoomsRefused uint64 `json:"rooms_refused"`
+	FramesOut    uint64 `json:"frames_out"`
 	// StateFramesOut counts welcome, delta and snapshot frames written in
 	// full: client-updates delivered.
 	StateFramesOut uint64 `json:"state_frames_out"`
@@ -38,7 +44,9 @@ type Stats struct {
 	Resyncs        uint64 `json:"resyncs"`
 	SlowConsumers  uint64 `json:"slow_consumers"`
 	Errors         uint64 `json:"errors"`
-	InputsDropped  uint64 `json:"inputs_dropped"`
+	// InputsDropped counts inputs and game messages dropped because their
+	// player's share of the room's queue was full.
+	InputsDropped uint64 `json:"inputs_dropped"`
 	// SeatsHeld counts players whose connection dropped and whose seat was
 	// held for RejoinGrace; Rejoins those who came back (a connection that
 	// took over a seat still open included); SeatsExpired those who did not.
@@ -58,17 +66,23 @@ type Stats struct {
 	PendingFrames int64 `json:"pending_frames"`
 	PendingBytes  int64 `json:"pending_bytes"`
 
-	// FramesIn counts client frames read: messages and WebSocket pings and
-	// pongs.
+	// FramesIn counts client frames read: messages, the fragments of
+	// fragmented ones, and WebSocket pings and pongs.
 	FramesIn uint64 `json:"frames_in"`
 	// FramesRateLimited counts client frames dropped over ClientRate.
 	FramesRateLimited uint64 `json:"frames_rate_limited"`
 	// RateLimitedConns counts connections closed with RATE_LIMITED.
 	RateLimitedConns uint64 `json:"rate_limited_conns"`
 	// FramesTooLarge counts connections closed for a frame over ReadLimit
-	// (FRAME_TOO_LARGE) or over the hard cap of 4 x ReadLimit, at least 16
-	// KiB, that the socket library enforces without reading it (close 1009).
+	// (FRAME_TOO_LARGE), or for a message over the hard cap of 4 x
+	// ReadLimit, at least 16 KiB, compressed or once inflated, which is not
+	// read any further (close 1009).
 	FramesTooLarge uint64 `json:"frames_too_large"`
+	// ProtocolErrors counts connections closed for breaking RFC 6455 or
+	// 7692 below the game protocol: reserved bits or opcodes, bad
+	// fragmentation, a bad close frame, a corrupt deflate stream (close
+	// 1002 or 1007).
+	ProtocolErrors uint64 `json:"protocol_errors"`
 	// HandshakeTimeouts counts connections closed with HANDSHAKE_TIMEOUT.
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
 	// RefusedPerIP counts upgrades refused with 429 over MaxConnsPerIP;
@@ -83,13 +97,13 @@ func (s *Server) Stats() Stats {
 	c := s.stats
 	st := Stats{
 		Connections: c.connections.Load(), ConnectionsTotal: c.connectionsTotal.Load(),
-		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(),
+		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(), MaxRooms: max(s.cfg.MaxRooms, 0), RoomsRefused: c.roomsRefused.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
 		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
 		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(), Panics: c.panics.Load(),
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
-		FramesTooLarge: c.framesTooLarge.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
+		FramesTooLarge: c.framesTooLarge.Load(), ProtocolErrors: c.protocolErrors.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
 	}
 	for _, sess := range s.conns.list() {

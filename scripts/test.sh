@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it. Installs what the tests need on a
 # fresh Debian machine (protoc for the generated-code check, redis-server for the
-# Redis store), then runs formatting, vet, staticcheck, the generated-code check
-# and the race-enabled tests.
+# Redis store, chromium for the real-browser tests, Node and npm for the
+# TypeScript SDK), then runs formatting, the generated-code checks, the
+# TypeScript SDK's checks and tests, vet, staticcheck and the race-enabled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -10,6 +11,9 @@ export PATH="/usr/local/go/bin:$PATH"
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   SUDO=""
@@ -36,6 +40,21 @@ if ! diff -r "$tmp/tickwirev1" proto/tickwirev1; then
   echo "proto/tickwirev1 is stale: run 'go generate ./proto/' and commit the result"; exit 1
 fi
 
+# The TypeScript SDK (clients/typescript): its generated protobuf code is
+# current, it type-checks and builds, its browser bundle is within budget,
+# and its tests pass against a real tickwire serve built from this tree.
+echo "== clients/typescript"
+go build -o "$tmp/tickwire" ./cmd/tickwire
+(
+  cd clients/typescript
+  npm ci --no-audit --no-fund
+  npm run --silent check-generated
+  npm run --silent typecheck
+  npm run --silent build
+  npm run --silent size
+  TICKWIRE_BIN="$tmp/tickwire" npm test
+)
+
 echo "== go vet"
 go vet ./...
 
@@ -55,10 +74,11 @@ go test -race -count=1 -timeout 20m ./...
 FUZZTIME="${FUZZTIME:-3s}"
 echo "== fuzz (${FUZZTIME} per target)"
 fuzz_targets=(
-  "./netcode FuzzDecodeInput FuzzDispatch"
+  "./netcode FuzzDecodeInput FuzzDispatch FuzzGuard"
   "./bots FuzzMirrorSnapshot FuzzMirrorDelta FuzzInflateConn FuzzInflateRoundTrip"
   "./lobby FuzzVerifyTicket FuzzTicketMutation FuzzParseModes FuzzAPIPost"
   "./cmd/tickwire FuzzConfig"
+  "./internal/names FuzzCheck"
 )
 listed=" ${fuzz_targets[*]} "
 for f in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //'); do

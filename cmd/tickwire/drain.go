@@ -60,6 +60,10 @@ func (n *node) ready(ctx context.Context) error {
 	if n.game.Draining() || n.lobby.Draining() {
 		return errors.New("draining")
 	}
+	if n.game.Full() {
+		st := n.game.Stats()
+		return fmt.Errorf("full: %d of %d rooms", st.Rooms, st.MaxRooms)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := n.stores.ping(ctx); err != nil {
@@ -69,7 +73,7 @@ func (n *node) ready(ctx context.Context) error {
 }
 
 // serveReady is GET /readyz: 200 "ok" when the node can take players, 503 and
-// the reason otherwise.
+// the reason otherwise (draining, full, store unreachable).
 func (n *node) serveReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

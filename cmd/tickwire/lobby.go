@@ -34,6 +34,9 @@ type lobbyConfig struct {
 	ticketTTL     time.Duration
 	matchInterval time.Duration
 	storeTimeout  time.Duration
+	rateLimits    lobby.RateLimits
+	authSecret    string
+	identity      lobby.Identity
 }
 
 func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
@@ -48,6 +51,20 @@ func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
 	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]][:game], comma-separated; game is one of "+gameNames()+" (default "+defaultGame+"), e.g. arena:16:2m,c4:2:10m:connect4,war:4:5m:tanks")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", time.Minute, "how long a join ticket stays valid")
 	fs.DurationVar(&c.matchInterval, "match-interval", time.Second, "how often the matchmaker runs")
+	def := lobby.DefaultRateLimits()
+	fs.Float64Var(&c.rateLimits.API.Rate, "api-rate", def.API.Rate, "lobby API requests a second one client address (IPv6: one /64) may make past its burst; more get 429 rate_limited; negative: no limit")
+	fs.IntVar(&c.rateLimits.API.Burst, "api-burst", def.API.Burst, "lobby API requests an address may make at once over --api-rate")
+	fs.Float64Var(&c.rateLimits.JoinCode.Rate, "join-code-rate", def.JoinCode.Rate, "join-by-code attempts a second per address (on top of --api-rate); negative: no limit")
+	fs.IntVar(&c.rateLimits.JoinCode.Burst, "join-code-burst", def.JoinCode.Burst, "join-by-code attempts an address may make at once")
+	fs.Float64Var(&c.rateLimits.CreateRoom.Rate, "room-create-rate", def.CreateRoom.Rate, "rooms a second one caller (verified player, else address) may create with POST /v1/rooms; negative: no limit")
+	fs.IntVar(&c.rateLimits.CreateRoom.Burst, "room-create-burst", def.CreateRoom.Burst, "rooms a caller may create at once over --room-create-rate")
+	fs.BoolVar(&c.rateLimits.LimitLoopback, "api-limit-loopback", false, "apply the lobby's rate limits to loopback peers too (they are exempt by default: a proxy on the host, local tests)")
+	fs.StringVar(&c.authSecret, "auth-hs256-secret", "", "verify players: the secret (32+ bytes) of the HS256 JWTs your auth service issues; the lobby then takes the player id from sub (see README, Player identity)")
+	fs.StringVar(&c.identity.JWKSURL, "auth-jwks-url", "", "verify players: the JWK Set URL of your auth service, for RS256 and ES256 JWTs (https; http only on loopback)")
+	fs.StringVar(&c.identity.Issuer, "auth-issuer", "", "with verified players: the iss every token must carry; empty: not checked")
+	fs.StringVar(&c.identity.Audience, "auth-audience", "", "with verified players: the aud every token must carry; empty: not checked")
+	fs.StringVar(&c.identity.NameClaim, "auth-name-claim", "name", "with verified players: the claim holding the display name")
+	fs.DurationVar(&c.identity.Leeway, "auth-leeway", 30*time.Second, "with verified players: clock skew allowed on exp, nbf and iat")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", 3*time.Second, "bound on the store calls of one lobby request or heartbeat; past it the request is answered 503 store_unavailable")
 }
 
@@ -150,4 +167,13 @@ func roomReports(gs func() *netcode.Server) func() []lobby.RoomReport {
 		}
 		return out
 	}
+}
+
+// lobbyIdentity is the lobby's Identity from the --auth-* flags.
+func (c *lobbyConfig) lobbyIdentity() lobby.Identity {
+	id := c.identity
+	if c.authSecret != "" {
+		id.HS256Secret = []byte(c.authSecret)
+	}
+	return id
 }

@@ -66,7 +66,10 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.net.FloodDrops, "flood-drops", 200, "frames dropped by --client-rate within --flood-window that close a client (RATE_LIMITED); negative: never close")
 	fs.DurationVar(&c.net.FloodWindow, "flood-window", 10*time.Second, "the window of --flood-drops")
 	fs.IntVar(&c.net.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv6: one /64) may hold; more are refused with HTTP 429; loopback peers are exempt; negative: no limit")
-	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may connect (https://game.example.com, https://*.example.com, *.example.com); others get HTTP 403; empty: any; clients that send no Origin always may")
+	fs.IntVar(&c.net.MaxRooms, "max-rooms", netcode.DefaultMaxRooms, "rooms this node runs at most; past it joins that would start one are refused (ROOM_FULL), /readyz answers 503 full and the lobby places rooms on other nodes; negative: no limit")
+	fs.DurationVar(&c.net.EmptyRoomTimeout, "empty-room-timeout", 5*time.Second, "end a room this long after its last player left (held rejoin seats count as players)")
+	fs.DurationVar(&c.net.UnjoinedRoomTimeout, "unjoined-room-timeout", 10*time.Second, "end a room nobody joined this long after it started")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may open a game socket and call the lobby API from a browser (CORS): https://game.example.com, https://*.example.com, *.example.com; others get HTTP 403 on the socket and no CORS headers from the API; empty: any; clients that send no Origin always may")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the whole time to stop: running matches play on for it less min(5s, a quarter), then the rest are ended and the stores flushed; a second signal ends the drain early")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
@@ -85,11 +88,16 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--match-duration %v: must not be negative", c.matchDuration)
 	case c.scoreLimit < 0:
 		return fmt.Errorf("--score-limit %d: must not be negative", c.scoreLimit)
+	case c.net.EmptyRoomTimeout <= 0 || c.net.UnjoinedRoomTimeout <= 0:
+		return errors.New("--empty-room-timeout and --unjoined-room-timeout must be positive")
 	case c.net.RejoinGrace < 0:
 		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
 	}
 	if games[c.openGame] == nil {
 		return fmt.Errorf("--open-game %q: want one of %s", c.openGame, gameNames())
+	}
+	if n := len(c.lobby.authSecret); n > 0 && n < 32 {
+		return fmt.Errorf("--auth-hs256-secret is %d bytes; at least 32 are needed", n)
 	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", c.addr, err)
@@ -222,6 +230,10 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	if err != nil {
 		return nil, usageError{err}
 	}
+	allowOrigin, err := netcode.OriginMatcher(nc.AllowedOrigins)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--allowed-origins: %w", err)}
+	}
 	st, err := openStores(ctx, lc, lc.ticketTTL, log)
 	if err != nil {
 		return nil, err
@@ -231,8 +243,10 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		NodeID: lc.nodeID, Address: n.address, Secret: secret, TicketTTL: lc.ticketTTL,
 		TickRate: nc.TickRate, Modes: modes,
 		Leaderboards: st.boards, Queue: st.queue, Directory: st.dir,
-		Rooms:  roomReports(func() *netcode.Server { return n.game }),
-		APIKey: lc.apiKey, MatchInterval: lc.matchInterval, StoreTimeout: lc.storeTimeout,
+		Rooms:    roomReports(func() *netcode.Server { return n.game }),
+		MaxRooms: max(nc.MaxRooms, 0),
+		APIKey:   lc.apiKey, MatchInterval: lc.matchInterval, StoreTimeout: lc.storeTimeout,
+		RateLimits: lc.rateLimits, AllowOrigin: allowOrigin, Identity: lc.lobbyIdentity(),
 		Logger: log.With().Str("component", "lobby").Logger(),
 	})
 	if err != nil {
@@ -262,7 +276,7 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	})
 	mux.HandleFunc("GET /readyz", n.serveReady)
 	mux.Handle("GET /metrics", metrics.Handler(metrics.Sources{Game: n.game, Lobby: n.lobby, Log: log}))
-	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })
+	mux.Handle("GET /v1/stats", n.lobby.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })))
 	mux.Handle("/v1/", n.lobby.Handler())
 	// Game sockets are hijacked, so IdleTimeout only closes idle keep-alive
 	// lobby connections; lobby bodies have their own deadline (BodyTimeout).

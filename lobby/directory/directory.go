@@ -109,7 +109,13 @@ type Node struct {
 	// Draining nodes are shutting down: their running matches play on, but
 	// they take no new rooms or players.
 	Draining bool `json:"draining,omitempty"`
+	// MaxRooms is how many rooms the node runs at most (0: no limit): one
+	// with Rooms >= MaxRooms takes no new rooms.
+	MaxRooms int `json:"max_rooms,omitempty"`
 }
+
+// Full reports whether the node runs as many rooms as it may.
+func (n Node) Full() bool { return n.MaxRooms > 0 && n.Rooms >= n.MaxRooms }
 
 // Directory is the lobby's list of rooms and nodes. Rooms and nodes live for
 // a time to live and vanish unless refreshed, so a node that dies takes its
@@ -312,8 +318,8 @@ func checkNode(n *Node, ttl time.Duration, now time.Time) error {
 		return invalid("node id %q: want 1 to 64 of A-Z a-z 0-9 . _ : -", n.ID)
 	case len(n.Address) > maxAddrLen:
 		return invalid("node %s: address longer than %d bytes", n.ID, maxAddrLen)
-	case n.Rooms < 0 || n.Players < 0:
-		return invalid("node %s: negative rooms or players", n.ID)
+	case n.Rooms < 0 || n.Players < 0 || n.MaxRooms < 0:
+		return invalid("node %s: negative rooms, players or max rooms", n.ID)
 	}
 	return checkTTL(ttl)
 }

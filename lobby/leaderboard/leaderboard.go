@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tickwire/tickwire/internal/names"
 )
 
 // Errors returned by a Store, wrapped with context; compare with errors.Is.
@@ -37,8 +39,9 @@ const (
 	MaxBoardID = 64
 	// MaxPlayerID is the longest player id, in bytes.
 	MaxPlayerID = 128
-	// MaxName is the longest display name, in bytes.
-	MaxName = 64
+	// MaxName is the longest display name, in bytes; the name also follows
+	// the rule of internal/names (at most names.Max characters).
+	MaxName = names.MaxBytes
 	// MaxLimit is the largest page Top returns.
 	MaxLimit = 1000
 	// MaxAround is the largest n Around accepts.
@@ -241,12 +244,15 @@ func checkPlayer(player string) error {
 	return nil
 }
 
+// checkName refuses a name that is not as names.Check returns it: hostile
+// characters, too long, or not trimmed.
 func checkName(name string) error {
-	if len(name) > MaxName {
-		return fmt.Errorf("%w: name must be at most %d bytes, got %d", ErrInvalid, MaxName, len(name))
+	clean, err := names.Check(name)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	if clean != name {
+		return fmt.Errorf("%w: name has leading or trailing white space", ErrInvalid)
 	}
 	return nil
 }

@@ -1,0 +1,641 @@
+// The game socket: join, the state mirror, inputs and acks, the server clock,
+// typed close reasons, and automatic reconnect with the resume token
+// (PROTOCOL.md is the reference for every step here).
+
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  ClientFrameSchema,
+  ErrorCode,
+  ProtocolVersion,
+  ServerFrameSchema,
+  type Delta,
+  type InputSchema,
+  type MatchEnd,
+  type MatchEndReason,
+  type MatchInfo,
+  type Snapshot,
+  type Welcome,
+} from "./gen/tickwire/v1/tickwire_pb.js";
+import { ArenaMirror } from "./arena.js";
+import { ServerClock, TickSchedule, nowUs } from "./clock.js";
+import { Emitter } from "./emitter.js";
+import { ProtocolError, ServerError, TickwireError, describeClose, errorCodeName, type CloseReason } from "./errors.js";
+import { MirrorError, toSafeNumber, type MirrorFactory, type MirrorFault, type StateMirror } from "./mirror.js";
+import { defaultWebSocket, socketURL, type SocketLike, type WebSocketConstructor } from "./socket.js";
+
+/** The protocol version this SDK speaks: the highest the generated code knows. */
+export const PROTOCOL_VERSION: number = Math.max(
+  ...Object.values(ProtocolVersion).filter((v): v is number => typeof v === "number"),
+);
+
+/** The fields of an input, without its sequence number (which the connection assigns). */
+export type InputFields = Omit<MessageInitShape<typeof InputSchema>, "seq" | "$typeName">;
+
+export interface ReconnectOptions {
+  /** Attempts before giving up with reason `network` (default 10). */
+  maxAttempts: number;
+  /** The first delay (default 250 ms); each next one is `factor` times longer... */
+  initialDelayMs: number;
+  /** ...up to this (default 5000 ms). */
+  maxDelayMs: number;
+  /** Default 2. */
+  factor: number;
+  /** Each delay is randomised by up to this share either way (default 0.2), so clients do not come back in lockstep. */
+  jitter: number;
+}
+
+export interface ConnectionOptions<M extends StateMirror = ArenaMirror> {
+  /** The node's ws base URL (a lobby seat's `address`) or a full `ws://host:port/ws` URL. */
+  url: string;
+  roomId: string;
+  /** Display name, at most 32 bytes of UTF-8 (not needed with a ticket or a resume token). */
+  name?: string;
+  /** A join ticket from the lobby; omit for an open room. */
+  ticket?: string;
+  /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
+  resumeToken?: string;
+  /** Builds the state mirror from the Welcome (default: the arena mirror). */
+  mirror?: MirrorFactory<M>;
+  /** Reconnect settings, or false to never reconnect on your own. */
+  reconnect?: Partial<ReconnectOptions> | false;
+  /** How often to ping for the clock estimate (default 2000 ms; 0: never). */
+  pingIntervalMs?: number;
+  /** How long one connect-and-join may take (default 10000 ms). */
+  joinTimeoutMs?: number;
+  /** A WebSocket class to use instead of the platform's (or `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+}
+
+export interface WelcomeEvent {
+  playerId: number;
+  entityId: number;
+  roomId: string;
+  tickRate: number;
+  match: MatchInfo | undefined;
+  /** True when this Welcome gave back the held seat (after a reconnect or with options.resumeToken). */
+  resumed: boolean;
+  /** The raw frame. */
+  welcome: Welcome;
+}
+
+export interface StateEvent<M> {
+  /** The tick the mirror is now at. */
+  tick: number;
+  /** A delta was applied, or a snapshot (a Welcome's or a resync's) replaced the state. */
+  kind: "delta" | "snapshot";
+  mirror: M;
+}
+
+export interface ResyncEvent {
+  /** Why the mirror refused the frame. */
+  fault: MirrorFault;
+  message: string;
+  /** The mirror's tick when it asked. */
+  tick: number;
+}
+
+export interface MatchEndEvent {
+  tick: number;
+  reason: MatchEndReason;
+  /** Final standings, best first; `playerId` is the seat id, as in Welcome.playerId. */
+  scores: { playerId: number; name: string; score: number; rank: number }[];
+  /**
+   * Whether the mirror's final state matches the server's: true or false when
+   * the mirror is at the match's last tick, undefined when it is not (there
+   * is no resync after the end). A false also counts in checksumMismatches.
+   */
+  verified: boolean | undefined;
+}
+
+export interface DisconnectedEvent {
+  /** The WebSocket close code (1006: the network dropped). */
+  code: number;
+  reason: string;
+  /** The server's Error frame or close code as an error, when there was one. */
+  error?: TickwireError;
+  /** True when the connection will try to take its seat back. */
+  reconnecting: boolean;
+}
+
+export interface ReconnectingEvent {
+  attempt: number;
+  delayMs: number;
+}
+
+export interface ClosedEvent {
+  /** Why the session is over; after this event the connection does nothing more. */
+  reason: CloseReason;
+  code: number;
+  error?: TickwireError;
+}
+
+export interface ConnectionEvents<M> {
+  welcome: WelcomeEvent;
+  state: StateEvent<M>;
+  /** The server has applied every input up to `seq`. */
+  ack: { seq: number };
+  /** The mirror refused a frame and a snapshot was requested (never silent: also counted in stats). */
+  resync: ResyncEvent;
+  pong: { rttMs: number; offsetUs: number; serverTick: number };
+  matchEnd: MatchEndEvent;
+  /** The server sent an Error frame (a close follows). */
+  serverError: ServerError;
+  disconnected: DisconnectedEvent;
+  reconnecting: ReconnectingEvent;
+  closed: ClosedEvent;
+}
+
+/** Counters of what the connection saw; never reset. */
+export interface ConnectionStats {
+  framesIn: number;
+  /** Bytes of the frames received, as decoded (after permessage-deflate). */
+  bytesIn: number;
+  /** Deltas and snapshots applied and checksum-verified. */
+  framesVerified: number;
+  checksumMismatches: number;
+  /** Frames refused as inconsistent (base tick, short columns, unknown ids, undecodable). */
+  badFrames: number;
+  /** ResyncRequests sent. */
+  resyncs: number;
+  /** Deltas ignored while waiting for a requested snapshot. */
+  deltasSkipped: number;
+  inputsSent: number;
+  /** Successful reconnects (resumed Welcomes). */
+  reconnects: number;
+}
+
+const defaultReconnect: ReconnectOptions = { maxAttempts: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, jitter: 0.2 };
+
+type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
+
+/**
+ * One player's session in one room. Create it, subscribe to events, then
+ * `await connect()`.
+ */
+export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<ConnectionEvents<M>> {
+  readonly stats: ConnectionStats = {
+    framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
+    resyncs: 0, deltasSkipped: 0, inputsSent: 0, reconnects: 0,
+  };
+  readonly clock = new ServerClock();
+
+  private readonly opts: ConnectionOptions<M>;
+  private readonly reconnectOpts: ReconnectOptions | undefined;
+  private phase: Phase = "idle";
+  private socket: SocketLike | undefined;
+  private generation = 0;
+  private mirrorValue: M | undefined;
+  private welcomeValue: WelcomeEvent | undefined;
+  private scheduleValue: TickSchedule | undefined;
+  private token: string | undefined;
+  private seq = 0;
+  private acked = 0;
+  private awaitingSnapshot = false;
+  private lastServerError: ServerError | undefined;
+  private matchEnded = false;
+  private intent: "leave" | "close" | undefined;
+  private timers: ReturnType<typeof setTimeout>[] = [];
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private attempt = 0;
+  private pendingConnect: { resolve: (w: WelcomeEvent) => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(options: ConnectionOptions<M>) {
+    super();
+    this.opts = options;
+    this.token = options.resumeToken || undefined;
+    this.reconnectOpts = options.reconnect === false ? undefined : { ...defaultReconnect, ...options.reconnect };
+  }
+
+  /**
+   * Opens the socket and joins. Resolves with the Welcome; rejects with a
+   * ServerError when the server refuses the join (ROOM_FULL, UNAUTHORIZED,
+   * UNSUPPORTED_VERSION, ...) or a TickwireError when the socket fails.
+   * Only a session that was welcomed reconnects on its own.
+   */
+  connect(): Promise<WelcomeEvent> {
+    if (this.phase !== "idle") return Promise.reject(new TickwireError("connect() was already called"));
+    return new Promise<WelcomeEvent>((resolve, reject) => {
+      this.pendingConnect = { resolve, reject };
+      this.phase = "joining";
+      void this.open();
+    });
+  }
+
+  /** The state mirror (undefined before the first Welcome). */
+  get mirror(): M | undefined {
+    return this.mirrorValue;
+  }
+
+  /** The last Welcome (the first one's ids stay the same across resumes). */
+  get welcome(): WelcomeEvent | undefined {
+    return this.welcomeValue;
+  }
+
+  /** The room's tick schedule (undefined before the first Welcome). */
+  get schedule(): TickSchedule | undefined {
+    return this.scheduleValue;
+  }
+
+  /** The secret that takes this seat back; keep it private (e.g. sessionStorage, to rejoin after a reload). */
+  get resumeToken(): string | undefined {
+    return this.token;
+  }
+
+  /** The highest input seq the server has applied for this player. */
+  get lastAck(): number {
+    return this.acked;
+  }
+
+  /** The seq of the last input sent. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** True while the socket is open and joined. */
+  get connected(): boolean {
+    return this.phase === "open";
+  }
+
+  /**
+   * Sends an input and returns its seq. While disconnected the input is not
+   * sent (the seq is still used up, so a predictor stays consistent: the next
+   * acked input covers it).
+   */
+  sendInput(fields: InputFields): number {
+    const seq = ++this.seq;
+    if (this.phase === "open") {
+      this.send({ body: { case: "input", value: { ...fields, seq } } });
+      this.stats.inputsSent++;
+    }
+    return seq;
+  }
+
+  /**
+   * Leaves the room: the seat is freed at once. Resolves when the server has
+   * closed (reason `left`); while disconnected there is no Leave to send, and
+   * it ends like close() (reason `closed`).
+   */
+  leave(): Promise<ClosedEvent> {
+    return this.end("leave");
+  }
+
+  /**
+   * Closes the socket without leaving: the server holds the seat for its
+   * rejoin grace, and `new Connection({..., resumeToken})` can take it back.
+   */
+  close(): Promise<ClosedEvent> {
+    return this.end("close");
+  }
+
+  private end(intent: "leave" | "close"): Promise<ClosedEvent> {
+    if (this.phase === "closed") return Promise.resolve(this.closedEvent ?? { reason: "closed", code: 1000 });
+    this.intent = intent;
+    const done = new Promise<ClosedEvent>((resolve) => this.once("closed", resolve));
+    if (this.phase === "open" && intent === "leave") {
+      this.send({ body: { case: "leave", value: {} } });
+      // The server closes with 1000; close ourselves if it does not in time.
+      this.later(() => this.socket?.close(1000), 5000);
+    } else if (this.socket && this.socket.readyState <= 1) {
+      this.socket.close(1000);
+    } else {
+      // No socket to send a Leave on (between reconnect attempts, say): the
+      // server holds the seat until its grace ends, so this is a close.
+      this.finish("closed", 1000);
+    }
+    return done;
+  }
+
+  private closedEvent: ClosedEvent | undefined;
+
+  // --- the socket ---
+
+  private async open(): Promise<void> {
+    const gen = ++this.generation;
+    let Ctor: WebSocketConstructor;
+    try {
+      Ctor = this.opts.WebSocket ?? (await defaultWebSocket());
+    } catch (err) {
+      this.finish("error", 0, err instanceof TickwireError ? err : new TickwireError(String(err)));
+      return;
+    }
+    if (gen !== this.generation || this.phase === "closed") return;
+    let ws: SocketLike;
+    try {
+      ws = new Ctor(socketURL(this.opts.url));
+    } catch (err) {
+      this.finish("error", 0, new TickwireError(`cannot open ${this.opts.url}: ${String(err)}`));
+      return;
+    }
+    this.socket = ws;
+    this.lastServerError = undefined;
+    ws.binaryType = "arraybuffer";
+    const joinTimer = (this.joinTimer = this.later(() => {
+      if (gen !== this.generation || this.welcomedOn(gen)) return;
+      // Treated as a dropped connection: a reconnect attempt tries again.
+      this.generation++;
+      try {
+        ws.close(1000);
+      } catch {
+        // already closing
+      }
+      this.onClose(1006, "join timed out");
+    }, this.opts.joinTimeoutMs ?? 10000));
+    ws.onopen = () => {
+      if (gen !== this.generation) return;
+      const resume = this.token;
+      this.send({
+        body: {
+          case: "join",
+          value: resume
+            ? { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, resumeToken: resume }
+            : { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, name: this.opts.name ?? "", ticket: this.opts.ticket ?? "" },
+        },
+      });
+    };
+    ws.onmessage = (ev) => {
+      if (gen !== this.generation) return;
+      this.onMessage(ev.data);
+    };
+    ws.onerror = () => {
+      // A close event always follows; it carries what we can know.
+    };
+    ws.onclose = (ev) => {
+      clearTimeout(joinTimer);
+      if (gen !== this.generation) return;
+      this.onClose(ev.code, ev.reason);
+    };
+  }
+
+  private welcomedGen = 0;
+  private joinTimer: ReturnType<typeof setTimeout> | undefined;
+  private welcomedOn(gen: number): boolean {
+    return this.welcomedGen === gen;
+  }
+
+  private send(frame: MessageInitShape<typeof ClientFrameSchema>): void {
+    const ws = this.socket;
+    if (!ws || ws.readyState !== 1) return;
+    ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, frame)));
+  }
+
+  private onMessage(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      this.protocolFault(new ProtocolError("the server sent a text frame"));
+      return;
+    }
+    this.stats.framesIn++;
+    this.stats.bytesIn += data.byteLength;
+    let frame;
+    try {
+      frame = fromBinary(ServerFrameSchema, new Uint8Array(data));
+    } catch (err) {
+      this.protocolFault(new ProtocolError(`undecodable server frame: ${String(err)}`));
+      return;
+    }
+    try {
+      switch (frame.body.case) {
+        case "welcome":
+          this.onWelcome(frame.body.value);
+          break;
+        case "delta":
+          this.onDelta(frame.body.value);
+          break;
+        case "snapshot":
+          this.onSnapshot(frame.body.value);
+          break;
+        case "pong": {
+          const p = frame.body.value;
+          this.clock.addSample(Number(p.clientTimeUs), Number(p.serverTimeUs));
+          this.emit("pong", { rttMs: this.clock.rttMs, offsetUs: this.clock.offsetUs, serverTick: Number(p.serverTick) });
+          break;
+        }
+        case "error": {
+          const e = frame.body.value;
+          let msg = e.message;
+          if (e.code === ErrorCode.UNSUPPORTED_VERSION) msg += ` (this SDK speaks protocol version ${PROTOCOL_VERSION})`;
+          this.lastServerError = new ServerError(e.code, msg);
+          this.emit("serverError", this.lastServerError);
+          break;
+        }
+        case "matchEnd":
+          this.onMatchEnd(frame.body.value);
+          break;
+      }
+    } catch (err) {
+      if (err instanceof MirrorError) this.requestResync(err);
+      else throw err;
+    }
+  }
+
+  private onWelcome(w: Welcome): void {
+    const first = this.welcomeValue === undefined;
+    if (!first && (w.playerId !== this.welcomeValue!.playerId || w.roomId !== this.welcomeValue!.roomId)) {
+      // A resume always gives back the same seat; anything else is a server bug.
+      this.protocolFault(new ProtocolError(`resumed as player ${w.playerId} in ${w.roomId}, was ${this.welcomeValue!.playerId}`));
+      return;
+    }
+    this.welcomedGen = this.generation;
+    clearTimeout(this.joinTimer);
+    this.token = w.resumeToken || this.token;
+    this.scheduleValue = new TickSchedule(toSafeNumber(w.tick0UnixUs, "tick0"), w.tickRate);
+    this.clock.seed(Number(w.serverTimeUs));
+    const ev: WelcomeEvent = {
+      playerId: w.playerId, entityId: w.entityId, roomId: w.roomId, tickRate: w.tickRate,
+      match: w.match, resumed: w.resumed, welcome: w,
+    };
+    this.welcomeValue = ev;
+    this.mirrorValue ??= (this.opts.mirror ?? (ArenaMirror.fromWelcome as unknown as MirrorFactory<M>))(w);
+    const wasReconnecting = this.phase === "reconnecting";
+    this.phase = "open";
+    this.attempt = 0;
+    if (wasReconnecting) this.stats.reconnects++;
+    this.startPings();
+    this.emit("welcome", ev);
+    const pc = this.pendingConnect;
+    this.pendingConnect = undefined;
+    pc?.resolve(ev);
+    if (!w.snapshot) {
+      this.requestResync(new MirrorError("malformed", "welcome without a snapshot"));
+      return;
+    }
+    // Number the next inputs above what the server has applied for this seat.
+    this.setAck(w.snapshot.lastInputSeq);
+    if (this.seq < this.acked) this.seq = this.acked;
+    this.onSnapshot(w.snapshot);
+  }
+
+  private onSnapshot(s: Snapshot): void {
+    if (!this.mirrorValue) return;
+    this.setAck(s.lastInputSeq);
+    this.awaitingSnapshot = false;
+    this.mirrorValue.applySnapshot(s); // throws MirrorError: resync again
+    this.stats.framesVerified++;
+    this.emit("state", { tick: this.mirrorValue.tick, kind: "snapshot", mirror: this.mirrorValue });
+  }
+
+  private onDelta(d: Delta): void {
+    if (!this.mirrorValue) return;
+    if (d.ackPlayers.length === d.ackSeqs.length) {
+      const me = this.welcomeValue?.playerId;
+      for (let i = 0; i < d.ackPlayers.length; i++) {
+        if (d.ackPlayers[i] === me) this.setAck(d.ackSeqs[i]!);
+      }
+    }
+    if (this.awaitingSnapshot) {
+      this.stats.deltasSkipped++;
+      return;
+    }
+    this.mirrorValue.applyDelta(d); // throws MirrorError
+    this.stats.framesVerified++;
+    this.emit("state", { tick: this.mirrorValue.tick, kind: "delta", mirror: this.mirrorValue });
+  }
+
+  private setAck(seq: number): void {
+    if (seq > this.acked) {
+      this.acked = seq;
+      this.emit("ack", { seq });
+    }
+  }
+
+  private onMatchEnd(m: MatchEnd): void {
+    this.matchEnded = true;
+    const tick = toSafeNumber(m.tick, "tick");
+    const mirror = this.mirrorValue;
+    let verified: boolean | undefined;
+    if (mirror && mirror.synced && !this.awaitingSnapshot && mirror.tick === tick) {
+      verified = mirror.checksum === m.checksum >>> 0;
+      if (!verified) this.stats.checksumMismatches++;
+    }
+    this.emit("matchEnd", {
+      tick,
+      verified,
+      reason: m.reason,
+      scores: m.scores.map((s) => ({ playerId: s.playerId, name: s.name, score: toSafeNumber(s.score, "score"), rank: s.rank })),
+    });
+  }
+
+  /** Asks for a snapshot after a refused frame, and says so (event and counters). */
+  private requestResync(err: MirrorError): void {
+    if (err.fault === "checksum") this.stats.checksumMismatches++;
+    else this.stats.badFrames++;
+    if (!this.mirrorValue) return; // before the Welcome there is nothing to resync (and a ResyncRequest is BAD_FRAME)
+    this.stats.resyncs++;
+    this.awaitingSnapshot = true;
+    const tick = this.mirrorValue?.tick ?? 0;
+    this.send({ body: { case: "resync", value: { lastTick: BigInt(tick) } } });
+    this.emit("resync", { fault: err.fault, message: err.message, tick });
+  }
+
+  private protocolFault(err: ProtocolError): void {
+    this.requestResync(new MirrorError("malformed", err.message));
+  }
+
+  private startPings(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const every = this.opts.pingIntervalMs ?? 2000;
+    if (every <= 0) return;
+    const ping = () => this.send({ body: { case: "ping", value: { clientTimeUs: BigInt(nowUs()) } } });
+    ping();
+    this.pingTimer = setInterval(ping, every);
+  }
+
+  // --- closing and reconnecting ---
+
+  private onClose(code: number, reason: string): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    this.socket = undefined;
+    const { errorCode, retryable } = describeClose(code);
+    const error: TickwireError | undefined =
+      this.lastServerError ?? (errorCode !== undefined ? new ServerError(errorCode, reason || `closed with ${code}`) : undefined);
+    const ec = this.lastServerError?.code ?? errorCode;
+
+    if (this.intent) {
+      this.finish(this.intent === "leave" ? "left" : "closed", code, error);
+      return;
+    }
+    if (this.matchEnded) {
+      this.finish("match_ended", code, error);
+      return;
+    }
+    if (ec === ErrorCode.REPLACED) {
+      this.finish("replaced", code, error);
+      return;
+    }
+    if (ec === ErrorCode.RESUME_EXPIRED) {
+      this.finish("resume_expired", code, error);
+      return;
+    }
+    if (this.phase === "joining") {
+      // The first join failed: the game decides what to do.
+      this.finish(error ? "error" : "network", code, error ?? new TickwireError(`the connection closed before the join was answered (${code})`));
+      return;
+    }
+    if (code === 1001) {
+      this.finish("going_away", code, error);
+      return;
+    }
+    const canRetry = retryable && this.reconnectOpts !== undefined && this.token !== undefined;
+    if (this.phase === "open") {
+      this.emit("disconnected", { code, reason, ...(error ? { error } : {}), reconnecting: canRetry });
+    }
+    if (!canRetry) {
+      this.finish(error ? "error" : "network", code, error);
+      return;
+    }
+    this.phase = "reconnecting";
+    const ro = this.reconnectOpts!;
+    if (this.attempt >= ro.maxAttempts) {
+      this.finish("network", code, error ?? new TickwireError(`gave up after ${ro.maxAttempts} reconnect attempts`));
+      return;
+    }
+    this.attempt++;
+    const base = Math.min(ro.maxDelayMs, ro.initialDelayMs * ro.factor ** (this.attempt - 1));
+    const delayMs = Math.round(base * (1 + ro.jitter * (2 * Math.random() - 1)));
+    this.emit("reconnecting", { attempt: this.attempt, delayMs });
+    this.later(() => {
+      if (this.phase === "reconnecting") void this.open();
+    }, delayMs);
+  }
+
+  private finish(reason: CloseReason, code: number, error?: TickwireError): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    this.generation++;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    if (this.socket && this.socket.readyState <= 1) this.socket.close(1000);
+    this.socket = undefined;
+    const ev: ClosedEvent = { reason, code, ...(error ? { error } : {}) };
+    this.closedEvent = ev;
+    const pc = this.pendingConnect;
+    this.pendingConnect = undefined;
+    pc?.reject(error ?? new TickwireError(`connection closed (${reason}, ${code})`));
+    this.emit("closed", ev);
+  }
+
+  private later(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const t = setTimeout(() => {
+      this.timers = this.timers.filter((x) => x !== t);
+      fn();
+    }, ms);
+    this.timers.push(t);
+    return t;
+  }
+}
+
+/** Opens a connection and waits for the Welcome. */
+export async function connect<M extends StateMirror = ArenaMirror>(options: ConnectionOptions<M>): Promise<Connection<M>> {
+  const c = new Connection<M>(options);
+  await c.connect();
+  return c;
+}
+
+/** The connection options for a lobby seat (`joinRoom`, `joinByCode`, or a match assignment). */
+export function seatOptions(seat: { address: string; room_id: string; join_ticket: string }): Pick<ConnectionOptions, "url" | "roomId" | "ticket"> {
+  return { url: seat.address, roomId: seat.room_id, ticket: seat.join_ticket };
+}
+
+export { errorCodeName };

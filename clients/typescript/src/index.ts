@@ -1,0 +1,27 @@
+// @tickwire/client: the TypeScript SDK of the Tickwire game server.
+
+export { Connection, connect, seatOptions, PROTOCOL_VERSION } from "./connection.js";
+export type {
+  ConnectionOptions, ConnectionEvents, ConnectionStats, ReconnectOptions, InputFields,
+  WelcomeEvent, StateEvent, ResyncEvent, MatchEndEvent, DisconnectedEvent, ReconnectingEvent, ClosedEvent,
+} from "./connection.js";
+export { Lobby } from "./lobby.js";
+export type {
+  LobbyOptions, CallOptions, Member, PartyMember, Consent, QueueRequest, Seat, Assignment, TicketStatus, MatchTicket, Room, RoomState,
+  RoomFilter, Mode, NodeInfo, Board, Entry, Season, TicketClaims,
+} from "./lobby.js";
+export { TickwireError, LobbyError, ServerError, ProtocolError, describeClose, errorCodeName } from "./errors.js";
+export type { CloseReason } from "./errors.js";
+export { MirrorError, toSafeNumber } from "./mirror.js";
+export type { StateMirror, MirrorFactory, MirrorFault, MirrorChanges } from "./mirror.js";
+export { ArenaMirror, arenaChecksum, POSITION_SCALE } from "./arena.js";
+export type { ArenaEntity, ArenaPlayer, ArenaState, ArenaChanges, ArenaEntityField, ArenaPlayerField, ArenaRoomField } from "./arena.js";
+export { ServerClock, TickSchedule, nowUs } from "./clock.js";
+export { Predictor } from "./prediction.js";
+export type { StepFn, PendingInput } from "./prediction.js";
+export { InterpolationBuffer, lerp, lerpAngle256 } from "./interpolation.js";
+export type { Frame, Sample } from "./interpolation.js";
+export { defaultWebSocket, socketURL } from "./socket.js";
+export type { SocketLike, WebSocketConstructor } from "./socket.js";
+export { ErrorCode, MatchPhase, MatchEndReason } from "./gen/tickwire/v1/tickwire_pb.js";
+export type { Welcome, Snapshot, Delta, MatchInfo } from "./gen/tickwire/v1/tickwire_pb.js";

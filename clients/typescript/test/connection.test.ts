@@ -1,0 +1,392 @@
+// The game socket against a real `tickwire serve` on loopback.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  ArenaMirror, Connection, InterpolationBuffer, Predictor, ServerError, type ArenaState, type ClosedEvent, type ConnectionOptions,
+} from "../src/index.js";
+import { startProxy } from "./proxy.js";
+import { startServer, type TestServer } from "./server.js";
+import { roomId, states, waitFor } from "./util.js";
+
+let srv: TestServer;
+const open: Connection[] = [];
+
+before(async () => {
+  srv = await startServer(["--rejoin-grace", "30s"]);
+});
+
+after(async () => {
+  for (const c of open) await c.close();
+  await srv.stop();
+});
+
+function conn(room: string, name: string, extra: Partial<ConnectionOptions<ArenaMirror>> = {}): Connection<ArenaMirror> {
+  const c = new Connection<ArenaMirror>({ url: srv.ws, roomId: room, name, ...extra });
+  open.push(c);
+  return c;
+}
+
+/** The arena direction toward the nearest orb, each axis in {-1, 0, 1}. */
+function towardNearestOrb(m: ArenaMirror, self: number): { dx: number; dy: number } {
+  const me = m.entity(self);
+  if (!me) return { dx: 0, dy: 0 };
+  let best: { x: number; y: number } | undefined;
+  let bestD = Infinity;
+  for (const e of m.entities) {
+    if (e.kind !== 2) continue;
+    const d = (e.x - me.x) ** 2 + (e.y - me.y) ** 2;
+    if (d < bestD) [best, bestD] = [e, d];
+  }
+  if (!best) return { dx: 0, dy: 0 };
+  const axis = (d: number) => (Math.abs(d) < 40 ? 0 : Math.sign(d)); // 40 = 2.5 world units
+  return { dx: axis(best.x - me.x), dy: axis(best.y - me.y) };
+}
+
+test("three clients join an open room and mirror it with 0 checksum mismatches", async () => {
+  const room = roomId("mirror");
+  const cs = [conn(room, "a"), conn(room, "b"), conn(room, "c")];
+  const checksums = cs.map(() => new Map<number, number>());
+  cs.forEach((c, i) => c.on("state", ({ tick, mirror }) => checksums[i]!.set(tick, mirror.checksum)));
+  const welcomes = [];
+  for (const c of cs) welcomes.push(await c.connect());
+  assert.deepEqual(new Set(welcomes.map((w) => w.playerId)).size, 3);
+  // Each walks a different way, so the deltas carry moving players.
+  cs[0]!.sendInput({ dx: 1, dy: 0 });
+  cs[1]!.sendInput({ dx: 0, dy: 1 });
+  cs[2]!.sendInput({ dx: -1, dy: -1 });
+  await Promise.all(cs.map((c) => states(c, 60)));
+  for (const c of cs) {
+    assert.equal(c.stats.checksumMismatches, 0);
+    assert.equal(c.stats.badFrames, 0);
+    assert.equal(c.stats.resyncs, 0);
+    assert.ok(c.stats.framesVerified >= 60);
+    assert.equal(c.mirror!.players.length, 3);
+    assert.equal(c.mirror!.entities.filter((e) => e.kind === 2).length, 48);
+  }
+  // Every client holds the same state at the same tick.
+  let common = 0;
+  for (const [tick, sum] of checksums[0]!) {
+    for (const m of checksums.slice(1)) {
+      const other = m.get(tick);
+      if (other !== undefined) {
+        assert.equal(other, sum, `tick ${tick}`);
+        common++;
+      }
+    }
+  }
+  assert.ok(common >= 50, `${common} ticks in common`);
+});
+
+test("inputs are acknowledged, the predictor drains, and the avatar moves the way it was sent", async () => {
+  const c = conn(roomId("predict"), "p");
+  const w = await c.connect();
+  const start = { ...c.mirror!.entity(w.entityId)! };
+  type Pos = { x: number; y: number };
+  // The arena moves a player 5 units (80 wire units) a tick in its latest
+  // direction; the predictor's step applies an input's direction for a tick.
+  const predictor = new Predictor<Pos, { dx: number; dy: number }>((s, i) => ({ x: s.x + 80 * i.dx, y: s.y + 80 * i.dy }));
+  const acks: number[] = [];
+  c.on("ack", ({ seq }) => acks.push(seq));
+  let sent = 0;
+  const done = waitFor(c, "ack", ({ seq }) => seq >= 5, 15000, "the ack of input 5");
+  c.on("state", ({ mirror }) => {
+    const me = mirror.entity(w.entityId)!;
+    predictor.reconcile({ x: me.x, y: me.y }, c.lastAck);
+    if (sent < 5 && mirror.tick % 2 === 0) {
+      const input = { dx: 1, dy: sent % 2 };
+      predictor.push(c.sendInput(input), input);
+      sent++;
+    }
+  });
+  await done;
+  assert.deepEqual(acks.at(-1), 5);
+  assert.ok(acks.every((a, i) => i === 0 || a > acks[i - 1]!), `acks rise: ${acks}`);
+  await states(c, 2);
+  assert.equal(predictor.unacked.length, 0);
+  const now = c.mirror!.entity(w.entityId)!;
+  assert.ok(now.x > start.x, `moved +x: ${start.x} -> ${now.x}`);
+  assert.equal(c.stats.checksumMismatches, 0);
+});
+
+test("a dropped network reconnects with the resume token and keeps seat, entity and score", async () => {
+  const proxy = await startProxy(srv.port);
+  try {
+    const c = conn(roomId("resume"), "r", { url: proxy.url, reconnect: { initialDelayMs: 50 } });
+    const w = await c.connect();
+    // Chase orbs until the player has scored.
+    let last = { dx: 0, dy: 0 };
+    const steer = c.on("state", ({ mirror }) => {
+      const d = towardNearestOrb(mirror, w.entityId);
+      if (d.dx !== last.dx || d.dy !== last.dy) c.sendInput((last = d));
+    });
+    await waitFor(c, "state", ({ mirror }) => mirror.player(w.playerId)!.score >= 1, 60000, "a score");
+    steer();
+    c.sendInput({ dx: 0, dy: 0 });
+    await waitFor(c, "ack", ({ seq }) => seq === c.lastSeq);
+    await states(c, 2);
+    const score = c.mirror!.player(w.playerId)!.score;
+    const seqBefore = c.lastSeq;
+
+    const disconnected = waitFor(c, "disconnected");
+    const resumed = waitFor(c, "welcome", (e) => e.resumed, 15000, "the resumed welcome");
+    proxy.dropAll();
+    const d = await disconnected;
+    assert.equal(d.reconnecting, true);
+    assert.equal(d.code, 1006);
+    const again = await resumed;
+    assert.equal(again.playerId, w.playerId);
+    assert.equal(again.entityId, w.entityId);
+    // The score came back with the seat (a new seat starts at 0). It may be
+    // higher: a stopped avatar still collects an orb that wanders into it
+    // until the server sees the drop.
+    assert.ok(c.mirror!.player(w.playerId)!.score >= score, `score ${c.mirror!.player(w.playerId)!.score}, was ${score}`);
+    assert.equal(c.stats.reconnects, 1);
+    assert.equal(c.mirror!.players.length, 1, "no second player was seated");
+    // Inputs go on numbered above what the server applied, and are acked.
+    const seq = c.sendInput({ dx: -1, dy: 0 });
+    assert.ok(seq > seqBefore);
+    await waitFor(c, "ack", (e) => e.seq === seq);
+    assert.equal(c.stats.checksumMismatches, 0);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a rejoin from elsewhere ends this connection with REPLACED and it does not reconnect", async () => {
+  const room = roomId("replaced");
+  const a = conn(room, "a");
+  const wa = await a.connect();
+  let attempts = 0;
+  a.on("reconnecting", () => attempts++);
+  const closed = waitFor(a, "closed");
+  const b = conn(room, "ignored", { resumeToken: a.resumeToken! });
+  const wb = await b.connect();
+  assert.equal(wb.resumed, true);
+  assert.equal(wb.playerId, wa.playerId);
+  const ev: ClosedEvent = await closed;
+  assert.equal(ev.reason, "replaced");
+  assert.equal(ev.code, 4015);
+  assert.ok(ev.error instanceof ServerError);
+  assert.equal((ev.error as ServerError).codeName, "REPLACED");
+  // b plays on in the seat; a stays closed.
+  await states(b, 10);
+  assert.equal(attempts, 0);
+  assert.equal(a.connected, false);
+  assert.equal(b.mirror!.players.length, 1);
+});
+
+test("reconnecting stops with resume_expired when the seat is gone meanwhile", async () => {
+  const proxy = await startProxy(srv.port);
+  try {
+    const room = roomId("expired");
+    const a = conn(room, "a", { url: proxy.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 1000 } });
+    await a.connect();
+    const closed = waitFor(a, "closed");
+    // The network goes down and stays down for a while...
+    proxy.refuse(true);
+    const failing = waitFor(a, "reconnecting", (e) => e.attempt >= 3);
+    proxy.dropAll();
+    await failing;
+    // ...meanwhile the seat is taken back elsewhere and left for good.
+    const b = conn(room, "b", { resumeToken: a.resumeToken! });
+    await b.connect();
+    await b.leave();
+    proxy.refuse(false);
+    const ev = await closed;
+    assert.equal(ev.reason, "resume_expired");
+    assert.equal(ev.code, 4014);
+    assert.equal((ev.error as ServerError).codeName, "RESUME_EXPIRED");
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a corrupted mirror is caught by the checksum, resynced from a snapshot, and counted", async () => {
+  const c = conn(roomId("resync"), "s");
+  await c.connect();
+  await states(c, 3);
+  const resync = waitFor(c, "resync");
+  const snap = waitFor(c, "state", (e) => e.kind === "snapshot", 15000, "the resync snapshot");
+  c.mirror!.entities[0]!.x += 1; // what a bug in a game's own code could do
+  const r = await resync;
+  assert.equal(r.fault, "checksum");
+  await snap;
+  await states(c, 5);
+  assert.equal(c.stats.checksumMismatches, 1);
+  assert.equal(c.stats.resyncs, 1);
+  assert.ok(c.mirror!.synced);
+});
+
+test("a forged join ticket is refused with a typed UNAUTHORIZED error", async () => {
+  const c = conn(roomId("forged"), "f", { ticket: "forged.ticket" });
+  const closed = waitFor(c, "closed");
+  await assert.rejects(c.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "UNAUTHORIZED");
+  const ev = await closed;
+  assert.equal(ev.reason, "error");
+  assert.equal(ev.code, 4005);
+});
+
+test("pings give a server clock and an interpolation buffer samples between real frames", async () => {
+  const c = conn(roomId("clock"), "k", { pingIntervalMs: 200 });
+  const w = await c.connect();
+  await waitFor(c, "pong");
+  assert.ok(c.clock.measured);
+  assert.ok(Number.isFinite(c.clock.rttMs));
+  // Same machine: the offset is the estimate's error, far under a second.
+  assert.ok(Math.abs(c.clock.offsetUs) < 1_000_000, `offset ${c.clock.offsetUs} µs`);
+  const buf = new InterpolationBuffer<ArenaState>(c.schedule!, { delayMs: 100 });
+  c.on("state", ({ tick, mirror }) => buf.push(tick, mirror.state()));
+  await states(c, 10);
+  const s = buf.sample(c.clock.serverNowUs())!;
+  assert.ok(s, "a sample");
+  assert.ok(s.from.tick <= s.to.tick);
+  assert.ok(s.t >= 0 && s.t <= 1);
+  assert.ok(s.from.state.entities.has(w.entityId));
+  // The estimated server tick is near the mirror's.
+  const estimated = c.schedule!.tickAt(c.clock.serverNowUs());
+  assert.ok(Math.abs(estimated - c.mirror!.tick) < 40, `estimated tick ${estimated}, mirror ${c.mirror!.tick}`);
+});
+
+test("leave() frees the seat: the resume token no longer works", async () => {
+  const room = roomId("leave");
+  const a = conn(room, "a");
+  await a.connect();
+  const ev = await a.leave();
+  assert.equal(ev.reason, "left");
+  assert.equal(ev.code, 1000);
+  const b = conn(room, "b", { resumeToken: a.resumeToken! });
+  await assert.rejects(b.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "RESUME_EXPIRED");
+});
+
+test("the end of a match arrives as a matchEnd event and a match_ended close, with no reconnect", async () => {
+  const short = await startServer(["--match-duration", "1s"]);
+  try {
+    const c = new Connection<ArenaMirror>({ url: short.ws, roomId: roomId("end"), name: "e" });
+    let attempts = 0;
+    c.on("reconnecting", () => attempts++);
+    const ended = waitFor(c, "matchEnd");
+    const closed = waitFor(c, "closed");
+    const w = await c.connect();
+    const end = await ended;
+    assert.equal(end.scores.length, 1);
+    assert.equal(end.scores[0]!.playerId, w.playerId);
+    assert.equal(end.scores[0]!.rank, 1);
+    assert.equal(end.verified, true, "the final state's checksum is checked");
+    const ev = await closed;
+    assert.equal(ev.reason, "match_ended");
+    assert.equal(ev.code, 1000);
+    assert.equal(attempts, 0);
+    assert.equal(c.stats.checksumMismatches, 0);
+  } finally {
+    await short.stop();
+  }
+});
+
+test("a server that never answers the join ends connect() with a network close after the join timeout", async () => {
+  const sockets = new Set<import("node:net").Socket>();
+  const silent = (await import("node:net")).createServer((s) => sockets.add(s)); // accepts, says nothing
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as import("node:net").AddressInfo).port;
+  try {
+    const c = new Connection({ url: `ws://127.0.0.1:${port}`, roomId: "silent", name: "s", joinTimeoutMs: 300 });
+    const closed = waitFor(c, "closed");
+    await assert.rejects(c.connect());
+    const ev = await closed;
+    assert.equal(ev.reason, "network");
+    assert.equal(c.connected, false);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
+test("change callbacks rebuild the state exactly, across players joining and leaving and a forced resync", async () => {
+  const room = roomId("changes");
+  const c = conn(room, "cb");
+  const scene = new Map<number, Record<string, number>>();
+  const scores = new Map<number, number>();
+  const counts = { added: 0, removed: 0, changed: 0, joined: 0, left: 0, room: 0, unverified: 0 };
+  let corrupted = false;
+  c.on("resync", () => (corrupted = false));
+  let offChanged: (() => void) | undefined;
+  c.once("welcome", () => {
+    const m = c.mirror!;
+    m.on("entityAdded", ({ entity }) => {
+      scene.set(entity.id, { ...entity });
+      counts.added++;
+    });
+    m.on("entityRemoved", ({ entity }) => {
+      scene.delete(entity.id);
+      counts.removed++;
+    });
+    offChanged = m.on("entityChanged", ({ entity, field, value }) => {
+      scene.get(entity.id)![field] = value;
+      counts.changed++;
+      if (corrupted) counts.unverified++; // between the corruption and the refused frame
+    });
+    m.on("playerJoined", ({ player }) => {
+      scores.set(player.id, player.score);
+      counts.joined++;
+    });
+    m.on("playerLeft", ({ player }) => {
+      scores.delete(player.id);
+      counts.left++;
+    });
+    m.on("playerChanged", ({ player, field, value }) => {
+      if (field === "score") scores.set(player.id, value as number);
+    });
+    m.on("roomChanged", () => counts.room++);
+  });
+  await c.connect();
+  const other = conn(room, "o");
+  await other.connect();
+  c.sendInput({ dx: 1, dy: 0 });
+  await states(c, 20);
+  await other.leave();
+  await states(c, 5);
+  // A corruption the next checksum catches: no callback may report it, and
+  // the snapshot that repairs the mirror reports only the real difference.
+  const resynced = waitFor(c, "state", (e) => e.kind === "snapshot", 15000, "the resync snapshot");
+  c.mirror!.entities[5]!.x += 3;
+  corrupted = true;
+  await resynced;
+  await states(c, 5);
+
+  const m = c.mirror!;
+  assert.equal(c.stats.resyncs, 1);
+  assert.equal(counts.unverified, 0, "a callback fired for a frame that failed its checksum");
+  assert.deepEqual([...scene.keys()], m.entities.map((e) => e.id));
+  for (const e of m.entities) assert.deepEqual(scene.get(e.id), { ...e }, `entity ${e.id}`);
+  assert.deepEqual([...scores.entries()].sort(), m.players.map((p) => [p.id, p.score]).sort());
+  assert.ok(counts.added >= 50, `${counts.added} added: 48 orbs and two avatars`);
+  assert.ok(counts.changed > 100, `${counts.changed} changes`);
+  assert.equal(counts.joined, 2);
+  assert.equal(counts.left, 1);
+  assert.ok(counts.removed >= 1, "the avatar of the player who left");
+  // The unsubscribe function stops the callback.
+  offChanged!();
+  const before = counts.changed;
+  await states(c, 5);
+  assert.equal(counts.changed, before);
+});
+
+test("close() holds the seat: a new connection with the saved resume token takes it back (a page reload)", async () => {
+  const room = roomId("reload");
+  const a = conn(room, "a");
+  const wa = await a.connect();
+  const seq = a.sendInput({ dx: 0, dy: 1 });
+  await waitFor(a, "ack", (e) => e.seq === seq);
+  const token = a.resumeToken!;
+  const ev = await a.close();
+  assert.equal(ev.reason, "closed");
+  const b = conn(room, "ignored", { resumeToken: token });
+  const wb = await b.connect();
+  assert.equal(wb.resumed, true);
+  assert.equal(wb.playerId, wa.playerId);
+  assert.equal(wb.entityId, wa.entityId);
+  // The new connection numbers its inputs above what the seat had applied.
+  assert.equal(b.lastAck, seq);
+  assert.ok(b.sendInput({ dx: 0, dy: 0 }) > seq);
+  assert.equal(b.mirror!.players.length, 1);
+});
