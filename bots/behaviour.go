@@ -54,6 +54,21 @@ type Behaviour interface {
 	Next(m *Mirror, now time.Time) Input
 }
 
+// Message is a game message a bot sends: an op code the game defines (from
+// 1) and its bytes.
+type Message struct {
+	Op   uint32
+	Data []byte
+}
+
+// Messenger is a Behaviour that also sends game messages (a move, a shot).
+// [Client.Act] asks it, right after Next and under the same terms, for the
+// messages to send after that input, and sends them in order.
+type Messenger interface {
+	Behaviour
+	Messages(m *Mirror, now time.Time) []Message
+}
+
 // ErrUnknownBehaviour is returned by [BehaviourByName] and [BehaviourFor]
 // for a name they do not know; ErrUnknownGame by [BehaviourFor] for a game
 // it has no behaviours for.
@@ -71,7 +86,7 @@ var gameBehaviours = map[string][]namedBehaviour{
 		{"idle", func(uint64) Behaviour { return Idle{} }},
 	},
 	"tanks": {
-		{"hunt", func(uint64) Behaviour { return &Hunt{} }},
+		{"hunt", func(seed uint64) Behaviour { return NewHunt(seed) }},
 		{"idle", func(uint64) Behaviour { return Idle{} }},
 	},
 	"connect4": {

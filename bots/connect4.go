@@ -17,25 +17,34 @@ const (
 // Connect4 is a connect four behaviour (package game/connect4): on its turn
 // it plays a winning column if it has one, else blocks the opponent's, else
 // picks a column at random (seeded) that does not hand the opponent a win,
-// where it can. It reads the schema by name: the room fields "r<row>c<col>",
-// "turn", "moves" and "winner", the player field "color", and the input
-// fields "column" and "move". Off its turn it sends the neutral input (move
-// 0, which the game ignores); on its turn it repeats the same move until the
-// server has played it, which the game plays once.
+// where it can. A move is the game message op 1 with the column's byte. It
+// reads the schema by name: the room fields "r<row>c<col>", "turn", "moves"
+// and "winner" and the player field "color". It sends the neutral input
+// (the game has none) at every Act, and a move once per turn, again only if
+// the move has not shown in the state c4Resend acts later.
 type Connect4 struct {
 	rng    *rand.Rand
 	schema *Schema
 	f      c4Fields
 	ok     bool
-	// move and column are the move being played: repeated until it shows.
+	// move is the number of the move being played (the room's moves+1) and
+	// column its column; waited counts the acts since it was sent.
 	move, column int64
+	waited       int
+	send         bool // Messages sends the move
 }
 
 type c4Fields struct {
 	cells                      [c4Rows][c4Cols]Field
 	turn, moves, winner, color Field
-	column, move               Field
 }
+
+const (
+	c4OpDrop = 1
+	// c4Resend is how many acts (at 10 Hz, a second) a move may take to show
+	// before it is sent again.
+	c4Resend = 10
+)
 
 // NewConnect4 returns a connect four player whose choices are fixed by seed.
 func NewConnect4(seed uint64) *Connect4 {
@@ -58,12 +67,21 @@ func (c *Connect4) lookup(s *Schema) {
 		}
 	}
 	if need(&s.Room, "turn", &f.turn) && need(&s.Room, "moves", &f.moves) && need(&s.Room, "winner", &f.winner) &&
-		need(&s.Player, "color", &f.color) && need(&s.Input, "column", &f.column) && need(&s.Input, "move", &f.move) {
+		need(&s.Player, "color", &f.color) {
 		c.f, c.ok = f, true
 	}
 }
 
-// Next plays its move when it is its turn.
+// Messages sends the move Next chose, if it is due.
+func (c *Connect4) Messages(*Mirror, time.Time) []Message {
+	if !c.send {
+		return nil
+	}
+	c.send = false
+	return []Message{{Op: c4OpDrop, Data: []byte{byte(c.column)}}}
+}
+
+// Next chooses its move when it is its turn; the input is always neutral.
 func (c *Connect4) Next(m *Mirror, _ time.Time) Input {
 	if s := m.Schema(); s == nil {
 		return Input{}
@@ -89,11 +107,12 @@ func (c *Connect4) Next(m *Mirror, _ time.Time) Input {
 			}
 		}
 		c.move, c.column = next, c.choose(&board, color)
+		c.waited = c4Resend
 	}
-	var in Input
-	in.Set(f.move, c.move)
-	in.Set(f.column, c.column)
-	return in
+	if c.waited++; c.waited > c4Resend {
+		c.send, c.waited = true, 0
+	}
+	return Input{}
 }
 
 // choose picks the column to play on board as color (1 or 2).

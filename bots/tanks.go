@@ -2,6 +2,7 @@ package bots
 
 import (
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tickwire/tickwire/proto/tickwirev1"
@@ -9,20 +10,33 @@ import (
 
 // Hunt is a tanks behaviour (package game/tanks): it turns its tank toward
 // the nearest standing tank of the other team, drives at it until close, and
-// fires when it is aimed. It reads the schema by name: kind "tank" with
-// "pos", "heading" and "health", the player field "team", and the input
-// fields "turn", "throttle" and "fire". It sends the neutral input while its
-// tank is out, no enemy stands, or the schema is not the tanks one.
+// fires (the game message op 1) when it is aimed. It reads the schema by
+// name: kind "tank" with "pos", "heading" and "health", the player field
+// "team", and the input fields "turn" and "throttle". It sends the neutral
+// input and no message while its tank is out, no enemy stands, or the
+// schema is not the tanks one. It fires at one aimed chance in two, drawn
+// from its seed, so that two hunters facing each other do not fire in step
+// and put each other out at once, round after round.
 type Hunt struct {
+	rng    *rand.Rand
 	schema *Schema // the schema f was looked up in
 	f      huntFields
 	ok     bool
+	fire   bool // aimed at the last Next
 }
+
+// NewHunt returns a hunter whose shots are fixed by seed.
+func NewHunt(seed uint64) *Hunt {
+	return &Hunt{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// huntOpFire is the tanks game's fire message.
+const huntOpFire = 1
 
 type huntFields struct {
 	tank                       uint32
 	pos, heading, health, team Field
-	turn, throttle, fire       Field
+	turn, throttle             Field
 	headingSteps               float64
 }
 
@@ -42,7 +56,7 @@ func (h *Hunt) lookup(s *Schema) {
 		return
 	}
 	var f huntFields
-	var found [7]bool
+	var found [6]bool
 	f.tank = id
 	f.pos, found[0] = tank.Field("pos")
 	f.heading, found[1] = tank.Field("heading")
@@ -50,7 +64,6 @@ func (h *Hunt) lookup(s *Schema) {
 	f.team, found[3] = s.Player.Field("team")
 	f.turn, found[4] = s.Input.Field("turn")
 	f.throttle, found[5] = s.Input.Field("throttle")
-	f.fire, found[6] = s.Input.Field("fire")
 	for _, ok := range found {
 		if !ok {
 			return
@@ -63,8 +76,17 @@ func (h *Hunt) lookup(s *Schema) {
 	h.f, h.ok = f, true
 }
 
-// Next aims at the nearest enemy and fires when aimed.
+// Messages fires when the last Next found the tank aimed.
+func (h *Hunt) Messages(*Mirror, time.Time) []Message {
+	if !h.fire {
+		return nil
+	}
+	return []Message{{Op: huntOpFire}}
+}
+
+// Next turns and drives toward the nearest enemy.
 func (h *Hunt) Next(m *Mirror, _ time.Time) Input {
+	h.fire = false
 	if s := m.Schema(); s == nil {
 		return Input{}
 	} else if s != h.schema {
@@ -117,8 +139,6 @@ func (h *Hunt) Next(m *Mirror, _ time.Time) Input {
 	if best > huntClose*huntClose {
 		in.Set(f.throttle, 1)
 	}
-	if math.Abs(diff) <= huntAimFire && best <= huntMaxRange*huntMaxRange {
-		in.Set(f.fire, 1)
-	}
+	h.fire = math.Abs(diff) <= huntAimFire && best <= huntMaxRange*huntMaxRange && h.rng.IntN(2) == 0
 	return in
 }

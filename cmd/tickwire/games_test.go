@@ -85,9 +85,10 @@ func TestBotMatchConnect4(t *testing.T) {
 }
 
 // TestBotMatchTanks plays 2 battles of 2 against 2 hunting bots to the end:
-// each ends when a team has won its rounds.
+// each ends when a team has won its rounds (or, after drawn rounds, when
+// the rounds are played).
 func TestBotMatchTanks(t *testing.T) {
-	final := gameMatch(t, "tanks", "war:4:3m:tanks", "war", 2, 4, tanks.ReasonRoundsWon)
+	final := gameMatch(t, "tanks", "war:4:3m:tanks", "war", 2, 4, tanks.ReasonRoundsWon, tanks.ReasonRoundsPlayed)
 	for id, m := range final {
 		var kills int64
 		for _, p := range m.Players {
@@ -121,13 +122,13 @@ func TestBotMatchArenaByGame(t *testing.T) {
 	}
 }
 
-// refuser is a connect four client that plays a move the game must refuse:
-// on its turn, into column 9; off it, into column 3. It records the refusal
-// code its own player record shows.
+// refuser is a connect four client that plays moves the game must refuse:
+// red into column 9, yellow into column 3 though it is not its turn. It
+// records the refusal code its own player record shows.
 type refuser struct {
-	column, move, refused bots.Field
-	moves                 bots.Field
-	seen                  atomic.Int64 // the last "refused" code seen, 0 for none
+	refused, moves bots.Field
+	red            bool
+	seen           atomic.Int64 // the last "refused" code seen, 0 for none
 }
 
 func (r *refuser) Next(m *bots.Mirror, _ time.Time) bots.Input {
@@ -135,20 +136,24 @@ func (r *refuser) Next(m *bots.Mirror, _ time.Time) bots.Input {
 	if s == nil || !m.Synced() || m.Phase() != tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
 		return bots.Input{}
 	}
-	r.column, _ = s.Input.Field("column")
-	r.move, _ = s.Input.Field("move")
 	r.refused, _ = s.Player.Field("refused")
 	r.moves, _ = s.Room.Field("moves")
+	color, _ := s.Player.Field("color")
 	if me, ok := m.Player(m.PlayerID()); ok {
 		r.seen.Store(me.Values[r.refused.Bit])
+		r.red = me.Values[color.Bit] == connect4.Red
 	}
-	var in bots.Input
-	in.Set(r.move, m.Room().Values[r.moves.Bit]+1)
-	in.Set(r.column, 9)
-	if m.PlayerID() != 1 {
-		in.Set(r.column, 3) // yellow: a good column, but not its turn
+	return bots.Input{}
+}
+
+func (r *refuser) Messages(m *bots.Mirror, _ time.Time) []bots.Message {
+	if m.Phase() != tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
+		return nil
 	}
-	return in
+	if r.red {
+		return []bots.Message{{Op: connect4.OpDrop, Data: []byte{9}}}
+	}
+	return []bots.Message{{Op: connect4.OpDrop, Data: []byte{3}}}
 }
 
 // TestConnect4RefusalSeen: a client's wrong moves are refused by the game,

@@ -6,18 +6,16 @@
 // game, and the game ends its own match on a win, a draw or a forfeit. It is
 // built only on the public API of package game.
 //
-// A move is an input (see [Play]): the column and the move number the
-// player believes it is playing, so the inputs a client repeats until the
-// server acknowledges them play once. A move the game refuses is not played,
-// and the refusal is in the player's record: a stable code ("not_your_turn",
-// "column_full", ...) and a counter that rises with each one, so a client
-// sees every refusal even when two in a row have the same code.
+// A move is a game message (op [OpDrop], one byte: the column). A move the
+// game refuses is not played, and the refusal is in the player's record: a
+// stable code ("not_your_turn", "column_full", ...) and a counter that rises
+// with each one, so a client sees every refusal even when two in a row have
+// the same code.
 //
-// TODO(issue 10, game messages): a move becomes a game message (op OpDrop, one
-// byte: the column) once the engine delivers messages, and a refusal a
-// message to the one player (op OpRefused, the code's bytes) sent with that
-// tick's frame; the input fields "column" and "move" and the player fields
-// "refused" and "refusals" then go.
+// TODO(issue 10, game messages): once the engine sends game messages to
+// players (World.Send), a refusal becomes a message to the one player (op
+// OpRefused, the code's bytes) with that tick's frame, and the player fields
+// "refused" and "refusals" go.
 package connect4
 
 import (
@@ -32,8 +30,8 @@ const (
 	Rows    = 6
 )
 
-// Op codes of the game messages connect4 will take and send once the engine
-// carries them (see the package doc).
+// Op codes of connect4's game messages: OpDrop from a player (one byte,
+// the column, 0 to 6), OpRefused to a player (see the package doc).
 const (
 	OpDrop    = 1
 	OpRefused = 2
@@ -64,6 +62,7 @@ const (
 	NoSuchColumn    = 3 // "no_such_column"
 	NotRunning      = 4 // "not_running": the match is not running
 	WaitingOpponent = 5 // "waiting_for_opponent": one seat is empty
+	BadMessage      = 6 // "bad_message": an unknown op, or not one byte
 )
 
 // End reasons the game gives World.EndMatch.
@@ -91,9 +90,6 @@ type Handles struct {
 	Color    game.EnumField
 	Refused  game.EnumField
 	Refusals game.IntField
-	// Column and Move are the input: the column to drop into (0 to 6) and
-	// the number the move will have (Moves+1); Move 0 is no move.
-	Column, Move game.IntField
 }
 
 var schema = newSchema()
@@ -110,10 +106,8 @@ func newSchema() Handles {
 	h.Winner = h.Room.Enum("winner", "none", "red", "yellow", "draw")
 	h.Last = h.Room.Int("last")
 	h.Color = h.Player.Enum("color", "none", "red", "yellow")
-	h.Refused = h.Player.Enum("refused", "none", "not_your_turn", "column_full", "no_such_column", "not_running", "waiting_for_opponent")
+	h.Refused = h.Player.Enum("refused", "none", "not_your_turn", "column_full", "no_such_column", "not_running", "waiting_for_opponent", "bad_message")
 	h.Refusals = h.Player.Int("refusals")
-	h.Column = h.Input.Int("column")
-	h.Move = h.Input.Int("move")
 	return h
 }
 
@@ -121,14 +115,8 @@ func newSchema() Handles {
 // that read a connect4 world.
 func Fields() Handles { return schema }
 
-// Play is the input numbered seq that drops a disc into column as move
-// number move (the room's Moves+1).
-func Play(seq uint32, move, column int64) game.Input {
-	in := game.Input{Seq: seq}
-	in.SetInt(schema.Move, move)
-	in.SetInt(schema.Column, column)
-	return in
-}
+// Play is the message that drops a disc into column.
+func Play(column byte) game.Message { return game.Message{Op: OpDrop, Data: []byte{column}} }
 
 // Game is one room's connect four. Make one per room with New.
 type Game struct{}
@@ -190,14 +178,16 @@ func (*Game) RemovePlayer(w *game.World, p *game.Player) {
 	w.EndMatch(ReasonForfeit)
 }
 
-// ApplyInput plays the input's move, or records why it is refused. An input
-// whose move number is not the next one (0, the neutral input, or a repeat
-// of a move already played) is no move at all and is ignored.
-func (g *Game) ApplyInput(w *game.World, p *game.Player, in game.Input) {
-	if in.Int(schema.Move) != w.Int(schema.Moves)+1 {
-		return
+// ApplyInput does nothing: connect four has no input, only moves.
+func (*Game) ApplyInput(*game.World, *game.Player, game.Input) {}
+
+// HandleMessage plays a drop, or records why it is refused.
+func (g *Game) HandleMessage(w *game.World, p *game.Player, m game.Message) {
+	code := BadMessage
+	if m.Op == OpDrop && len(m.Data) == 1 {
+		code = g.Drop(w, p, int64(m.Data[0]))
 	}
-	if code := g.Drop(w, p, in.Int(schema.Column)); code != RefusedNone {
+	if code != RefusedNone {
 		p.SetEnum(schema.Refused, code)
 		p.SetInt(schema.Refusals, p.Int(schema.Refusals)+1)
 	}

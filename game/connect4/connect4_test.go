@@ -11,13 +11,11 @@ import (
 // table is a running connect four match between red (seat 1) and yellow
 // (seat 2).
 type table struct {
-	t       *testing.T
-	sim     *game.Sim
-	red     *game.Player
-	yellow  *game.Player
-	tick    uint64
-	seqs    map[game.PlayerID]uint32
-	refusal map[game.PlayerID]int64
+	t      *testing.T
+	sim    *game.Sim
+	red    *game.Player
+	yellow *game.Player
+	tick   uint64
 }
 
 func newTable(t *testing.T) *table {
@@ -26,7 +24,7 @@ func newTable(t *testing.T) *table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := &table{t: t, sim: s, seqs: map[game.PlayerID]uint32{}, refusal: map[game.PlayerID]int64{}}
+	tb := &table{t: t, sim: s}
 	if tb.red, err = s.AddPlayer("red"); err != nil {
 		t.Fatal(err)
 	}
@@ -37,20 +35,18 @@ func newTable(t *testing.T) *table {
 	return tb
 }
 
-func (tb *table) advance(in []game.PlayerInput) {
+func (tb *table) advance(msgs []game.PlayerMessage) {
 	tb.tick++
-	tb.sim.Advance(tb.tick, in)
+	tb.sim.AdvanceWith(tb.tick, nil, msgs)
 }
 
 // play has p drop into column as the next move and returns the refusal
 // code, or RefusedNone when the move was played.
-func (tb *table) play(p *game.Player, column int64) int {
+func (tb *table) play(p *game.Player, column byte) int {
 	tb.t.Helper()
 	h := connect4.Fields()
-	tb.seqs[p.ID]++
-	move := tb.sim.World().Int(h.Moves) + 1
 	before := p.Int(h.Refusals)
-	tb.advance([]game.PlayerInput{{Player: p.ID, Input: connect4.Play(tb.seqs[p.ID], move, column)}})
+	tb.advance([]game.PlayerMessage{{Player: p.ID, Message: connect4.Play(column)}})
 	if p.Int(h.Refusals) == before {
 		return connect4.RefusedNone
 	}
@@ -105,8 +101,8 @@ func TestConnect4Refusals(t *testing.T) {
 	if code := tb.play(tb.red, 7); code != connect4.NoSuchColumn {
 		t.Fatalf("column 7: refusal %d, want no_such_column", code)
 	}
-	if code := tb.play(tb.red, -1); code != connect4.NoSuchColumn {
-		t.Fatalf("column -1: refusal %d, want no_such_column", code)
+	if code := tb.play(tb.red, 255); code != connect4.NoSuchColumn {
+		t.Fatalf("column 255: refusal %d, want no_such_column", code)
 	}
 	for i := range connect4.Rows {
 		p := tb.red
@@ -126,11 +122,11 @@ func TestConnect4Refusals(t *testing.T) {
 	if w := tb.sim.World(); w.Int(h.Moves) != 6 || w.Enum(h.Turn) != connect4.Red {
 		t.Fatalf("after the refusals: %d moves, turn %d; want 6 and red", w.Int(h.Moves), w.Enum(h.Turn))
 	}
-	// A repeat of a move already played is no move: no refusal, nothing played.
-	tb.seqs[tb.red.ID]++
-	tb.advance([]game.PlayerInput{{Player: tb.red.ID, Input: connect4.Play(tb.seqs[tb.red.ID], 6, 1)}})
-	if tb.red.Int(h.Refusals) != 3 || tb.cell(0, 1) != connect4.Empty {
-		t.Fatal("a stale move number was played or refused")
+	// A message that is not a drop of one column is refused as such.
+	tb.advance([]game.PlayerMessage{{Player: tb.red.ID, Message: game.Message{Op: connect4.OpDrop, Data: []byte{1, 2}}}})
+	tb.advance([]game.PlayerMessage{{Player: tb.red.ID, Message: game.Message{Op: 9}}})
+	if tb.red.Int(h.Refusals) != 5 || tb.red.Enum(h.Refused) != connect4.BadMessage || tb.cell(0, 1) != connect4.Empty {
+		t.Fatalf("bad messages: %d refusals, last %d; want 5, bad_message, nothing played", tb.red.Int(h.Refusals), tb.red.Enum(h.Refused))
 	}
 }
 
@@ -138,7 +134,7 @@ func TestConnect4Refusals(t *testing.T) {
 // match as a draw, both players on 0.
 func TestConnect4Draw(t *testing.T) {
 	tb := newTable(t)
-	moves := []int64{5, 4, 5, 0, 6, 2, 4, 5, 5, 0, 4, 1, 1, 0, 4, 5, 6, 5, 3, 1, 1, 2, 2, 6, 2, 6, 6, 3, 6, 2, 0, 3, 0, 3, 3, 4, 3, 1, 4, 2, 1, 0}
+	moves := []byte{5, 4, 5, 0, 6, 2, 4, 5, 5, 0, 4, 1, 1, 0, 4, 5, 6, 5, 3, 1, 1, 2, 2, 6, 2, 6, 6, 3, 6, 2, 0, 3, 0, 3, 3, 4, 3, 1, 4, 2, 1, 0}
 	for i, c := range moves {
 		p := tb.red
 		if i%2 == 1 {

@@ -10,14 +10,15 @@
 // round and the shooter scores a kill. A round is won by the last team with
 // a tank standing, or, when the round timer runs out, by the team with more
 // tanks standing (then more health); every player of the winning team scores
-// 1. The first team to win RoundsToWin rounds wins the match, and a team
-// left with no players loses it at once: the game ends the match itself, with
-// reason "rounds_won" or "last_team_standing".
+// 1; a round in which the last tanks of both teams go out at once is a
+// draw. The first team to win RoundsToWin rounds wins the match, and a team
+// left with no players loses it at once; after MaxRounds rounds the match
+// ends with the rounds as they stand. The game ends the match itself, with
+// reason "rounds_won", "last_team_standing" or "rounds_played".
 //
-// TODO(issue 10, game messages): firing becomes a game message (op OpFire,
-// no bytes) once the engine delivers messages, and the input keeps only
-// "turn" and "throttle"; until then it is the input's "fire" field. Either
-// way it only asks to fire: the tank fires at its next step if it may.
+// A player drives with its input (turn and throttle) and fires with a game
+// message (op [OpFire], no bytes), which asks to fire: the tank fires at its
+// next step if it stands and its gun has cooled down.
 package tanks
 
 import (
@@ -29,8 +30,7 @@ import (
 // Unit is the number of position steps per world unit.
 const Unit = 16
 
-// OpFire is the op code of the fire message, once the engine carries game
-// messages (see the package doc).
+// OpFire is the op code of the fire message (see the package doc).
 const OpFire = 1
 
 // Teams: the values of a player's "team".
@@ -43,6 +43,7 @@ const (
 const (
 	ReasonRoundsWon        = "rounds_won"
 	ReasonLastTeamStanding = "last_team_standing"
+	ReasonRoundsPlayed     = "rounds_played"
 )
 
 // Config sets the game's parameters. Zero fields take the defaults.
@@ -54,6 +55,8 @@ type Config struct {
 	// RoundsToWin is how many rounds a team must win to win the match.
 	// Default 2.
 	RoundsToWin int64
+	// MaxRounds is how many rounds a match lasts at most. Default 5.
+	MaxRounds int64
 	// Health is a tank's health at the start of a round. Default 100.
 	Health int64
 	// Damage is what one shell takes off. Default 34: three hits.
@@ -82,6 +85,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Height, 320)
 	def(&c.RoundTicks, 600)
 	def(&c.RoundsToWin, 2)
+	def(&c.MaxRounds, 5)
 	def(&c.Health, 100)
 	def(&c.Damage, 34)
 	def(&c.Cooldown, 10)
@@ -113,9 +117,8 @@ type Handles struct {
 	RedRounds, BlueRounds game.IntField
 	RedAlive, BlueAlive   game.IntField
 	// The input: Turn and Throttle each in {-1, 0, 1} (positive turns toward
-	// +y and drives forward); Fire asks to fire.
+	// +y and drives forward).
 	Turn, Throttle game.IntField
-	Fire           game.BoolField
 }
 
 var schema = newSchema()
@@ -140,22 +143,22 @@ func newSchema() Handles {
 	h.BlueAlive = h.Room.Int("blue_alive")
 	h.Turn = h.Input.Int("turn")
 	h.Throttle = h.Input.Int("throttle")
-	h.Fire = h.Input.Bool("fire")
 	return h
 }
 
 // Fields returns the tanks schema and field handles.
 func Fields() Handles { return schema }
 
-// Drive is the input numbered seq that turns and drives (each in {-1, 0,
-// 1}) and, with fire, asks to fire.
-func Drive(seq uint32, turn, throttle int64, fire bool) game.Input {
+// Drive is the input numbered seq that turns and drives, each in {-1, 0, 1}.
+func Drive(seq uint32, turn, throttle int64) game.Input {
 	in := game.Input{Seq: seq}
 	in.SetInt(schema.Turn, turn)
 	in.SetInt(schema.Throttle, throttle)
-	in.SetBool(schema.Fire, fire)
 	return in
 }
+
+// Fire is the message that asks to fire.
+func Fire() game.Message { return game.Message{Op: OpFire} }
 
 // Game is one room's tank battle. Make one per room with New.
 type Game struct {
@@ -257,15 +260,19 @@ func (g *Game) RemovePlayer(w *game.World, p *game.Player) {
 	}
 }
 
-// ApplyInput sets the player's turn and throttle and, with fire, asks to
-// fire at the next step.
+// ApplyInput sets the player's turn and throttle.
 func (g *Game) ApplyInput(_ *game.World, p *game.Player, in game.Input) {
-	t := g.tanks[p.ID]
-	if t == nil {
-		return
+	if t := g.tanks[p.ID]; t != nil {
+		t.turn, t.throttle = sign(in.Int(schema.Turn)), sign(in.Int(schema.Throttle))
 	}
-	t.turn, t.throttle = sign(in.Int(schema.Turn)), sign(in.Int(schema.Throttle))
-	t.fire = t.fire || in.Bool(schema.Fire)
+}
+
+// HandleMessage takes a fire message: the tank fires at the next step if it
+// may. Other messages are ignored.
+func (g *Game) HandleMessage(_ *game.World, p *game.Player, m game.Message) {
+	if t := g.tanks[p.ID]; t != nil && m.Op == OpFire {
+		t.fire = true
+	}
 }
 
 // Step runs one tick of the round: tanks turn, drive and fire, shells fly
@@ -454,6 +461,10 @@ func (g *Game) settleRound(w *game.World) {
 			g.end(w, ReasonRoundsWon)
 			return
 		}
+	}
+	if w.Int(schema.Round) >= g.cfg.MaxRounds {
+		g.end(w, ReasonRoundsPlayed)
+		return
 	}
 	g.startRound(w)
 }

@@ -14,7 +14,6 @@ type battle struct {
 	sim       *game.Sim
 	red, blue *game.Player
 	tick      uint64
-	seq       uint32
 }
 
 func newBattle(t *testing.T, cfg tanks.Config) *battle {
@@ -36,12 +35,11 @@ func newBattle(t *testing.T, cfg tanks.Config) *battle {
 // advance runs one tick; with fire, red asks to fire.
 func (b *battle) advance(fire bool) {
 	b.tick++
-	var in []game.PlayerInput
+	var msgs []game.PlayerMessage
 	if fire {
-		b.seq++
-		in = append(in, game.PlayerInput{Player: b.red.ID, Input: tanks.Drive(b.seq, 0, 0, true)})
+		msgs = append(msgs, game.PlayerMessage{Player: b.red.ID, Message: tanks.Fire()})
 	}
-	b.sim.Advance(b.tick, in)
+	b.sim.AdvanceWith(b.tick, nil, msgs)
 }
 
 func (b *battle) shells() int {
@@ -159,5 +157,38 @@ func TestTanksWaitsForBothTeams(t *testing.T) {
 	}
 	if r := s.World().Int(tanks.Fields().Round); r != 0 || s.Result() != nil {
 		t.Fatalf("alone: round %d, result %+v; want no round and no end", r, s.Result())
+	}
+}
+
+// TestTanksDrive: the input drives a tank along its heading and turns it.
+func TestTanksDrive(t *testing.T) {
+	b := newBattle(t, tanks.Config{})
+	h := tanks.Fields()
+	b.advance(false)
+	e := b.sim.World().Entity(b.red.Entity)
+	x0, y0 := e.Pos2(h.TankPos)
+	b.tick++
+	b.sim.Advance(b.tick, []game.PlayerInput{{Player: b.red.ID, Input: tanks.Drive(1, 0, 1)}})
+	e = b.sim.World().Entity(b.red.Entity)
+	if x, y := e.Pos2(h.TankPos); x-x0 != 4*tanks.Unit || y != y0 {
+		t.Fatalf("a tick forward facing +x: moved (%d, %d), want (%d, 0)", x-x0, y-y0, 4*tanks.Unit)
+	}
+	b.tick++
+	b.sim.Advance(b.tick, []game.PlayerInput{{Player: b.red.ID, Input: tanks.Drive(2, 1, 0)}})
+	if a := b.sim.World().Entity(b.red.Entity).Angle(h.TankHeading); a != 8 {
+		t.Fatalf("a tick turning: heading %d, want 8", a)
+	}
+}
+
+// TestTanksMaxRounds: drawn rounds do not go on for ever; after MaxRounds
+// the game ends the match.
+func TestTanksMaxRounds(t *testing.T) {
+	b := newBattle(t, tanks.Config{RoundTicks: 5, MaxRounds: 3})
+	for range 15 {
+		b.advance(false)
+	}
+	res := b.sim.Result()
+	if res == nil || res.Detail != tanks.ReasonRoundsPlayed || b.sim.World().Int(tanks.Fields().Round) != 3 {
+		t.Fatalf("after 3 drawn rounds: result %+v, round %d; want the game's end %q", res, b.sim.World().Int(tanks.Fields().Round), tanks.ReasonRoundsPlayed)
 	}
 }
