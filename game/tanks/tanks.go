@@ -166,8 +166,18 @@ type Game struct {
 	w, h   int64                   // the field in steps
 	dirs   [256][2]int64           // a unit's steps per heading
 	tanks  map[game.PlayerID]*tank // by player
-	shells map[game.EntityID]*shell
-	over   bool // the game has ended the match: nothing moves on
+	shells map[game.EntityID]shell
+	shots  []shot          // this tick's, reused
+	gone   []game.EntityID // this tick's, reused
+	over   bool            // the game has ended the match: nothing moves on
+}
+
+// shot is a shell to spawn at the end of driveTanks.
+type shot struct {
+	owner   game.PlayerID
+	team    int
+	x, y    int64
+	heading uint32
 }
 
 // tank is what the game keeps of a player's tank besides its entity.
@@ -188,7 +198,7 @@ type shell struct {
 func New(cfg Config) *Game {
 	cfg = cfg.withDefaults()
 	g := &Game{cfg: cfg, w: cfg.Width * Unit, h: cfg.Height * Unit,
-		tanks: map[game.PlayerID]*tank{}, shells: map[game.EntityID]*shell{}}
+		tanks: map[game.PlayerID]*tank{}, shells: map[game.EntityID]shell{}}
 	for a := range g.dirs {
 		rad := float64(a) * 2 * math.Pi / 256
 		g.dirs[a] = [2]int64{int64(math.Round(math.Cos(rad) * Unit)), int64(math.Round(math.Sin(rad) * Unit))}
@@ -318,13 +328,7 @@ func (g *Game) startRound(w *game.World) {
 // driveTanks turns and drives every tank standing and fires those that ask
 // to and may. Shells are spawned after the loop: spawning moves entities.
 func (g *Game) driveTanks(w *game.World) {
-	type shot struct {
-		owner   game.PlayerID
-		team    int
-		x, y    int64
-		heading uint32
-	}
-	var shots []shot
+	shots := g.shots[:0]
 	for _, p := range w.Players() {
 		t, e := g.tanks[p.ID], w.Entity(p.Entity)
 		if t == nil || e == nil {
@@ -353,19 +357,20 @@ func (g *Game) driveTanks(w *game.World) {
 		e := w.Spawn(schema.Shell)
 		e.SetPos2(schema.ShellPos, s.x, s.y)
 		e.SetAngle(schema.ShellHeading, s.heading)
-		g.shells[e.ID()] = &shell{owner: s.owner, team: s.team}
+		g.shells[e.ID()] = shell{owner: s.owner, team: s.team}
 	}
+	g.shots = shots
 }
 
 // flyShells moves every shell, lands hits and removes the shells that hit,
 // left the field or flew their time.
 func (g *Game) flyShells(w *game.World) {
-	var gone []game.EntityID
+	gone := g.gone[:0]
 	ents := w.Entities()
 	for i := range ents {
 		e := &ents[i]
-		s := g.shells[e.ID()]
-		if s == nil {
+		s, ok := g.shells[e.ID()]
+		if !ok {
 			continue
 		}
 		x, y := e.Pos2(schema.ShellPos)
@@ -373,7 +378,8 @@ func (g *Game) flyShells(w *game.World) {
 		x, y = x+d[0]*g.cfg.ShellSpeed, y+d[1]*g.cfg.ShellSpeed
 		e.SetPos2(schema.ShellPos, x, y)
 		s.ticks++
-		if x < 0 || x > g.w || y < 0 || y > g.h || s.ticks >= g.cfg.ShellTicks || g.hit(w, s, x, y) {
+		g.shells[e.ID()] = s
+		if x < 0 || x > g.w || y < 0 || y > g.h || s.ticks >= g.cfg.ShellTicks || g.hit(w, &s, x, y) {
 			gone = append(gone, e.ID())
 		}
 	}
@@ -381,6 +387,7 @@ func (g *Game) flyShells(w *game.World) {
 		w.Remove(id)
 		delete(g.shells, id)
 	}
+	g.gone = gone
 }
 
 // hit damages the first standing tank of the other team within reach of a
