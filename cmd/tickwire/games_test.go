@@ -124,43 +124,48 @@ func TestBotMatchArenaByGame(t *testing.T) {
 
 // refuser is a connect four client that plays moves the game must refuse:
 // red into column 9, yellow into column 3 though it is not its turn. It
-// records the refusal code its own player record shows.
+// keeps the refusal the game sent it last.
 type refuser struct {
-	refused, moves bots.Field
-	red            bool
-	seen           atomic.Int64 // the last "refused" code seen, 0 for none
+	red   bool
+	moves atomic.Int64 // the room's moves, as last seen
+	seen  atomic.Value // string: the last refusal code received
 }
 
 func (r *refuser) Next(m *bots.Mirror, _ time.Time) bots.Input {
-	s := m.Schema()
-	if s == nil || !m.Synced() || m.Phase() != tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
-		return bots.Input{}
-	}
-	r.refused, _ = s.Player.Field("refused")
-	r.moves, _ = s.Room.Field("moves")
-	color, _ := s.Player.Field("color")
-	if me, ok := m.Player(m.PlayerID()); ok {
-		r.seen.Store(me.Values[r.refused.Bit])
-		r.red = me.Values[color.Bit] == connect4.Red
+	if s := m.Schema(); s != nil && m.Synced() {
+		color, _ := s.Player.Field("color")
+		if me, ok := m.Player(m.PlayerID()); ok {
+			r.red = me.Values[color.Bit] == connect4.Red
+		}
+		moves, _ := s.Room.Field("moves")
+		r.moves.Store(m.Room().Values[moves.Bit])
 	}
 	return bots.Input{}
 }
 
 func (r *refuser) Messages(m *bots.Mirror, _ time.Time) []bots.Message {
-	if m.Phase() != tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
+	if !m.Synced() || m.Phase() != tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
 		return nil
 	}
 	if r.red {
-		return []bots.Message{{Op: connect4.OpDrop, Data: []byte{9}}}
+		return []bots.Message{connect4Drop(9)}
 	}
-	return []bots.Message{{Op: connect4.OpDrop, Data: []byte{3}}}
+	return []bots.Message{connect4Drop(3)}
+}
+
+func connect4Drop(column byte) bots.Message {
+	return bots.Message{Op: connect4.OpDrop, Data: []byte{column}}
+}
+
+func (r *refuser) code() string {
+	s, _ := r.seen.Load().(string)
+	return s
 }
 
 // TestConnect4RefusalSeen: a client's wrong moves are refused by the game,
-// and the client sees why in its own player record: red playing off the
-// board gets no_such_column, yellow playing out of turn not_your_turn.
-// TODO(issue 10, game messages): then the refusal is a message to the
-// player, and this test reads it from there.
+// and the client is told why in a game message to it alone, with that
+// tick's frame: red playing off the board gets no_such_column, yellow
+// playing out of turn not_your_turn. Nothing is played.
 func TestConnect4RefusalSeen(t *testing.T) {
 	tn := startNode(t, "c4:2:1m:connect4", netcode.Config{})
 	lob, err := bots.NewLobby(tn.url)
@@ -175,28 +180,36 @@ func TestConnect4RefusalSeen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		behaviours[n] = &refuser{}
-		clients[n], err = bots.Dial(t.Context(), bots.Config{URL: tn.url, RoomID: seat.RoomID, Ticket: seat.Ticket, Name: "wrong", Behaviour: behaviours[n]})
+		r := &refuser{}
+		behaviours[n] = r
+		clients[n], err = bots.Dial(t.Context(), bots.Config{
+			URL: tn.url, RoomID: seat.RoomID, Ticket: seat.Ticket, Name: "wrong", Behaviour: r,
+			OnEvent: func(_ uint64, op uint32, data []byte) {
+				if op == connect4.OpRefused {
+					r.seen.Store(string(data))
+				}
+			},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer clients[n].Close()
 	}
-	want := [2]int64{connect4.NoSuchColumn, connect4.NotYourTurn}
+	want := [2]string{connect4.NoSuchColumn, connect4.NotYourTurn}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(20 * time.Second)
-	for behaviours[0].seen.Load() != want[0] || behaviours[1].seen.Load() != want[1] {
+	for behaviours[0].code() != want[0] || behaviours[1].code() != want[1] {
 		select {
 		case now := <-tick.C:
 			for _, c := range clients {
 				_ = c.Act(now)
 			}
 		case <-deadline:
-			t.Fatalf("refusals seen: red %d, yellow %d; want %d and %d", behaviours[0].seen.Load(), behaviours[1].seen.Load(), want[0], want[1])
+			t.Fatalf("refusals heard: red %q, yellow %q; want %q and %q", behaviours[0].code(), behaviours[1].code(), want[0], want[1])
 		}
 	}
-	if st := clients[0].State(); st.Room.Values[behaviours[0].moves.Bit] != 0 {
-		t.Fatalf("%d moves played; every move was wrong", st.Room.Values[behaviours[0].moves.Bit])
+	if n := behaviours[0].moves.Load() + behaviours[1].moves.Load(); n != 0 {
+		t.Fatalf("%d moves played; every move was wrong", n)
 	}
 }

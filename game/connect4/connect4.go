@@ -6,16 +6,10 @@
 // game, and the game ends its own match on a win, a draw or a forfeit. It is
 // built only on the public API of package game.
 //
-// A move is a game message (op [OpDrop], one byte: the column). A move the
-// game refuses is not played, and the refusal is in the player's record: a
-// stable code ("not_your_turn", "column_full", ...) and a counter that rises
-// with each one, so a client sees every refusal even when two in a row have
-// the same code.
-//
-// TODO(issue 10, game messages): once the engine sends game messages to
-// players (World.Send), a refusal becomes a message to the one player (op
-// OpRefused, the code's bytes) with that tick's frame, and the player fields
-// "refused" and "refusals" go.
+// A move is a game message from the player (op [OpDrop], one byte: the
+// column). A move the game refuses is not played, and the player alone gets
+// a refusal message with that tick's frame (op [OpRefused], its bytes a
+// stable code: "not_your_turn", "column_full", ...).
 package connect4
 
 import (
@@ -31,7 +25,7 @@ const (
 )
 
 // Op codes of connect4's game messages: OpDrop from a player (one byte,
-// the column, 0 to 6), OpRefused to a player (see the package doc).
+// the column, 0 to 6), OpRefused to a player (the refusal's code).
 const (
 	OpDrop    = 1
 	OpRefused = 2
@@ -53,16 +47,14 @@ const (
 	Draw      = 3
 )
 
-// Refusals: the values of the player field "refused". Each is a stable code
-// a client may show or act on.
+// Refusals: the codes of an OpRefused message, stable for programs.
 const (
-	RefusedNone     = 0 // "none": nothing refused yet
-	NotYourTurn     = 1 // "not_your_turn"
-	ColumnFull      = 2 // "column_full"
-	NoSuchColumn    = 3 // "no_such_column"
-	NotRunning      = 4 // "not_running": the match is not running
-	WaitingOpponent = 5 // "waiting_for_opponent": one seat is empty
-	BadMessage      = 6 // "bad_message": an unknown op, or not one byte
+	NotYourTurn     = "not_your_turn"
+	ColumnFull      = "column_full"
+	NoSuchColumn    = "no_such_column"
+	NotRunning      = "not_running"          // the match is not running
+	WaitingOpponent = "waiting_for_opponent" // one seat is empty
+	BadMessage      = "bad_message"          // an unknown op, or not one byte
 )
 
 // End reasons the game gives World.EndMatch.
@@ -85,11 +77,8 @@ type Handles struct {
 	Moves  game.IntField
 	Winner game.EnumField
 	Last   game.IntField
-	// Color is each player's colour; Refused the code of the player's last
-	// refused move and Refusals how many it has had.
-	Color    game.EnumField
-	Refused  game.EnumField
-	Refusals game.IntField
+	// Color is each player's colour.
+	Color game.EnumField
 }
 
 var schema = newSchema()
@@ -106,8 +95,6 @@ func newSchema() Handles {
 	h.Winner = h.Room.Enum("winner", "none", "red", "yellow", "draw")
 	h.Last = h.Room.Int("last")
 	h.Color = h.Player.Enum("color", "none", "red", "yellow")
-	h.Refused = h.Player.Enum("refused", "none", "not_your_turn", "column_full", "no_such_column", "not_running", "waiting_for_opponent", "bad_message")
-	h.Refusals = h.Player.Int("refusals")
 	return h
 }
 
@@ -181,22 +168,20 @@ func (*Game) RemovePlayer(w *game.World, p *game.Player) {
 // ApplyInput does nothing: connect four has no input, only moves.
 func (*Game) ApplyInput(*game.World, *game.Player, game.Input) {}
 
-// HandleMessage plays a drop, or records why it is refused.
+// HandleMessage plays a drop, or tells the player why it is refused.
 func (g *Game) HandleMessage(w *game.World, p *game.Player, m game.Message) {
 	code := BadMessage
 	if m.Op == OpDrop && len(m.Data) == 1 {
 		code = g.Drop(w, p, int64(m.Data[0]))
 	}
-	if code != RefusedNone {
-		p.SetEnum(schema.Refused, code)
-		p.SetInt(schema.Refusals, p.Int(schema.Refusals)+1)
+	if code != "" {
+		w.Send(game.Message{Op: OpRefused, Data: []byte(code)}, p.ID)
 	}
 }
 
-// Drop plays p's disc into column, or returns why it may not (one of the
-// Refused codes; RefusedNone when it was played). A winning or drawing move
-// ends the match.
-func (*Game) Drop(w *game.World, p *game.Player, column int64) int {
+// Drop plays p's disc into column, or returns why it may not (a refusal
+// code; "" when it was played). A winning or drawing move ends the match.
+func (*Game) Drop(w *game.World, p *game.Player, column int64) string {
 	color := p.Enum(schema.Color)
 	switch {
 	case w.Phase() != game.PhaseRunning || w.Enum(schema.Winner) != NoWinner:
@@ -230,7 +215,7 @@ func (*Game) Drop(w *game.World, p *game.Player, column int64) int {
 	default:
 		w.SetEnum(schema.Turn, Red+Yellow-color)
 	}
-	return RefusedNone
+	return ""
 }
 
 // Step does nothing: the board changes only by moves.
