@@ -78,6 +78,8 @@ type Report struct {
 
 	InputsSent    int64 `json:"inputs_sent"`
 	InputsDropped int64 `json:"inputs_dropped"`
+	// Events counts the game messages the bots received from the server.
+	Events int64 `json:"events"`
 	// ChatSent and ChatReceived are the bots' chat lines said and heard.
 	ChatSent     int64 `json:"chat_sent"`
 	ChatReceived int64 `json:"chat_received"`
@@ -185,6 +187,7 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 		r.InputsSent += s.InputsSent
 		r.InputsDropped += s.InputsDropped
 		r.ChatSent += s.ChatSent
+		r.Events += s.Events
 		r.ChatReceived += s.ChatReceived
 		r.CloseCodes[s.CloseCode]++
 		if s.Deflate {
@@ -261,6 +264,7 @@ func (r Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs)
 	fmt.Fprintf(tw, "bytes/client/s\t%.0f on the wire, %.0f inflated\n", r.BytesPerClientPerS, r.PayloadBytesPerClientPerS)
 	fmt.Fprintf(tw, "inputs\t%d sent, %d dropped\n", r.InputsSent, r.InputsDropped)
+	fmt.Fprintf(tw, "game messages\t%d received\n", r.Events)
 	fmt.Fprintf(tw, "chat\t%d lines said, %d heard\n", r.ChatSent, r.ChatReceived)
 	fmt.Fprintf(tw, "matches ended\t%d%s\n", r.MatchesEnded, reasonList(r.EndReasons))
 	r.printServer(tw)

@@ -38,6 +38,10 @@ type RunConfig struct {
 	// Behaviour names every bot's behaviour among the game's (see
 	// [BehaviourFor]). Default: the game's first ("random" for the arena).
 	Behaviour string
+	// NewBehaviour, if set, makes each bot's behaviour instead, from a seed
+	// of its own: for a game of your own, whose behaviours bots does not
+	// know. Game and Behaviour then only name the run in the report.
+	NewBehaviour func(seed uint64) Behaviour
 	// RoomPrefix names the rooms <RoomPrefix>-0 .. <RoomPrefix>-<Rooms-1>.
 	// Bots are named bot-<room>-<n>. Default "bots".
 	RoomPrefix string
@@ -104,8 +108,10 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 	if names := GameBehaviours(c.Game); c.Behaviour == "" && len(names) > 0 {
 		c.Behaviour = names[0]
 	}
-	if _, err := BehaviourFor(c.Game, c.Behaviour, 0); err != nil {
-		return c, fmt.Errorf("bots: %w", err)
+	if c.NewBehaviour == nil {
+		if _, err := BehaviourFor(c.Game, c.Behaviour, 0); err != nil {
+			return c, fmt.Errorf("bots: %w", err)
+		}
 	}
 	if c.RoomPrefix == "" {
 		c.RoomPrefix = "bots"
@@ -349,7 +355,14 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 	room, n := k/r.cfg.Players, k%r.cfg.Players
 	roomID := fmt.Sprintf("%s-%d", r.cfg.RoomPrefix, room)
 	name := fmt.Sprintf("bot-%d-%d", room, n)
-	behaviour, err := BehaviourFor(r.cfg.Game, r.cfg.Behaviour, r.cfg.Seed+uint64(k)*0x9e3779b97f4a7c15)
+	seed := r.cfg.Seed + uint64(k)*0x9e3779b97f4a7c15
+	var behaviour Behaviour
+	var err error
+	if r.cfg.NewBehaviour != nil {
+		behaviour = r.cfg.NewBehaviour(seed)
+	} else {
+		behaviour, err = BehaviourFor(r.cfg.Game, r.cfg.Behaviour, seed)
+	}
 	if err != nil {
 		r.joinFailed(ctx, fmt.Errorf("bot %s: %w", name, err))
 		return

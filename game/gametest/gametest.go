@@ -1,9 +1,11 @@
 // Package gametest helps a game developer test and measure a [game.Game]
 // outside a server: [Bench] measures what one tick of the game costs the
 // room (stepping it, and the state checksum every frame carries), and
-// [Deterministic] checks that the game replays the same match from the same
-// seed and inputs, which the room's determinism and every client's
-// checksum rely on.
+// [Replay] (in a test, [Deterministic]) checks that the game replays the
+// same match from the same seed and inputs, which a room's reproducibility
+// and every client's checksum rely on. docs/GAMES.md walks through a whole
+// game, from its schema to bots playing it; this package's Example is that
+// game.
 //
 // Both drive a [game.Sim] with scripted players: Config says how many, and
 // what each sends at each tick.
@@ -173,34 +175,45 @@ func size(w *game.World) (entities, values int) {
 	return len(w.Entities()), values
 }
 
-// Deterministic plays the scripted match twice for up to ticks ticks and
-// fails t unless both runs reach the same state checksum at every tick and
-// end alike. A game that draws randomness from anything but World.Rand, or
-// iterates a map to decide, usually fails it. It returns the first run's
-// result, or nil if the match did not end within ticks.
+// Deterministic plays the scripted match twice for up to ticks ticks (see
+// [Replay]) and fails t unless both runs went the same way. It returns the
+// first run's result, or nil if the match did not end within ticks.
 func Deterministic(t testing.TB, cfg Config, ticks int) *game.Result {
 	t.Helper()
-	cfg = cfg.withDefaults()
-	a, err := newMatch(cfg)
+	res, err := Replay(cfg, ticks)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+// Replay plays the scripted match twice for up to ticks ticks and reports an
+// error unless both runs reach the same state checksum at every tick and end
+// alike. A game that draws randomness from anything but World.Rand, or
+// iterates a map to decide, usually fails it. It returns the first run's
+// result, or nil if the match did not end within ticks.
+func Replay(cfg Config, ticks int) (*game.Result, error) {
+	cfg = cfg.withDefaults()
+	a, err := newMatch(cfg)
+	if err != nil {
+		return nil, err
+	}
 	b, err := newMatch(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for i := 1; i <= ticks; i++ {
 		endA, endB := a.advance(), b.advance()
 		if ca, cb := a.sim.World().Checksum(), b.sim.World().Checksum(); ca != cb || endA != endB {
-			t.Fatalf("tick %d: the same match went two ways: checksums %08x and %08x, ended %v and %v", i, ca, cb, endA, endB)
+			return nil, fmt.Errorf("tick %d: the same match went two ways: checksums %08x and %08x, ended %v and %v", i, ca, cb, endA, endB)
 		}
 		if endA {
 			ra, rb := a.sim.Result(), b.sim.Result()
 			if ra.Reason != rb.Reason || ra.Detail != rb.Detail || fmt.Sprint(ra.Standings) != fmt.Sprint(rb.Standings) {
-				t.Fatalf("the same match ended two ways: %+v and %+v", ra, rb)
+				return nil, fmt.Errorf("the same match ended two ways: %+v and %+v", ra, rb)
 			}
-			return ra
+			return ra, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
