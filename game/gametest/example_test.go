@@ -123,9 +123,13 @@ func (r *Race) Step(w *game.World) {
 // act, and messages (it is a bots.Messenger) when it wants to.
 type racer struct{ boosts int }
 
-func (*racer) Next(*bots.Mirror, time.Time) bots.Input {
+func (*racer) Next(m *bots.Mirror, _ time.Time) bots.Input {
 	var in bots.Input
-	in.Values[0] = 2 // "speed" is the input's only field: mask bit 0
+	if s := m.Schema(); s != nil {
+		if f, ok := s.Input.Field("speed"); ok {
+			in.Set(f, 2)
+		}
+	}
 	return in
 }
 
