@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/game"
@@ -211,5 +215,58 @@ func TestConnect4RefusalSeen(t *testing.T) {
 	}
 	if n := behaviours[0].moves.Load() + behaviours[1].moves.Load(); n != 0 {
 		t.Fatalf("%d moves played; every move was wrong", n)
+	}
+}
+
+// TestModesNameTheirGame: a mode's game must be one the binary hosts, and
+// the open rooms' game one no mode of the same name contradicts; each is
+// refused at start with a message that names it.
+func TestModesNameTheirGame(t *testing.T) {
+	for _, tc := range []struct {
+		modes, open, want string
+	}{
+		{"duel:2:1m:chess", "", `mode duel: unknown game "chess"`},
+		{"tanks:4:1m:connect4", "tanks", "--open-game tanks: the mode of that name in --modes plays connect4"},
+	} {
+		lc := lobbyConfig{store: "embedded", dataDir: t.TempDir(), modes: tc.modes, ticketTTL: time.Minute}
+		nc := netcode.Config{OpenRooms: tc.open != "", Rules: game.Rules{Mode: tc.open}}
+		n, err := newNode(t.Context(), "127.0.0.1:0", nc, &lc, zerolog.Nop())
+		if err == nil {
+			_ = n.shutdown(context.Background())
+			t.Fatalf("modes %q, open game %q: started", tc.modes, tc.open)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("modes %q, open game %q: %v, want it to say %q", tc.modes, tc.open, err, tc.want)
+		}
+	}
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	serveFlags(fs, &c)
+	if err := fs.Parse([]string{"--open-game", "chess"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), `--open-game "chess"`) {
+		t.Fatalf("--open-game chess: %v, want it refused", err)
+	}
+}
+
+// TestOpenRoomsPlayTheirGame: open rooms (joins without a lobby ticket)
+// play --open-game's game: here connect4, on a server whose modes name only
+// the arena, to the game's own end.
+func TestOpenRoomsPlayTheirGame(t *testing.T) {
+	tn := startNode(t, "arena:4:1m", netcode.Config{OpenRooms: true, Rules: game.Rules{Mode: "connect4", MaxPlayers: 2, MinPlayers: 2}})
+	runner, err := bots.NewRunner(bots.RunConfig{
+		URL: tn.url, Rooms: 2, Players: 2, Duration: 60 * time.Second, Game: "connect4", RoomPrefix: "open", Seed: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	play(t, runner, 4)
+	final := tn.results()
+	checkAgainstServer(t, runner.Clients(), final, 2)
+	for id, m := range final {
+		if m.Mode != "connect4" || m.Result.Reason != game.EndGame {
+			t.Fatalf("open room %s: mode %s ended with %s %q, want connect4's own end", id, m.Mode, m.Result.Reason, m.Result.Detail)
+		}
 	}
 }
