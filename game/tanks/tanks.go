@@ -212,13 +212,21 @@ func (*Game) Schema() *game.Schema { return schema.Schema }
 // Setup does nothing: tanks come with their players, shells with shots.
 func (*Game) Setup(*game.World) {}
 
-// AddPlayer puts the player on the smaller team (red on a tie) and gives it
-// a tank at its team's side. A tank joining a round under way plays in it.
+// AddPlayer puts the player on its party's team (the lobby's matchmaking
+// party, from its join ticket) if a member is seated, else on the smaller
+// team (red on a tie), and gives it a tank at its team's side. A tank
+// joining a round under way plays in it.
 func (g *Game) AddPlayer(w *game.World, p *game.Player) game.EntityID {
 	reds, blues := teamSizes(w, p.ID)
 	team := Red
 	if blues < reds {
 		team = Blue
+	}
+	for _, o := range w.Players() {
+		if p.Party != "" && o.ID != p.ID && o.Party == p.Party {
+			team = o.Enum(schema.Team)
+			break
+		}
 	}
 	p.SetEnum(schema.Team, team)
 	g.tanks[p.ID] = &tank{}

@@ -56,6 +56,25 @@ func (b *battle) health(p *game.Player) int64 {
 	return b.sim.World().Entity(p.Entity).Int(tanks.Fields().Health)
 }
 
+// TestTanksParties: the members of a matchmaking party play on one team.
+func TestTanksParties(t *testing.T) {
+	s, err := game.NewSim(tanks.New(tanks.Config{}), game.Rules{MaxPlayers: 4, MinPlayers: 4}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var teams []int
+	for _, j := range []game.JoinRequest{{Name: "a", Party: "p1"}, {Name: "b", Party: "p2"}, {Name: "c", Party: "p2"}, {Name: "d", Party: "p1"}} {
+		p, err := s.Join(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		teams = append(teams, p.Enum(tanks.Fields().Team))
+	}
+	if teams[0] != teams[3] || teams[1] != teams[2] || teams[0] == teams[1] {
+		t.Fatalf("teams %v: want a and d (one party) together, b and c (another) on the other team", teams)
+	}
+}
+
 // TestTanksTeams: players join the smaller team, red on a tie.
 func TestTanksTeams(t *testing.T) {
 	b := newBattle(t, tanks.Config{})
