@@ -69,6 +69,18 @@ type Messenger interface {
 	Messages(m *Mirror, now time.Time) []Message
 }
 
+// A Fitter is a Behaviour that needs a game of a certain shape (the tanks
+// bot needs kind "tank", ...). Fits says why a room's schema does not fit
+// it, or nil; the [Runner] checks it on every join, so that bots of one game
+// sent to a room of another fail to join with that reason instead of
+// standing still.
+type Fitter interface {
+	Fits(s *Schema) error
+}
+
+// ErrWrongGame is wrapped by a Fitter's error.
+var ErrWrongGame = errors.New("the room's game does not fit the behaviour")
+
 // ErrUnknownBehaviour is returned by [BehaviourByName] and [BehaviourFor]
 // for a name they do not know; ErrUnknownGame by [BehaviourFor] for a game
 // it has no behaviours for.

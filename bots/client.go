@@ -656,6 +656,13 @@ func (c *Client) State() State {
 	return c.mirror.State()
 }
 
+// Schema returns the room's schema from the Welcome, or nil before it.
+func (c *Client) Schema() *Schema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mirror.Schema()
+}
+
 // Synced reports whether the mirror is verified and accepting deltas.
 func (c *Client) Synced() bool {
 	c.mu.Lock()

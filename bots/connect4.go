@@ -51,6 +51,14 @@ func NewConnect4(seed uint64) *Connect4 {
 	return &Connect4{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
+// Fits says whether the schema is the connect four one Connect4 reads.
+func (c *Connect4) Fits(s *Schema) error {
+	if c.lookup(s); !c.ok {
+		return fmt.Errorf("connect4 needs room fields r0c0..r5c6, turn, moves, winner and player field color: %w", ErrWrongGame)
+	}
+	return nil
+}
+
 func (c *Connect4) lookup(s *Schema) {
 	c.schema, c.ok = s, false
 	var f c4Fields

@@ -397,6 +397,13 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 		r.joinFailed(ctx, err)
 		return
 	}
+	if f, ok := behaviour.(Fitter); ok {
+		if err := f.Fits(c.Schema()); err != nil {
+			_ = c.Leave()
+			r.joinFailed(ctx, fmt.Errorf("bot %s in room %s: %w", name, cfg.RoomID, err))
+			return
+		}
+	}
 	r.mu.Lock()
 	r.clients[k] = c
 	r.mu.Unlock()

@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -48,6 +49,14 @@ const (
 	huntAimFire  = 10      // fire when the heading is this close
 	huntMaxRange = 400 * 16
 )
+
+// Fits says whether the schema is the tanks one Hunt reads.
+func (h *Hunt) Fits(s *Schema) error {
+	if h.lookup(s); !h.ok {
+		return fmt.Errorf("hunt needs kind tank (pos, heading, health), player field team and input turn, throttle: %w", ErrWrongGame)
+	}
+	return nil
+}
 
 func (h *Hunt) lookup(s *Schema) {
 	h.schema, h.ok = s, false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"strings"
 	"sync/atomic"
@@ -268,5 +269,34 @@ func TestOpenRoomsPlayTheirGame(t *testing.T) {
 		if m.Mode != "connect4" || m.Result.Reason != game.EndGame {
 			t.Fatalf("open room %s: mode %s ended with %s %q, want connect4's own end", id, m.Mode, m.Result.Reason, m.Result.Detail)
 		}
+	}
+}
+
+// TestBotsOfAnotherGame: bots of one game sent to rooms of another fail to
+// join with the reason, rather than stand still until the run times out.
+func TestBotsOfAnotherGame(t *testing.T) {
+	tn := startNode(t, "c4:2:1m:connect4", netcode.Config{})
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := bots.NewRunner(bots.RunConfig{
+		URL: tn.url, Rooms: 1, Players: 2, Duration: 30 * time.Second, Game: "tanks", Seat: bots.RoomSeats(lob, "c4", "wrong"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	rep, err := runner.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := runner.JoinErrors()
+	if rep.ClientsJoined != 0 || len(errs) != 2 || !errors.Is(errs[0], bots.ErrWrongGame) {
+		t.Fatalf("%d joined, join errors %v; want none joined, both for the wrong game", rep.ClientsJoined, errs)
+	}
+	if rep.Failed() == nil {
+		t.Fatal("the run's report does not fail")
 	}
 }
