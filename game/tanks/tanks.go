@@ -232,7 +232,11 @@ func (g *Game) AddPlayer(w *game.World, p *game.Player) game.EntityID {
 	g.tanks[p.ID] = &tank{}
 	e := w.Spawn(schema.Tank)
 	e.SetInt(schema.Health, g.cfg.Health)
-	g.place(e, team, min(reds, blues))
+	slot := reds
+	if team == Blue {
+		slot = blues
+	}
+	g.place(e, team, slot)
 	return e.ID()
 }
 
