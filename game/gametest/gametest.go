@@ -109,9 +109,13 @@ func (m *match) advance() bool {
 // Sim.AdvanceWith) and "checksum" (World.Checksum over the whole state,
 // which the room computes once per tick). Both report allocations; "step"
 // also reports the state's size, entities and values (every declared
-// number and text of every record), averaged over the ticks measured. A
-// match that ends is set up again, off the clock, so a short game is
-// measured over many matches.
+// number and text of every record), averaged over the ticks measured, and
+// what a delta would carry: the values that changed per tick (of entities
+// and players that were there the tick before, and the room's) and the
+// entities spawned or removed per tick, over churnTicks ticks played off
+// the clock. Those drive a frame's encoding cost and size. A match that
+// ends is set up again, off the clock, so a short game is measured over
+// many matches.
 func Bench(b *testing.B, cfg Config) {
 	cfg = cfg.withDefaults()
 	start := func() *match {
@@ -126,6 +130,7 @@ func Bench(b *testing.B, cfg Config) {
 		}
 		return m
 	}
+	changed, spawned := churn(b, cfg)
 	b.Run("step", func(b *testing.B) {
 		m := start()
 		var ents, vals, ticks float64
@@ -150,6 +155,8 @@ func Bench(b *testing.B, cfg Config) {
 			b.ReportMetric(ents/ticks, "entities")
 			b.ReportMetric(vals/ticks, "values")
 		}
+		b.ReportMetric(changed, "changed/tick")
+		b.ReportMetric(spawned, "spawned/tick")
 	})
 	b.Run("checksum", func(b *testing.B) {
 		w := start().sim.World()
@@ -160,6 +167,108 @@ func Bench(b *testing.B, cfg Config) {
 		}
 		_ = sum
 	})
+}
+
+// churnTicks is how many ticks churn watches.
+const churnTicks = 256
+
+// churn plays churnTicks ticks after the warmup and returns the values
+// changed and the entities spawned or removed, per tick.
+func churn(b *testing.B, cfg Config) (changed, spawned float64) {
+	m, err := newMatch(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range cfg.Warmup {
+		if m.advance() {
+			break
+		}
+	}
+	prev := capture(m.sim.World())
+	var nChanged, nSpawned, ticks int
+	for range churnTicks {
+		if m.advance() {
+			if m, err = newMatch(cfg); err != nil {
+				b.Fatal(err)
+			}
+			prev = capture(m.sim.World())
+			continue
+		}
+		cur := capture(m.sim.World())
+		c, s := diff(prev, cur)
+		nChanged, nSpawned, ticks = nChanged+c, nSpawned+s, ticks+1
+		prev = cur
+	}
+	if ticks == 0 {
+		return 0, 0
+	}
+	return float64(nChanged) / float64(ticks), float64(nSpawned) / float64(ticks)
+}
+
+// state is a copy of a world's records, by entity and player id; the room's
+// is under key 0 of players.
+type state struct {
+	entities map[game.EntityID]record
+	players  map[game.PlayerID]record
+}
+
+type record struct {
+	v []int64
+	s []string
+}
+
+func copyOf(v *game.Values) record {
+	return record{append([]int64(nil), v.Slots()...), append([]string(nil), v.Texts()...)}
+}
+
+func capture(w *game.World) state {
+	st := state{entities: map[game.EntityID]record{}, players: map[game.PlayerID]record{0: copyOf(&w.Values)}}
+	for _, e := range w.Entities() {
+		st.entities[e.ID()] = copyOf(&e.Values)
+	}
+	for _, p := range w.Players() {
+		r := copyOf(&p.Values)
+		r.v = append(r.v, p.Score)
+		st.players[p.ID] = r
+	}
+	return st
+}
+
+// diff counts the values of b that differ from a, and the entities in one
+// but not the other.
+func diff(a, b state) (changed, spawned int) {
+	count := func(x, y record) int {
+		n := 0
+		for i := range y.v {
+			if i < len(x.v) && x.v[i] != y.v[i] {
+				n++
+			}
+		}
+		for i := range y.s {
+			if i < len(x.s) && x.s[i] != y.s[i] {
+				n++
+			}
+		}
+		return n
+	}
+	for id, r := range b.entities {
+		if old, ok := a.entities[id]; ok {
+			changed += count(old, r)
+		} else {
+			spawned++
+		}
+	}
+	for id := range a.entities {
+		if _, ok := b.entities[id]; !ok {
+			spawned++
+		}
+	}
+	for id, r := range b.players {
+		if old, ok := a.players[id]; ok {
+			changed += count(old, r)
+		}
+	}
+	return changed, spawned
 }
 
 // size counts a world's entities and declared values.
