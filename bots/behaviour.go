@@ -54,28 +54,105 @@ type Behaviour interface {
 	Next(m *Mirror, now time.Time) Input
 }
 
-// ErrUnknownBehaviour is returned by [BehaviourByName] for a name it does not
-// know.
-var ErrUnknownBehaviour = errors.New("unknown behaviour")
-
-var behaviours = map[string]func(seed uint64) Behaviour{
-	"random": func(seed uint64) Behaviour { return NewRandom(seed) },
-	"chase":  func(uint64) Behaviour { return Chase{} },
-	"idle":   func(uint64) Behaviour { return Idle{} },
+// Message is a game message a bot sends: an op code the game defines (from
+// 1) and its bytes.
+type Message struct {
+	Op   uint32
+	Data []byte
 }
 
-// BehaviourNames lists the names BehaviourByName accepts.
-func BehaviourNames() []string { return []string{"random", "chase", "idle"} }
+// Messenger is a Behaviour that also sends game messages (a move, a shot).
+// [Client.Act] asks it, right after Next and under the same terms, for the
+// messages to send after that input, and sends them in order.
+type Messenger interface {
+	Behaviour
+	Messages(m *Mirror, now time.Time) []Message
+}
 
-// BehaviourByName returns a new Behaviour for one bot: "random" ([Random]),
-// "chase" ([Chase]) or "idle" ([Idle]). seed makes a random behaviour
-// reproducible; behaviours that draw no randomness ignore it.
-func BehaviourByName(name string, seed uint64) (Behaviour, error) {
-	f, ok := behaviours[name]
-	if !ok {
-		return nil, fmt.Errorf("behaviour %q (want one of %v): %w", name, BehaviourNames(), ErrUnknownBehaviour)
+// A Fitter is a Behaviour that needs a game of a certain shape (the tanks
+// bot needs kind "tank", ...). Fits says why a room's schema does not fit
+// it, or nil; the [Runner] checks it on every join, so that bots of one game
+// sent to a room of another fail to join with that reason instead of
+// standing still.
+type Fitter interface {
+	Fits(s *Schema) error
+}
+
+// ErrWrongGame is wrapped by a Fitter's error.
+var ErrWrongGame = errors.New("the room's game does not fit the behaviour")
+
+// ErrUnknownBehaviour is returned by [BehaviourByName] and [BehaviourFor]
+// for a name they do not know; ErrUnknownGame by [BehaviourFor] for a game
+// it has no behaviours for.
+var (
+	ErrUnknownBehaviour = errors.New("unknown behaviour")
+	ErrUnknownGame      = errors.New("unknown game")
+)
+
+// gameBehaviours are the behaviours of each game bots can play, by game
+// name: the first is the game's default. Every game has "idle".
+var gameBehaviours = map[string][]namedBehaviour{
+	"arena": {
+		{"random", func(seed uint64) Behaviour { return NewRandom(seed) }},
+		{"chase", func(uint64) Behaviour { return Chase{} }},
+		{"idle", func(uint64) Behaviour { return Idle{} }},
+	},
+	"tanks": {
+		{"hunt", func(seed uint64) Behaviour { return NewHunt(seed) }},
+		{"idle", func(uint64) Behaviour { return Idle{} }},
+	},
+	"connect4": {
+		{"play", func(seed uint64) Behaviour { return NewConnect4(seed) }},
+		{"idle", func(uint64) Behaviour { return Idle{} }},
+	},
+}
+
+type namedBehaviour struct {
+	name string
+	make func(seed uint64) Behaviour
+}
+
+// GameNames lists the games bots can play: "arena", "connect4", "tanks".
+func GameNames() []string { return []string{"arena", "connect4", "tanks"} }
+
+// GameBehaviours lists the behaviour names of a game, its default first,
+// or nil for a game bots do not know.
+func GameBehaviours(game string) []string {
+	var out []string
+	for _, b := range gameBehaviours[game] {
+		out = append(out, b.name)
 	}
-	return f(seed), nil
+	return out
+}
+
+// BehaviourFor returns a new Behaviour for one bot of the given game: the
+// one named, or the game's default for an empty name (arena: "random";
+// tanks: "hunt", [Hunt]; connect4: "play", [Connect4]). seed makes a random
+// behaviour reproducible; behaviours that draw no randomness ignore it.
+func BehaviourFor(game, name string, seed uint64) (Behaviour, error) {
+	list, ok := gameBehaviours[game]
+	if !ok {
+		return nil, fmt.Errorf("game %q (want one of %v): %w", game, GameNames(), ErrUnknownGame)
+	}
+	if name == "" {
+		return list[0].make(seed), nil
+	}
+	for _, b := range list {
+		if b.name == name {
+			return b.make(seed), nil
+		}
+	}
+	return nil, fmt.Errorf("behaviour %q of %s (want one of %v): %w", name, game, GameBehaviours(game), ErrUnknownBehaviour)
+}
+
+// BehaviourNames lists the arena's behaviours, the names BehaviourByName
+// accepts.
+func BehaviourNames() []string { return GameBehaviours("arena") }
+
+// BehaviourByName returns a new arena Behaviour for one bot: "random"
+// ([Random]), "chase" ([Chase]) or "idle" ([Idle]); see [BehaviourFor].
+func BehaviourByName(name string, seed uint64) (Behaviour, error) {
+	return BehaviourFor("arena", name, seed)
 }
 
 // Idle stands still: every input is (0, 0). It still sends them, at the input

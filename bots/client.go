@@ -491,15 +491,22 @@ func (c *Client) awaitWelcome(ctx context.Context) error {
 	return fmt.Errorf("waiting for welcome: %w", ctx.Err())
 }
 
-// Act asks the Behaviour for the next input and sends it. It does nothing
-// before Welcome, after MatchEnd and once the connection has closed.
+// Act asks the Behaviour for the next input and sends it, then, for a
+// [Messenger], the game messages it asks for. It does nothing before
+// Welcome, after MatchEnd and once the connection has closed.
 func (c *Client) Act(now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.active() {
 		return nil
 	}
-	return c.sendInputLocked(c.behaviour.Next(&c.mirror, now))
+	err := c.sendInputLocked(c.behaviour.Next(&c.mirror, now))
+	if mb, ok := c.behaviour.(Messenger); ok {
+		for _, m := range mb.Messages(&c.mirror, now) {
+			err = errors.Join(err, c.sendMessageLocked(m.Op, m.Data))
+		}
+	}
+	return err
 }
 
 // SendInput sends one input, numbered with the next seq.
@@ -520,6 +527,10 @@ func (c *Client) SendMessage(op uint32, data []byte) error {
 	if !c.active() {
 		return fmt.Errorf("send message: %w", net.ErrClosed)
 	}
+	return c.sendMessageLocked(op, data)
+}
+
+func (c *Client) sendMessageLocked(op uint32, data []byte) error {
 	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Message{Message: &tickwirev1.GameMessage{Op: op, Data: data}}})
 	if err != nil {
 		return fmt.Errorf("send message %d: %w", op, err)
@@ -651,6 +662,13 @@ func (c *Client) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.mirror.State()
+}
+
+// Schema returns the room's schema from the Welcome, or nil before it.
+func (c *Client) Schema() *Schema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mirror.Schema()
 }
 
 // Synced reports whether the mirror is verified and accepting deltas.

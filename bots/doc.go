@@ -15,11 +15,15 @@
 //     malformed frame) and asks for a snapshot, sends inputs numbered from 1,
 //     and records [Stats]: updates, ticks missed, latency, bytes, acks, the
 //     final scores and the close code.
-//   - A [Behaviour] chooses a bot's inputs from its mirror: it is the only
+//   - A [Behaviour] chooses a bot's inputs from its mirror, and a
+//     [Messenger] also the game messages it sends: it is the only
 //     game-specific part of a bot. For the arena: [Random] (the reference
 //     workload's walker) and [Chase] (heads for the nearest orb), both
-//     through [Move]; [Idle] sends the neutral input of any game.
-//     [BehaviourByName] picks one by name.
+//     through [Move]; for tanks [Hunt] (aims at the nearest enemy and fires);
+//     for connect4 [Connect4] (wins, blocks, else plays a seeded safe
+//     column); [Idle] sends the neutral input of any game. [BehaviourFor]
+//     picks one by game and name; [RunConfig].NewBehaviour plugs in one for
+//     a game of your own (docs/GAMES.md).
 //   - [Runner] (or [Run]) plays Rooms × Players bots for a while, joining
 //     them over an optional ramp-up, and sums them up in a [Report]: the
 //     bots' own figures, the server's (sampled from its /v1/stats endpoint

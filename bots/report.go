@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -20,9 +22,11 @@ import (
 // [RunConfig.StatsURL]); they are zero when it could not be read, and
 // ServerStatsError says why.
 type Report struct {
-	Rooms          int    `json:"rooms"`
-	PlayersPerRoom int    `json:"players_per_room"`
-	Behaviour      string `json:"behaviour"`
+	Rooms          int `json:"rooms"`
+	PlayersPerRoom int `json:"players_per_room"`
+	// Game is the game the bots played (RunConfig.Game).
+	Game      string `json:"game,omitempty"`
+	Behaviour string `json:"behaviour"`
 	// Clients is the number of bots the run started, Rooms × PlayersPerRoom;
 	// ClientsJoined says how many got in.
 	Clients int `json:"clients"`
@@ -97,6 +101,8 @@ type Report struct {
 
 	InputsSent    int64 `json:"inputs_sent"`
 	InputsDropped int64 `json:"inputs_dropped"`
+	// Events counts the game messages the bots received from the server.
+	Events int64 `json:"events"`
 	// ChatSent and ChatReceived are the bots' chat lines said and heard.
 	ChatSent     int64 `json:"chat_sent"`
 	ChatReceived int64 `json:"chat_received"`
@@ -113,6 +119,10 @@ type Report struct {
 
 	// MatchesEnded counts rooms in which some client received MatchEnd.
 	MatchesEnded int `json:"matches_ended"`
+	// EndReasons counts those rooms by why their match ended: the reason's
+	// name ("time_limit", "score_limit", ...) or, when the game ended it
+	// itself, the game's own reason ("four_in_a_row", "rounds_won").
+	EndReasons map[string]int `json:"end_reasons,omitempty"`
 	// CloseCodes counts clients by the close code the server sent them; 0
 	// stands for none (closed by the bot, or by a network error).
 	CloseCodes map[uint16]int `json:"close_codes"`
@@ -210,12 +220,19 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 		r.InputsSent += s.InputsSent
 		r.InputsDropped += s.InputsDropped
 		r.ChatSent += s.ChatSent
+		r.Events += s.Events
 		r.ChatReceived += s.ChatReceived
 		r.CloseCodes[s.CloseCode]++
 		if s.Deflate {
 			deflated++
 		}
 		if s.MatchEnd != nil {
+			if !ended[s.RoomID] {
+				if r.EndReasons == nil {
+					r.EndReasons = map[string]int{}
+				}
+				r.EndReasons[s.MatchEnd.reasonName()]++
+			}
 			ended[s.RoomID] = true
 		}
 	}
@@ -262,7 +279,11 @@ func (r Report) Failed() error {
 // Print writes a human-readable summary to w.
 func (r Report) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\t%d rooms x %d players, behaviour %s, %.1f s\n", r.Rooms, r.PlayersPerRoom, r.Behaviour, r.DurationS)
+	game := r.Game
+	if game == "" {
+		game = "arena"
+	}
+	fmt.Fprintf(tw, "run\t%s, %d rooms x %d players, behaviour %s, %.1f s\n", game, r.Rooms, r.PlayersPerRoom, r.Behaviour, r.DurationS)
 	fmt.Fprintf(tw, "clients joined\t%d of %d (%d failed), deflate %s\n", r.ClientsJoined, r.Clients, r.JoinFailures, onOff(r.Deflate))
 	r.printJoins(tw)
 	fmt.Fprintf(tw, "measured window\t%.1f s (after %.1f s of ramp-up)\n", r.MeasureS, r.RampUpS)
@@ -275,8 +296,9 @@ func (r Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs)
 	fmt.Fprintf(tw, "bytes/client/s\t%.0f on the wire, %.0f inflated\n", r.BytesPerClientPerS, r.PayloadBytesPerClientPerS)
 	fmt.Fprintf(tw, "inputs\t%d sent, %d dropped\n", r.InputsSent, r.InputsDropped)
+	fmt.Fprintf(tw, "game messages\t%d received\n", r.Events)
 	fmt.Fprintf(tw, "chat\t%d lines said, %d heard\n", r.ChatSent, r.ChatReceived)
-	fmt.Fprintf(tw, "matches ended\t%d\n", r.MatchesEnded)
+	fmt.Fprintf(tw, "matches ended\t%d%s\n", r.MatchesEnded, reasonList(r.EndReasons))
 	r.printServer(tw)
 	if r.BotsCPUSeconds > 0 {
 		fmt.Fprintf(tw, "bots cpu\t%.2f µs per client update (%.2f s for %d updates, %.2f cores)\n",
@@ -328,4 +350,25 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// reasonName is why the match ended, as the report counts it.
+func (m *MatchResult) reasonName() string {
+	if m.Detail != "" {
+		return m.Detail
+	}
+	return strings.TrimPrefix(strings.ToLower(m.Reason.String()), "match_end_reason_")
+}
+
+// reasonList is " (four_in_a_row 3, board_full 1)", in name order, or "".
+func reasonList(reasons map[string]int) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(reasons))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, reasons[n])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

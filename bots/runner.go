@@ -31,9 +31,17 @@ type RunConfig struct {
 	// join k/n of the way through it. Default 0: as fast as JoinConcurrency
 	// allows. The measured window starts when every join is done.
 	RampUp time.Duration
-	// Behaviour names every bot's behaviour (see [BehaviourByName]). Default
-	// "random".
+	// Game names the game the bots play: "arena" (the default), "tanks" or
+	// "connect4" (see [GameNames]). It picks the behaviours they may have;
+	// the mirror and the checks are the same for every game.
+	Game string
+	// Behaviour names every bot's behaviour among the game's (see
+	// [BehaviourFor]). Default: the game's first ("random" for the arena).
 	Behaviour string
+	// NewBehaviour, if set, makes each bot's behaviour instead, from a seed
+	// of its own: for a game of your own, whose behaviours bots does not
+	// know. Game and Behaviour then only name the run in the report.
+	NewBehaviour func(seed uint64) Behaviour
 	// RoomPrefix names the rooms <RoomPrefix>-0 .. <RoomPrefix>-<Rooms-1>.
 	// Bots are named bot-<room>-<n>. Default "bots".
 	RoomPrefix string
@@ -99,11 +107,16 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 	}
 	c.Rooms = max(c.Rooms, 1)
 	c.Players = max(c.Players, 1)
-	if c.Behaviour == "" {
-		c.Behaviour = "random"
+	if c.Game == "" {
+		c.Game = "arena"
 	}
-	if _, err := BehaviourByName(c.Behaviour, 0); err != nil {
-		return c, fmt.Errorf("bots: %w", err)
+	if names := GameBehaviours(c.Game); c.Behaviour == "" && len(names) > 0 {
+		c.Behaviour = names[0]
+	}
+	if c.NewBehaviour == nil {
+		if _, err := BehaviourFor(c.Game, c.Behaviour, 0); err != nil {
+			return c, fmt.Errorf("bots: %w", err)
+		}
 	}
 	if c.RoomPrefix == "" {
 		c.RoomPrefix = "bots"
@@ -187,7 +200,7 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 
 	start := time.Now()
 	r.log.Info().Str("url", r.cfg.URL).Int("rooms", r.cfg.Rooms).Int("players", r.cfg.Players).
-		Str("behaviour", r.cfg.Behaviour).Dur("duration", r.cfg.Duration).Dur("ramp_up", r.cfg.RampUp).
+		Str("game", r.cfg.Game).Str("behaviour", r.cfg.Behaviour).Dur("duration", r.cfg.Duration).Dur("ramp_up", r.cfg.RampUp).
 		Msg("starting bots")
 
 	var server serverSamples
@@ -224,7 +237,7 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 	rep.addJoins(r.joins, start)
 	r.mu.Unlock()
 	rep.addBotsCPU(cpuEnd-cpuStart, updatesEnd-updatesStart, windowEnd.Sub(windowStart))
-	rep.Rooms, rep.PlayersPerRoom, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Behaviour
+	rep.Rooms, rep.PlayersPerRoom, rep.Game, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Game, r.cfg.Behaviour
 	rep.Clients = r.cfg.Rooms * r.cfg.Players
 	rep.RampUpS = r.cfg.RampUp.Seconds()
 	rep.MeasureS = windowEnd.Sub(windowStart).Seconds()
@@ -362,7 +375,14 @@ func (r *Runner) joinOne(ctx context.Context, job joinJob) {
 	room, n := k/r.cfg.Players, k%r.cfg.Players
 	roomID := fmt.Sprintf("%s-%d", r.cfg.RoomPrefix, room)
 	name := fmt.Sprintf("bot-%d-%d", room, n)
-	behaviour, err := BehaviourByName(r.cfg.Behaviour, r.cfg.Seed+uint64(k)*0x9e3779b97f4a7c15)
+	seed := r.cfg.Seed + uint64(k)*0x9e3779b97f4a7c15
+	var behaviour Behaviour
+	var err error
+	if r.cfg.NewBehaviour != nil {
+		behaviour = r.cfg.NewBehaviour(seed)
+	} else {
+		behaviour, err = BehaviourFor(r.cfg.Game, r.cfg.Behaviour, seed)
+	}
 	if err != nil {
 		r.joinFailed(ctx, fmt.Errorf("bot %s: %w", name, err))
 		return
@@ -397,6 +417,13 @@ func (r *Runner) joinOne(ctx context.Context, job joinJob) {
 	if err != nil {
 		r.joinFailed(ctx, err)
 		return
+	}
+	if f, ok := behaviour.(Fitter); ok {
+		if err := f.Fits(c.Schema()); err != nil {
+			_ = c.Leave()
+			r.joinFailed(ctx, fmt.Errorf("bot %s in room %s: %w", name, cfg.RoomID, err))
+			return
+		}
 	}
 	timing.done = time.Now()
 	timing.join = timing.done.Sub(began)

@@ -630,11 +630,12 @@ func (l *Lobby) listModes(r *http.Request) (int, any, error) {
 		Size       int      `json:"size"`
 		DurationS  float64  `json:"duration_s"`
 		ScoreLimit int64    `json:"score_limit"`
+		Game       string   `json:"game,omitempty"`
 		Boards     []string `json:"leaderboards"`
 	}
 	out := []modeJSON{}
 	for _, m := range l.cfg.Modes {
-		v := modeJSON{Name: m.Name, Size: m.Size, DurationS: m.Duration.Seconds(), ScoreLimit: m.ScoreLimit}
+		v := modeJSON{Name: m.Name, Size: m.Size, DurationS: m.Duration.Seconds(), ScoreLimit: m.ScoreLimit, Game: m.Game}
 		for _, b := range m.Boards() {
 			v.Boards = append(v.Boards, b.ID)
 		}

@@ -109,7 +109,7 @@ func FuzzTicketMutation(f *testing.F) {
 // FuzzParseModes checks that ParseModes refuses or returns valid modes, and
 // that what it returns, written back out, parses to the same modes.
 func FuzzParseModes(f *testing.F) {
-	for _, s := range []string{"arena:16:2m,duel:2:1m", "duo:2:60s:10", " a:1 , b:1024:0s:0 ", "x:0", "x:1,x:2", "a:1:-1s", "a:1:1h:-1", "", ",", "a:1:2:3:4", "A:1"} {
+	for _, s := range []string{"arena:16:2m,duel:2:1m", "duo:2:60s:10", " a:1 , b:1024:0s:0 ", "x:0", "x:1,x:2", "a:1:-1s", "a:1:1h:-1", "", ",", "a:1:2:3:4", "A:1", "duel:2:1m:connect4", "t:4:tanks", "t:4:2m:5:tanks", "t:4:Tanks", "t:tanks"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -126,7 +126,8 @@ func FuzzParseModes(f *testing.F) {
 		seen := map[string]bool{}
 		parts := make([]string, len(modes))
 		for i, m := range modes {
-			if !modeName.MatchString(m.Name) || seen[m.Name] || m.Size < 1 || m.Size > 1024 || m.Duration < 0 || m.ScoreLimit < 0 {
+			if !modeName.MatchString(m.Name) || seen[m.Name] || m.Size < 1 || m.Size > 1024 || m.Duration < 0 || m.ScoreLimit < 0 ||
+				(m.Game != "" && !modeName.MatchString(m.Game)) {
 				t.Fatalf("ParseModes(%q) returned an invalid mode %+v", s, m)
 			}
 			seen[m.Name] = true
@@ -134,6 +135,9 @@ func FuzzParseModes(f *testing.F) {
 				t.Fatalf("mode %+v: rules %+v", m, r)
 			}
 			parts[i] = fmt.Sprintf("%s:%d:%s:%d", m.Name, m.Size, m.Duration, m.ScoreLimit)
+			if m.Game != "" {
+				parts[i] += ":" + m.Game
+			}
 		}
 		again, err := ParseModes(strings.Join(parts, ","))
 		if err != nil || len(again) != len(modes) {

@@ -21,6 +21,10 @@ type Mode struct {
 	Duration time.Duration
 	// ScoreLimit ends a match when a player reaches it; 0 means none.
 	ScoreLimit int64
+	// Game names the game the mode's rooms play ("arena", "tanks",
+	// "connect4", as the server that hosts them knows its games); empty
+	// means the server's default game. The lobby only carries it.
+	Game string
 }
 
 // Boards every mode gets: the best match score ever, and the points summed per
@@ -56,8 +60,11 @@ func (m Mode) matchmaking() matchmaker.Mode {
 
 var modeName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 
-// ParseModes reads modes written as name:size[:duration[:scorelimit]] joined
-// by commas, e.g. "arena:16:2m,duel:2:60s:10".
+// ParseModes reads modes written as name:size[:duration[:scorelimit]][:game]
+// joined by commas, e.g. "arena:16:2m,duel:2:60s:10,c4:2:10m:connect4,t:4:tanks".
+// The last field names the mode's game when it starts with a letter (a
+// duration and a score limit start with a digit); without it the mode plays
+// the server's default game.
 func ParseModes(s string) ([]Mode, error) {
 	var out []Mode
 	seen := map[string]bool{}
@@ -67,10 +74,17 @@ func ParseModes(s string) ([]Mode, error) {
 			continue
 		}
 		f := strings.Split(part, ":")
-		if len(f) < 2 || len(f) > 4 {
-			return nil, fmt.Errorf("mode %q: want name:size[:duration[:scorelimit]]", part)
+		var gameName string
+		if n := len(f); n > 2 && f[n-1] != "" && isLetter(f[n-1][0]) {
+			gameName, f = f[n-1], f[:n-1]
+			if !modeName.MatchString(gameName) {
+				return nil, fmt.Errorf("mode %q: game %q: a name is 1 to 32 of a-z 0-9 _", part, gameName)
+			}
 		}
-		m := Mode{Name: f[0]}
+		if len(f) < 2 || len(f) > 4 {
+			return nil, fmt.Errorf("mode %q: want name:size[:duration[:scorelimit]][:game]", part)
+		}
+		m := Mode{Name: f[0], Game: gameName}
 		if !modeName.MatchString(m.Name) {
 			return nil, fmt.Errorf("mode %q: name must be 1 to 32 of a-z 0-9 _", part)
 		}
@@ -100,3 +114,5 @@ func ParseModes(s string) ([]Mode, error) {
 	}
 	return out, nil
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

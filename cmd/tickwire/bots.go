@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -26,6 +28,7 @@ type botsConfig struct {
 	rooms     int
 	players   int
 	duration  time.Duration
+	game      string
 	behaviour string
 	prefix    string
 	inputRate float64
@@ -49,14 +52,15 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.IntVar(&c.rooms, "rooms", 4, "rooms to fill")
 	fs.IntVar(&c.players, "players", 8, "bots per room")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long the bots play once joined (a match ending stops them sooner)")
-	fs.StringVar(&c.behaviour, "behaviour", "random", "bot behaviour: random, chase or idle")
+	fs.StringVar(&c.game, "game", "arena", "game the bots play: "+strings.Join(bots.GameNames(), ", ")+"; without --url the in-process server hosts it")
+	fs.StringVar(&c.behaviour, "behaviour", "", "bot behaviour of the game; default its first: arena random, chase or idle; tanks hunt or idle; connect4 play or idle")
 	fs.StringVar(&c.prefix, "room-prefix", "", "room ids are <prefix>-0..; default a fresh prefix per run")
 	fs.Float64Var(&c.inputRate, "input-rate", 10, "inputs per second per bot")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for the bots' random choices")
 	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object instead of the summary")
 	fs.BoolVar(&c.deflate, "deflate", true, "offer permessage-deflate")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	fs.StringVar(&c.mode, "mode", "arena", "game mode to play, as the lobby names it")
+	fs.StringVar(&c.mode, "mode", "", "game mode to play, as the lobby names it; default the game's name")
 	fs.BoolVar(&c.viaLobby, "via-lobby", false, "queue every bot through matchmaking, play each match to its end and check the leaderboard")
 	fs.BoolVar(&c.noLobby, "no-lobby", false, "skip the lobby: join open rooms <room-prefix>-N directly (the server needs --open-rooms)")
 	fs.DurationVar(&c.rampUp, "ramp-up", 0, "spread the joins evenly over this time; the measured window starts after it")
@@ -86,6 +90,12 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	if c.joinConc < 1 {
 		return usageError{fmt.Errorf("--join-concurrency (%d) must be at least 1", c.joinConc)}
 	}
+	if _, err := bots.BehaviourFor(c.game, c.behaviour, 0); err != nil {
+		return usageError{fmt.Errorf("--game %s --behaviour %q: %w", c.game, c.behaviour, err)}
+	}
+	if c.mode == "" {
+		c.mode = c.game
+	}
 	if c.rooms < 1 || c.players < 1 || c.duration <= 0 {
 		return usageError{fmt.Errorf("--rooms (%d) and --players (%d) must be at least 1 and --duration (%v) positive", c.rooms, c.players, c.duration)}
 	}
@@ -100,8 +110,9 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.url == "" {
-		modes := fmt.Sprintf("%s:%d:%s", c.mode, c.players, c.matchDur)
-		url, shutdown, err := localServer(ctx, modes, log.With().Str("component", "server").Logger().Level(log.GetLevel()))
+		modes := fmt.Sprintf("%s:%d:%s:%s", c.mode, c.players, c.matchDur, c.game)
+		open := game.Rules{Mode: c.mode, MaxPlayers: c.players, MinPlayers: c.players}
+		url, shutdown, err := localServer(ctx, modes, open, log.With().Str("component", "server").Logger().Level(log.GetLevel()))
 		if err != nil {
 			return err
 		}
@@ -110,7 +121,7 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	}
 	rc := bots.RunConfig{
 		URL: c.url, Rooms: c.rooms, Players: c.players, Duration: c.duration,
-		Behaviour: c.behaviour, RoomPrefix: c.prefix, InputRate: c.inputRate, Seed: c.seed,
+		Game: c.game, Behaviour: c.behaviour, RoomPrefix: c.prefix, InputRate: c.inputRate, Seed: c.seed,
 		DisableCompression: !c.deflate, Logger: log,
 		RampUp: c.rampUp, StatsURL: c.statsURL, JoinConcurrency: c.joinConc,
 	}
@@ -171,7 +182,8 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 
 // localServer starts a server with open rooms on a loopback port, for bot runs
 // without --url.
-func localServer(ctx context.Context, modes string, log zerolog.Logger) (string, func(), error) {
+// Its open rooms (--no-lobby) play by open's rules, the mode's game.
+func localServer(ctx context.Context, modes string, open game.Rules, log zerolog.Logger) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on loopback: %w", err)
@@ -181,7 +193,7 @@ func localServer(ctx context.Context, modes string, log zerolog.Logger) (string,
 		return "", nil, err
 	}
 	lc := lobbyConfig{store: "embedded", dataDir: dir, modes: modes, ticketTTL: time.Minute, matchInterval: 200 * time.Millisecond}
-	n, err := newNode(ctx, ln.Addr().String(), netcode.Config{OpenRooms: true, Logger: log}, &lc, log)
+	n, err := newNode(ctx, ln.Addr().String(), netcode.Config{OpenRooms: true, Rules: open, Logger: log}, &lc, log)
 	if err != nil {
 		_ = ln.Close()
 		return "", nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/game"
 )
 
 // BenchmarkJoinThroughLobby is the whole join path as `tickwire bots` and game
@@ -21,7 +22,7 @@ import (
 // process's CPU per join (server and bots both) and the joins per second.
 // Run it with a fixed count, e.g. -benchtime 800x (50 rooms of 16).
 func BenchmarkJoinThroughLobby(b *testing.B) {
-	url, shutdown, err := localServer(b.Context(), "arena:16:0s", zerolog.Nop())
+	url, shutdown, err := localServer(b.Context(), "arena:16:0s", game.Rules{Mode: "arena", MaxPlayers: 16, MinPlayers: 1}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func lobbyFlags(fs *flag.FlagSet, c *lobbyConfig) {
 	fs.StringVar(&c.publicURL, "public-url", "", "ws base URL clients use to reach this node; default ws://<addr>")
 	fs.StringVar(&c.secret, "ticket-secret", "", "secret (16+ bytes) that signs join tickets; required with --store=redis, random per process otherwise")
 	fs.StringVar(&c.apiKey, "api-key", "", "bearer key for score submissions and board changes over the API; empty refuses them")
-	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]], comma-separated")
+	fs.StringVar(&c.modes, "modes", "arena:16:2m,duel:2:1m", "game modes as name:size[:duration[:scorelimit]][:game], comma-separated; game is one of "+gameNames()+" (default "+defaultGame+"), e.g. arena:16:2m,c4:2:10m:connect4,war:4:5m:tanks")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", time.Minute, "how long a join ticket stays valid")
 	fs.DurationVar(&c.matchInterval, "match-interval", time.Second, "how often the matchmaker runs")
 	def := lobby.DefaultRateLimits()

@@ -18,7 +18,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
-	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/metrics"
 	"github.com/tickwire/tickwire/netcode"
@@ -35,6 +34,7 @@ type serveConfig struct {
 	scoreLimit      int64
 	shutdownTimeout time.Duration
 	pprof           bool
+	openGame        string
 	allowedOrigins  string
 	net             netcode.Config
 	lobby           lobbyConfig
@@ -52,6 +52,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.matchDuration, "match-duration", 0, "match length once running; 0 means no time limit")
 	fs.Int64Var(&c.scoreLimit, "score-limit", 0, "score that ends a match; 0 means none")
 	fs.BoolVar(&c.net.OpenRooms, "open-rooms", false, "also let joins without a lobby ticket name any room id and create it (local play and tests)")
+	fs.StringVar(&c.openGame, "open-game", defaultGame, "the game open rooms (--open-rooms) play: "+gameNames()+"; it is also their mode's name on the leaderboards")
 	fs.IntVar(&c.net.ReadLimit, "read-limit", 4096, "largest client frame in bytes")
 	fs.DurationVar(&c.net.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed from connect to a successful join")
 	fs.DurationVar(&c.net.PingInterval, "ping-interval", 10*time.Second, "keepalive ping interval")
@@ -92,6 +93,9 @@ func (c *serveConfig) validate() error {
 	case c.net.RejoinGrace < 0:
 		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
 	}
+	if games[c.openGame] == nil {
+		return fmt.Errorf("--open-game %q: want one of %s", c.openGame, gameNames())
+	}
 	if n := len(c.lobby.authSecret); n > 0 && n < 32 {
 		return fmt.Errorf("--auth-hs256-secret is %d bytes; at least 32 are needed", n)
 	}
@@ -112,6 +116,7 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--allowed-origins: %w", err)
 	}
 	c.net.Rules = game.Rules{
+		Mode:          c.openGame,
 		MaxPlayers:    c.roomSize,
 		MinPlayers:    c.minPlayers,
 		DurationTicks: uint64(c.matchDuration.Seconds() * float64(c.net.TickRate)),
@@ -214,6 +219,13 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--modes: %w", err)}
 	}
+	modeGame, err := gameOfModes(modes)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--modes: %w", err)}
+	}
+	if g, ok := modeGame[nc.Rules.Mode]; ok && nc.OpenRooms && games[nc.Rules.Mode] != nil && g != nc.Rules.Mode {
+		return nil, usageError{fmt.Errorf("--open-game %s: the mode of that name in --modes plays %s", nc.Rules.Mode, g)}
+	}
 	secret, err := lc.secretBytes(log)
 	if err != nil {
 		return nil, usageError{err}
@@ -242,8 +254,8 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		return nil, err
 	}
 	nc.Admit = admitter(n.lobby)
-	if nc.NewGame == nil { // every mode plays the arena, the default game
-		nc.NewGame = func(string) game.Game { return arena.New(arena.Config{}) }
+	if nc.NewGame == nil {
+		nc.NewGame = newGameFor(modeGame)
 	}
 	also := nc.OnMatchEnd
 	nc.OnMatchEnd = func(m netcode.MatchResult) {
