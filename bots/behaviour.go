@@ -7,11 +7,40 @@ import (
 	"time"
 )
 
-// Input is one player command a bot sends. DX and DY are the movement
-// direction, each in {-1, 0, 1} for the arena game; (0, 0) stands still.
+// MaxInputValues is the most values an input carries.
+const MaxInputValues = 16
+
+// Input is one player command a bot sends: the values of the schema's input
+// fields, by mask bit ([Field].Bit), exactly as the game stores them. The
+// zero Input is the neutral one.
 type Input struct {
-	DX, DY  int32
-	Buttons uint32
+	Values [MaxInputValues]int64
+}
+
+// Set sets the first component of field f to v; it does nothing for a field
+// out of the input's range (a zero Field from a failed lookup is bit 0, so
+// look fields up with [Shape.Field] and check).
+func (in *Input) Set(f Field, v int64) {
+	if f.Bit >= 0 && f.Bit < MaxInputValues {
+		in.Values[f.Bit] = v
+	}
+}
+
+// Move is the arena's input: the direction (dx, dy), each in {-1, 0, 1},
+// set in the fields named "dx" and "dy" of the mirror's input schema. A
+// schema without them gets the neutral input.
+func Move(m *Mirror, dx, dy int64) Input {
+	var in Input
+	if m == nil || m.Schema() == nil {
+		return in
+	}
+	fx, okx := m.Schema().Input.Field("dx")
+	fy, oky := m.Schema().Input.Field("dy")
+	if okx && oky {
+		in.Set(fx, dx)
+		in.Set(fy, dy)
+	}
+	return in
 }
 
 // Behaviour decides a bot's inputs. The runner asks it for the next input at
@@ -57,12 +86,12 @@ type Idle struct{}
 // Next returns a standing-still input.
 func (Idle) Next(*Mirror, time.Time) Input { return Input{} }
 
-// Random is the reference workload's random walker: it picks one of the eight
+// Random is the arena's random walker, the reference workload: it picks one of the eight
 // directions or, one time in nine, standing still, and keeps it for a random
 // 0.5 to 1.5 s (about once a second on average) before picking again.
 type Random struct {
 	rng        *rand.Rand
-	dir        Input
+	dx, dy     int64
 	nextChange time.Time
 }
 
@@ -72,61 +101,74 @@ func NewRandom(seed uint64) *Random {
 }
 
 // Next returns the current direction, picking a new one when it is due.
-func (r *Random) Next(_ *Mirror, now time.Time) Input {
-	if now.Before(r.nextChange) {
-		return r.dir
+func (r *Random) Next(m *Mirror, now time.Time) Input {
+	if !now.Before(r.nextChange) {
+		k := r.rng.IntN(9) // 0..7 directions, 8 stands still
+		if k == 8 {
+			r.dx, r.dy = 0, 0
+		} else {
+			r.dx, r.dy = directions[k][0], directions[k][1]
+		}
+		r.nextChange = now.Add(500*time.Millisecond + time.Duration(r.rng.Int64N(int64(time.Second))))
 	}
-	k := r.rng.IntN(9) // 0..7 directions, 8 stands still
-	if k == 8 {
-		r.dir = Input{}
-	} else {
-		r.dir = directions[k]
-	}
-	r.nextChange = now.Add(500*time.Millisecond + time.Duration(r.rng.Int64N(int64(time.Second))))
-	return r.dir
+	return Move(m, r.dx, r.dy)
 }
 
-// directions are the eight unit moves, clockwise from east.
-var directions = [8]Input{
-	{DX: 1}, {DX: 1, DY: 1}, {DY: 1}, {DX: -1, DY: 1},
-	{DX: -1}, {DX: -1, DY: -1}, {DY: -1}, {DX: 1, DY: -1},
+// directions are the eight unit moves (dx, dy), clockwise from east.
+var directions = [8][2]int64{
+	{1, 0}, {1, 1}, {0, 1}, {-1, 1},
+	{-1, 0}, {-1, -1}, {0, -1}, {1, -1},
 }
 
-// chaseDeadband is how close, in quantized units, the bot must be on an axis
-// before it stops moving along it: half an arena step (5 units = 80), so it
-// does not overshoot back and forth around an orb it is about to touch.
+// chaseDeadband is how close, in position steps, the bot must be on an axis
+// before it stops moving along it: half an arena step (5 units = 80 steps of
+// 1/16), so it does not overshoot back and forth around an orb it is about to
+// touch.
 const chaseDeadband = 40
 
-// Chase heads for the nearest orb ([KindOrb]) from its own avatar, moving along
-// each axis until within half a step of it. It stands still while it cannot
-// see its avatar or any orb. Ties go to the lower entity id.
+// Chase is an arena behaviour: it heads for the nearest entity of kind "orb"
+// from its own avatar, moving along each axis until within half a step of
+// it; both kinds' positions are their "pos" fields. It stands still while it
+// cannot see its avatar or any orb. Ties go to the lower entity id.
 type Chase struct{}
 
 // Next returns the direction towards the nearest orb.
 func (Chase) Next(m *Mirror, _ time.Time) Input {
+	sch := m.Schema()
 	self, ok := m.Entity(m.EntityID())
+	if sch == nil || !ok {
+		return Input{}
+	}
+	selfPos, ok := sch.kind(self.Kind).Field("pos")
+	orb, orbKind, ok2 := sch.Kind("orb")
+	if !ok || !ok2 {
+		return Input{}
+	}
+	orbPos, ok := orb.Field("pos")
 	if !ok {
 		return Input{}
 	}
-	var best Entity
+	sx, sy := self.Values[selfPos.Bit], self.Values[selfPos.Bit+1]
+	var bx, by int64
 	bestDist := int64(-1)
 	for _, e := range m.Entities() {
-		if e.Kind != KindOrb {
+		if e.Kind != orbKind {
 			continue
 		}
-		dx, dy := int64(e.X)-int64(self.X), int64(e.Y)-int64(self.Y)
+		ex, ey := e.Values[orbPos.Bit], e.Values[orbPos.Bit+1]
+		dx, dy := ex-sx, ey-sy
 		if d := dx*dx + dy*dy; bestDist < 0 || d < bestDist {
-			best, bestDist = e, d
+			bx, by, bestDist = ex, ey, d
 		}
 	}
 	if bestDist < 0 {
 		return Input{}
 	}
-	return Input{DX: towards(self.X, best.X), DY: towards(self.Y, best.Y)}
+	return Move(m, towards(sx, bx), towards(sy, by))
 }
 
-func towards(from, to int32) int32 {
-	switch d := int64(to) - int64(from); {
+func towards(from, to int64) int64 {
+	switch d := to - from; {
 	case d > chaseDeadband:
 		return 1
 	case d < -chaseDeadband:

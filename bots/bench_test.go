@@ -15,34 +15,33 @@ import (
 // 3), with every player's input acknowledged, so the mirror can be wound back
 // to tick 1 and the same bytes applied again.
 func benchFrames(b *testing.B) (State, [2][]byte) {
-	s := State{Tick: 1, Phase: running}
+	s := State{Tick: 1, Phase: running, Room: room(0)}
 	for i := range 64 {
-		kind := KindOrb
 		if i < 16 {
-			kind = KindAvatar
-			s.Players = append(s.Players, Player{ID: uint32(i + 1), Name: "bot", EntityID: uint32(i + 1), Score: int64(i)})
+			s.Players = append(s.Players, player(uint32(i+1), "bot", uint32(i+1), int64(i), 0))
+			s.Entities = append(s.Entities, av(uint32(i+1), int64(i*250), int64(i*200), 0, "bot"))
+			continue
 		}
-		s.Entities = append(s.Entities, Entity{ID: uint32(i + 1), Kind: kind, X: int32(i * 250), Y: int32(i * 200)})
+		s.Entities = append(s.Entities, orb(uint32(i+1), int64(i*250), int64(i*200)))
 	}
-	moved := State{Entities: append([]Entity(nil), s.Entities...), Players: s.Players}
-	step := &tickwirev1.EntityUpdates{All: true, Masks: []uint32{mX | mY}}
-	back := &tickwirev1.EntityUpdates{All: true, Masks: []uint32{mX | mY}}
-	for i := range moved.Entities {
-		dx, dy := int32(80-i%3*80), int32(-56+i%2*112)
-		moved.Entities[i].X += dx
-		moved.Entities[i].Y += dy
-		step.Dx, step.Dy = append(step.Dx, dx), append(step.Dy, dy)
-		back.Dx, back.Dy = append(back.Dx, -dx), append(back.Dy, -dy)
+	moved := s
+	moved.Tick = 2
+	moved.Entities = nil
+	for i, e := range s.Entities {
+		e.Record = e.clone()
+		e.Values[0] += int64(80 - i%3*80)
+		e.Values[1] += int64(-56 + i%2*112)
+		moved.Entities = append(moved.Entities, e)
 	}
 	var acks, seqs []uint32
 	for i := range 16 {
 		acks, seqs = append(acks, uint32(i+1)), append(seqs, 100)
 	}
+	back := s
+	back.Tick = 3
 	var frames [2][]byte
-	for i, d := range []*tickwirev1.Delta{
-		{Tick: 2, BaseTick: 1, Updates: step, AckPlayers: acks, AckSeqs: seqs, Checksum: Checksum(moved.Entities, moved.Players)},
-		{Tick: 3, BaseTick: 2, Updates: back, AckPlayers: acks, AckSeqs: seqs, Checksum: Checksum(s.Entities, s.Players)},
-	} {
+	for i, d := range []*tickwirev1.Delta{deltaOf(s, moved), deltaOf(moved, back)} {
+		d.AckPlayers, d.AckSeqs = acks, seqs
 		var err error
 		if frames[i], err = proto.Marshal(&tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Delta{Delta: d}}); err != nil {
 			b.Fatal(err)
@@ -60,6 +59,7 @@ func BenchmarkApplyDelta(b *testing.B) {
 	state, frames := benchFrames(b)
 	b.Run("mirror", func(b *testing.B) {
 		var m Mirror
+		m.SetSchema(testSchema)
 		m.SetSelf(1, 1)
 		if err := m.ApplySnapshot(snapshotOf(state)); err != nil {
 			b.Fatal(err)
@@ -87,6 +87,7 @@ func BenchmarkApplyDelta(b *testing.B) {
 		c.conn = &fakeConn{}
 		welcome, _ := proto.Marshal(&tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
 			PlayerId: 1, EntityId: 1, TickRate: 20, Tick0UnixUs: time.Now().UnixMicro(), Snapshot: snapshotOf(state),
+			Schema: testWireSchema(),
 		}}})
 		c.handleMessage(gws.OpcodeBinary, welcome, time.Now())
 		b.ReportAllocs()

@@ -21,7 +21,7 @@ import (
 )
 
 // ProtocolVersion is the wire protocol version a Client speaks.
-const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_1)
+const ProtocolVersion = uint32(tickwirev1.ProtocolVersion_PROTOCOL_VERSION_2)
 
 const (
 	defaultJoinTimeout = 10 * time.Second
@@ -106,6 +106,8 @@ type Session struct {
 type ServerError struct {
 	Code    tickwirev1.ErrorCode
 	Message string
+	// Reason is the game's own code when Code is JOIN_REFUSED.
+	Reason string
 	// CloseCode is the WebSocket close code that followed (4000 + Code by
 	// protocol), or 0 if the connection had not closed yet.
 	CloseCode uint16
@@ -113,6 +115,9 @@ type ServerError struct {
 
 func (e *ServerError) Error() string {
 	s := fmt.Sprintf("server error %s: %s", e.Code, e.Message)
+	if e.Reason != "" {
+		s = fmt.Sprintf("server error %s (%s): %s", e.Code, e.Reason, e.Message)
+	}
 	if e.CloseCode != 0 {
 		s += fmt.Sprintf(" (close %d)", e.CloseCode)
 	}
@@ -131,6 +136,8 @@ type FinalScore struct {
 type MatchResult struct {
 	Tick   uint64                    `json:"tick"`
 	Reason tickwirev1.MatchEndReason `json:"reason"`
+	// Detail is the game's own reason when Reason is GAME.
+	Detail string `json:"detail,omitempty"`
 	// Scores are the final standings, best first, as the server sent them.
 	Scores   []FinalScore `json:"scores"`
 	Checksum uint32       `json:"checksum"`
@@ -238,6 +245,7 @@ type Client struct {
 	// frame; Act holds it while the Behaviour reads the mirror.
 	mu               sync.Mutex
 	mirror           Mirror
+	inputVals        []uint64 // reused to encode inputs
 	behaviour        Behaviour
 	session          Session
 	tick0Us          int64
@@ -488,8 +496,13 @@ func (c *Client) active() bool {
 
 func (c *Client) sendInputLocked(in Input) error {
 	seq := c.seq + 1
+	var vals []uint64
+	if sch := c.mirror.Schema(); sch != nil {
+		vals = sch.Input.encodeInput(c.inputVals[:0], &in)
+		c.inputVals = vals
+	}
 	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Input{Input: &tickwirev1.Input{
-		Seq: seq, Dx: in.DX, Dy: in.DY, Buttons: in.Buttons,
+		Seq: seq, Values: vals,
 	}}})
 	if err != nil {
 		c.stats.InputsDropped++
@@ -804,6 +817,11 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 		c.playing = true
 	}
 	c.stats.JoinTime = now.Sub(c.joinStart)
+	if sch, err := NewSchema(w.GetSchema()); err != nil {
+		c.badFrame("welcome: " + err.Error()) // the snapshot below fails too: no schema to read it by
+	} else {
+		c.mirror.SetSchema(sch)
+	}
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
 	c.lastUpdateTick = w.GetSnapshot().GetTick()
@@ -917,7 +935,7 @@ func (c *Client) requestResync() {
 }
 
 func (c *Client) onError(e *tickwirev1.Error) {
-	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage()}
+	c.stats.ServerError = &ServerError{Code: e.GetCode(), Message: e.GetMessage(), Reason: e.GetReason()}
 	c.log.Warn().Stringer("code", e.GetCode()).Str("message", e.GetMessage()).Bool("joined", c.welcomed).
 		Msg("server error")
 	if !c.welcomed && !c.errSignalled {
@@ -931,7 +949,7 @@ func (c *Client) onMatchEnd(me *tickwirev1.MatchEnd, now time.Time) {
 		c.badFrame("second match end")
 		return
 	}
-	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Checksum: me.GetChecksum()}
+	r := &MatchResult{Tick: me.GetTick(), Reason: me.GetReason(), Detail: me.GetDetail(), Checksum: me.GetChecksum()}
 	for _, s := range me.GetScores() {
 		r.Scores = append(r.Scores, FinalScore{
 			PlayerID: s.GetPlayerId(), Name: s.GetName(), Score: s.GetScore(), Rank: s.GetRank(),

@@ -2,6 +2,7 @@ package bots
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,10 +51,11 @@ func testClient(t *testing.T, tick0 time.Time) (*Client, *fakeConn) {
 	fc := &fakeConn{}
 	c.conn = fc
 	c.joinStart = tick0
-	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
-		PlayerId: 1, EntityId: 1, RoomId: "r", TickRate: 20, Tick0UnixUs: tick0.UnixMicro(),
-		Snapshot: snapshotOf(baseState()),
-	}}}, tick0.Add(500*time.Millisecond))
+	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{
+		Welcome: &tickwirev1.Welcome{
+			Schema: testWireSchema(), PlayerId: 1, EntityId: 1, RoomId: "r", TickRate: 20, Tick0UnixUs: tick0.UnixMicro(),
+			Snapshot: snapshotOf(baseState()),
+		}}}, tick0.Add(500*time.Millisecond))
 	return c, fc
 }
 
@@ -117,7 +119,7 @@ func TestClientResyncsAfterDesync(t *testing.T) {
 		{"base tick mismatch", emptyDelta(13, 12)},
 		{"checksum mismatch", deltaFrame(&tickwirev1.Delta{Tick: 12, BaseTick: 11, Checksum: 7})},
 		{"malformed", deltaFrame(&tickwirev1.Delta{Tick: 12, BaseTick: 11, Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1}, Masks: []uint32{mX | mY}, Dx: []int32{1}}})},
+			IdGaps: []uint32{1}, Masks: []uint64{mX | mY}, Values: []uint64{1}}})},
 		{"undecodable", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,7 +181,7 @@ func TestClientSendsInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.SendInput(Input{DX: -1, Buttons: 2}); err != nil {
+	if err := c.SendInput(dir(-1, 2)); err != nil {
 		t.Fatal(err)
 	}
 	sent := fc.sent()
@@ -192,10 +194,10 @@ func TestClientSendsInputs(t *testing.T) {
 		}
 	}
 	// Chase from (100, 200) to the nearest orb at (300, 400).
-	if in := sent[0].GetInput(); in.GetDx() != 1 || in.GetDy() != 1 {
+	if in := sent[0].GetInput(); !slices.Equal(in.GetValues(), []uint64{zz(1), zz(1)}) {
 		t.Errorf("chase input = %v, want (1, 1)", in)
 	}
-	if in := sent[3].GetInput(); in.GetDx() != -1 || in.GetButtons() != 2 {
+	if in := sent[3].GetInput(); !slices.Equal(in.GetValues(), []uint64{zz(-1), zz(2)}) {
 		t.Errorf("manual input = %v", in)
 	}
 	if s := c.Stats(); s.InputsSent != 4 || s.LastSentSeq != 4 {

@@ -8,15 +8,18 @@
 //
 //   - [Mirror] rebuilds a room's state from the Welcome snapshot and the
 //     per-tick deltas, in the order the protocol prescribes, and verifies the
-//     server's [Checksum] after every frame.
+//     server's [Checksum] after every frame. It is generic: it decodes any
+//     game by the [Schema] the Welcome carries, records by mask bit.
 //   - [Client] is one connection: it joins a room ([Dial]), keeps a Mirror,
 //     detects desyncs (a checksum mismatch, a delta for another base tick, a
 //     malformed frame) and asks for a snapshot, sends inputs numbered from 1,
 //     and records [Stats]: updates, ticks missed, latency, bytes, acks, the
 //     final scores and the close code.
-//   - A [Behaviour] chooses a bot's inputs from its mirror: [Random] (the
-//     reference workload's walker), [Chase] (heads for the nearest orb) or
-//     [Idle]; [BehaviourByName] picks one by name.
+//   - A [Behaviour] chooses a bot's inputs from its mirror: it is the only
+//     game-specific part of a bot. For the arena: [Random] (the reference
+//     workload's walker) and [Chase] (heads for the nearest orb), both
+//     through [Move]; [Idle] sends the neutral input of any game.
+//     [BehaviourByName] picks one by name.
 //   - [Runner] (or [Run]) plays Rooms × Players bots for a while, joining
 //     them over an optional ramp-up, and sums them up in a [Report]: the
 //     bots' own figures, the server's (sampled from its /v1/stats endpoint

@@ -49,7 +49,7 @@ type fakeSession struct {
 	needSnapshot bool
 	left         bool
 	lastSeq      uint32
-	dx, dy       int32
+	dx, dy       int64
 }
 
 type fakeRoom struct {
@@ -63,6 +63,7 @@ type fakeRoom struct {
 	// Owned by the room goroutine; read by tests after it has stopped.
 	tick       uint64
 	phase      tickwirev1.MatchPhase
+	endTick    uint64
 	entities   []Entity
 	players    []Player
 	acked      map[uint32]uint32
@@ -138,7 +139,10 @@ func (h *fakeHandler) OnMessage(conn *gws.Conn, msg *gws.Message) {
 	switch body := f.GetBody().(type) {
 	case *tickwirev1.ClientFrame_Input:
 		if body.Input.GetSeq() > s.lastSeq {
-			s.lastSeq, s.dx, s.dy = body.Input.GetSeq(), body.Input.GetDx(), body.Input.GetDy()
+			s.lastSeq = body.Input.GetSeq()
+			if v := body.Input.GetValues(); len(v) == 2 {
+				s.dx, s.dy = unzigzag(v[0]), unzigzag(v[1])
+			}
 		}
 	case *tickwirev1.ClientFrame_Resync:
 		s.needSnapshot = true
@@ -182,10 +186,10 @@ func (s *fakeServer) join(conn *gws.Conn, j *tickwirev1.Join) *fakeSession {
 			done: make(chan struct{}),
 		}
 		for i := range 8 {
-			r.entities = append(r.entities, Entity{ID: r.nextEntity, Kind: KindOrb, X: int32(i) * 1700, Y: int32(i) * 1300})
+			r.entities = append(r.entities, orb(r.nextEntity, int64(i)*1700, int64(i)*1300))
 			r.nextEntity++
 		}
-		r.checksums[0] = Checksum(r.entities, nil)
+		r.checksums[0] = sum(State{Entities: r.entities, Room: room(0)})
 		s.rooms[r.id] = r
 		s.wg.Add(1)
 		go r.run()
@@ -229,8 +233,8 @@ func (r *fakeRoom) step() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	opts := r.srv.opts
+	before := r.current()
 	r.tick++
-	d := &tickwirev1.Delta{Tick: r.tick, BaseTick: r.tick - 1}
 
 	// Leaves: avatar and player go.
 	var stay []*fakeSession
@@ -241,17 +245,14 @@ func (r *fakeRoom) step() bool {
 		}
 		if s.welcomed {
 			p := r.players[r.playerIndex(s.player)]
-			d.Removed = append(d.Removed, p.EntityID)
-			d.PlayersLeft = append(d.PlayersLeft, p.ID)
 			r.entities = slices.DeleteFunc(r.entities, func(e Entity) bool { return e.ID == p.EntityID })
 			r.players = slices.DeleteFunc(r.players, func(q Player) bool { return q.ID == p.ID })
 		}
 		_ = s.conn.WriteClose(1000, nil)
 	}
 	r.sessions = stay
-	slices.Sort(d.Removed)
 
-	r.moveEntities(d)
+	r.moveEntities()
 
 	// Joins: a new avatar and player, welcomed after this tick.
 	var welcome []*fakeSession
@@ -261,28 +262,26 @@ func (r *fakeRoom) step() bool {
 		}
 		s.player = r.nextPlayer
 		r.nextPlayer++
-		e := Entity{ID: r.nextEntity, Kind: KindAvatar, X: 8000, Y: int32(s.player) * 1000}
+		e := av(r.nextEntity, 8000, int64(s.player)*1000, 0, "p")
 		r.nextEntity++
 		r.entities = append(r.entities, e)
-		p := Player{ID: s.player, Name: "p", EntityID: e.ID}
-		r.players = append(r.players, p)
-		if d.Created == nil {
-			d.Created = &tickwirev1.EntityColumns{}
-		}
-		c := d.Created
-		c.Ids, c.Kinds = append(c.Ids, e.ID), append(c.Kinds, e.Kind)
-		c.X, c.Y, c.Angle, c.Value = append(c.X, e.X), append(c.Y, e.Y), append(c.Angle, e.Angle), append(c.Value, e.Value)
-		d.PlayersJoined = append(d.PlayersJoined, &tickwirev1.Player{Id: p.ID, Name: p.Name, EntityId: p.EntityID})
+		r.players = append(r.players, player(s.player, "p", e.ID, 0, int64(s.player%2)))
 		welcome = append(welcome, s)
 	}
 
 	if r.tick%10 == 0 && r.phase == tickwirev1.MatchPhase_MATCH_PHASE_RUNNING {
 		for i := range r.players {
 			r.players[i].Score += int64(r.players[i].ID)
-			d.ScorePlayers = append(d.ScorePlayers, r.players[i].ID)
-			d.Scores = append(d.Scores, r.players[i].Score)
 		}
 	}
+	if r.phase == tickwirev1.MatchPhase_MATCH_PHASE_WAITING {
+		r.phase, r.endTick = tickwirev1.MatchPhase_MATCH_PHASE_RUNNING, opts.matchTicks
+	}
+	ended := opts.matchTicks > 0 && r.tick >= opts.matchTicks
+	if ended {
+		r.phase = tickwirev1.MatchPhase_MATCH_PHASE_ENDED
+	}
+	d := deltaOf(before, r.current())
 	for _, s := range r.sessions {
 		if s.lastSeq != r.acked[s.player] {
 			r.acked[s.player] = s.lastSeq
@@ -290,15 +289,6 @@ func (r *fakeRoom) step() bool {
 			d.AckSeqs = append(d.AckSeqs, s.lastSeq)
 		}
 	}
-	if r.phase == tickwirev1.MatchPhase_MATCH_PHASE_WAITING {
-		r.phase, d.Phase = tickwirev1.MatchPhase_MATCH_PHASE_RUNNING, tickwirev1.MatchPhase_MATCH_PHASE_RUNNING
-		d.EndTick = opts.matchTicks
-	}
-	ended := opts.matchTicks > 0 && r.tick >= opts.matchTicks
-	if ended {
-		r.phase, d.Phase = tickwirev1.MatchPhase_MATCH_PHASE_ENDED, tickwirev1.MatchPhase_MATCH_PHASE_ENDED
-	}
-	d.Checksum = Checksum(r.entities, r.players)
 	r.checksums[r.tick] = d.Checksum
 
 	deltaFrame := &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Delta{Delta: d}}
@@ -310,6 +300,7 @@ func (r *fakeRoom) step() bool {
 				PlayerId: s.player, EntityId: r.players[r.playerIndex(s.player)].EntityID, RoomId: r.id,
 				TickRate: opts.tickRate, Tick0UnixUs: r.tick0.UnixMicro(), ServerTimeUs: time.Now().UnixMicro(),
 				Match: &tickwirev1.MatchInfo{Mode: "fake", DurationTicks: opts.matchTicks}, Snapshot: r.snapshot(s),
+				Schema: testWireSchema(),
 			}}})
 		case s.needSnapshot:
 			s.needSnapshot = false
@@ -328,18 +319,22 @@ func (r *fakeRoom) step() bool {
 	return ended
 }
 
-// moveEntities moves orbs east and avatars along their input. Every fifth
-// tick it lists all entities with one mask; otherwise only the moving ones,
-// each with its own mask.
-func (r *fakeRoom) moveEntities(d *tickwirev1.Delta) {
-	u := &tickwirev1.EntityUpdates{All: r.tick%5 == 0}
-	if u.All {
-		u.Masks = []uint32{mX | mY}
+// current is a copy of the room's state, for deltaOf.
+func (r *fakeRoom) current() State {
+	s := State{Tick: r.tick, Phase: r.phase, EndTick: r.endTick, Room: room(0)}
+	for _, e := range r.entities {
+		e.Record = e.clone()
+		s.Entities = append(s.Entities, e)
 	}
-	var last uint32
+	s.Players = slices.Clone(r.players)
+	return s
+}
+
+// moveEntities moves orbs east and avatars along their input.
+func (r *fakeRoom) moveEntities() {
 	for i := range r.entities {
 		e := &r.entities[i]
-		var dx, dy int32
+		var dx, dy int64
 		switch e.Kind {
 		case KindOrb:
 			dx = 16
@@ -348,27 +343,8 @@ func (r *fakeRoom) moveEntities(d *tickwirev1.Delta) {
 				dx, dy = s.dx*80, s.dy*80
 			}
 		}
-		e.X, e.Y = e.X+dx, e.Y+dy
-		if u.All {
-			u.Dx, u.Dy = append(u.Dx, dx), append(u.Dy, dy)
-			continue
-		}
-		var mask uint32
-		if dx != 0 {
-			mask |= mX
-			u.Dx = append(u.Dx, dx)
-		}
-		if dy != 0 {
-			mask |= mY
-			u.Dy = append(u.Dy, dy)
-		}
-		if mask != 0 {
-			u.IdGaps = append(u.IdGaps, e.ID-last)
-			u.Masks = append(u.Masks, mask)
-			last = e.ID
-		}
+		e.Values[0], e.Values[1] = e.Values[0]+dx, e.Values[1]+dy
 	}
-	d.Updates = u
 }
 
 func (r *fakeRoom) sessionOf(entity uint32) *fakeSession {
@@ -386,7 +362,7 @@ func (r *fakeRoom) playerIndex(id uint32) int {
 }
 
 func (r *fakeRoom) snapshot(s *fakeSession) *tickwirev1.Snapshot {
-	snap := snapshotOf(State{Tick: r.tick, Phase: r.phase, Entities: r.entities, Players: r.players})
+	snap := snapshotOf(r.current())
 	snap.LastInputSeq = r.acked[s.player]
 	return snap
 }
@@ -418,7 +394,7 @@ func (r *fakeRoom) state(t testing.TB) State {
 	case <-time.After(5 * time.Second):
 		t.Fatal("room did not stop")
 	}
-	return State{Tick: r.tick, Phase: r.phase, Entities: r.entities, Players: r.players}
+	return r.current()
 }
 
 var errNoTick = errors.New("no checksum recorded at that tick")

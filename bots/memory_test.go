@@ -29,7 +29,7 @@ func TestServeNetcode(t *testing.T) {
 	if os.Getenv(serveEnv) == "" {
 		t.Skip("helper process for the bot memory benchmark")
 	}
-	srv, err := netcode.NewServer(netcode.Config{OpenRooms: true})
+	srv, err := netcode.NewServer(netcode.Config{OpenRooms: true, NewGame: arenaGame})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/tickwire/tickwire/proto/tickwirev1"
@@ -26,15 +27,36 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 )
 
-// Entity is one entity as the wire describes it. Positions are in 1/16 of a
-// world unit and angles in 1/256 of a turn, exactly as the server sends them.
+// Record holds the declared fields of one entity, player or the room, indexed
+// by mask bit ([Field].Bit): Values holds the numbers (a text's bit holds 0),
+// Texts, when the shape has a text field, the strings (a number's bit holds
+// ""). Numbers are exactly as the server stores them: fixed-point values and
+// positions in steps of their scale, angles in steps of their bits.
+type Record struct {
+	Values []int64  `json:"values,omitempty"`
+	Texts  []string `json:"texts,omitempty"`
+}
+
+func newRecord(sh *Shape) Record {
+	var r Record
+	if sh.Bits > 0 {
+		r.Values = make([]int64, sh.Bits)
+	}
+	if sh.HasText {
+		r.Texts = make([]string, sh.Bits)
+	}
+	return r
+}
+
+func (r Record) clone() Record {
+	return Record{Values: slices.Clone(r.Values), Texts: slices.Clone(r.Texts)}
+}
+
+// Entity is one entity as the wire describes it.
 type Entity struct {
-	ID    uint32 `json:"id"`
-	Kind  uint32 `json:"kind"`
-	X     int32  `json:"x"`
-	Y     int32  `json:"y"`
-	Angle uint32 `json:"angle"`
-	Value int32  `json:"value"`
+	ID   uint32 `json:"id"`
+	Kind uint32 `json:"kind"`
+	Record
 }
 
 // Player is one seat in a room as the wire describes it.
@@ -43,13 +65,8 @@ type Player struct {
 	Name     string `json:"name"`
 	EntityID uint32 `json:"entity_id"`
 	Score    int64  `json:"score"`
+	Record
 }
-
-// Entity kinds of the reference arena game.
-const (
-	KindAvatar uint32 = 1 // a player's avatar
-	KindOrb    uint32 = 2 // a wandering pickup
-)
 
 // State is a copy of a mirror's state at one tick, detached from the mirror:
 // a test can keep it and compare it with the server's world.
@@ -64,27 +81,26 @@ type State struct {
 	// Entities and Players are in ascending id order.
 	Entities []Entity `json:"entities"`
 	Players  []Player `json:"players"`
+	// Room is the room's own fields.
+	Room Record `json:"room"`
 }
-
-// allFields holds every FieldMask bit this client knows how to consume.
-const allFields = uint32(tickwirev1.FieldMask_FIELD_MASK_X | tickwirev1.FieldMask_FIELD_MASK_Y |
-	tickwirev1.FieldMask_FIELD_MASK_ANGLE | tickwirev1.FieldMask_FIELD_MASK_KIND |
-	tickwirev1.FieldMask_FIELD_MASK_VALUE)
 
 // Mirror is a client's copy of a room's state, rebuilt from snapshots and
 // deltas exactly as the protocol describes, and verified against the server's
 // checksum after every frame.
 //
-// The zero value is an empty mirror that is not synced: it accepts a snapshot
-// first. A Mirror is not safe for concurrent use; a [Client] guards its own.
+// The zero value is an empty mirror that is not synced: it needs the room's
+// schema (SetSchema, from the Welcome) and then a snapshot. A Mirror is not safe for concurrent use; a [Client] guards its own.
 // After a failed Apply the state is undefined (Synced reports false) until the
 // next successful ApplySnapshot.
 type Mirror struct {
 	tick         uint64
 	endTick      uint64
 	phase        tickwirev1.MatchPhase
+	schema       *Schema
 	entities     []Entity // ascending ID
 	players      []Player // ascending ID
+	room         Record
 	checksum     uint32
 	lastInputSeq uint32
 	synced       bool
@@ -92,7 +108,24 @@ type Mirror struct {
 	hasSelf  bool
 	playerID uint32
 	entityID uint32
+
+	// Scratch for applying updates, reused so a delta allocates nothing.
+	recs   []*Record
+	shapes []*Shape
 }
+
+// SetSchema sets the schema every later frame is decoded by (the Welcome's)
+// and empties the mirror.
+func (m *Mirror) SetSchema(s *Schema) {
+	m.schema, m.synced = s, false
+	m.entities, m.players, m.room = m.entities[:0], m.players[:0], Record{}
+}
+
+// Schema is the schema the mirror decodes by, or nil before SetSchema.
+func (m *Mirror) Schema() *Schema { return m.schema }
+
+// Room returns the room's own fields, under the same terms as Entities.
+func (m *Mirror) Room() Record { return m.room }
 
 // SetSelf tells the mirror which player is this client's own, so that it can
 // track that player's acknowledged input seq and avatar. A [Client] calls it on
@@ -160,7 +193,7 @@ func (m *Mirror) Player(id uint32) (Player, bool) {
 
 // State returns a copy of the mirror's state.
 func (m *Mirror) State() State {
-	return State{
+	st := State{
 		Tick:         m.tick,
 		Phase:        m.phase,
 		EndTick:      m.endTick,
@@ -168,7 +201,15 @@ func (m *Mirror) State() State {
 		LastInputSeq: m.lastInputSeq,
 		Entities:     slices.Clone(m.entities),
 		Players:      slices.Clone(m.players),
+		Room:         m.room.clone(),
 	}
+	for i := range st.Entities {
+		st.Entities[i].Record = st.Entities[i].Record.clone()
+	}
+	for i := range st.Players {
+		st.Players[i].Record = st.Players[i].Record.clone()
+	}
+	return st
 }
 
 // ApplySnapshot replaces the whole state with s and verifies its checksum.
@@ -176,6 +217,9 @@ func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
 	m.synced = false
 	if s == nil {
 		return fmt.Errorf("missing snapshot: %w", ErrMalformed)
+	}
+	if m.schema == nil {
+		return fmt.Errorf("snapshot before the schema: %w", ErrNotSynced)
 	}
 	if err := m.loadSnapshot(s); err != nil {
 		return fmt.Errorf("snapshot at tick %d: %w", s.GetTick(), err)
@@ -189,22 +233,22 @@ func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
 }
 
 func (m *Mirror) loadSnapshot(s *tickwirev1.Snapshot) error {
-	ids := s.GetEntityIds()
-	if err := sameLength(len(ids), s.GetKinds(), s.GetX(), s.GetY(), s.GetAngle(), s.GetValue()); err != nil {
+	ents, err := m.decodeEntities(m.entities[:0], s.GetEntities())
+	if err != nil {
 		return err
 	}
-	ents := m.entities[:0]
-	for i, id := range ids {
-		if i > 0 && id <= ids[i-1] {
-			return fmt.Errorf("entity ids not ascending at %d: %w", id, ErrMalformed)
-		}
-		ents = append(ents, Entity{ID: id, Kind: s.Kinds[i], X: s.X[i], Y: s.Y[i], Angle: s.Angle[i], Value: s.Value[i]})
-	}
 	m.entities = ents
-
+	m.room = newRecord(&m.schema.Room)
+	if err := m.schema.Room.loadRow(&m.room, s.GetRoom().GetValues(), s.GetRoom().GetTexts()); err != nil {
+		return fmt.Errorf("room: %w", err)
+	}
 	players := m.players[:0]
 	for _, p := range s.GetPlayers() {
-		players = append(players, playerFrom(p))
+		pl, err := m.playerFrom(p)
+		if err != nil {
+			return err
+		}
+		players = append(players, pl)
 	}
 	slices.SortFunc(players, func(a, b Player) int { return cmp.Compare(a.ID, b.ID) })
 	for i := 1; i < len(players); i++ {
@@ -216,9 +260,84 @@ func (m *Mirror) loadSnapshot(s *tickwirev1.Snapshot) error {
 	return nil
 }
 
+// decodeEntities appends the entities of c, every field present, values
+// column by column.
+func (m *Mirror) decodeEntities(dst []Entity, c *tickwirev1.EntityColumns) ([]Entity, error) {
+	ids, kinds := c.GetIds(), c.GetKinds()
+	if len(kinds) != len(ids) {
+		return nil, fmt.Errorf("%d entity ids, %d kinds: %w", len(ids), len(kinds), ErrMalformed)
+	}
+	start := len(dst)
+	bits := 0
+	for i, id := range ids {
+		if i > 0 && id <= ids[i-1] {
+			return nil, fmt.Errorf("entity ids not ascending at %d: %w", id, ErrMalformed)
+		}
+		sh := m.schema.kind(kinds[i])
+		if sh == nil {
+			return nil, fmt.Errorf("entity %d has unknown kind %d: %w", id, kinds[i], ErrMalformed)
+		}
+		bits = max(bits, sh.Bits)
+		dst = append(dst, Entity{ID: id, Kind: kinds[i], Record: newRecord(sh)})
+	}
+	vals, texts := c.GetValues(), c.GetTexts()
+	for b := range bits {
+		for i := start; i < len(dst); i++ {
+			e := &dst[i]
+			sh := m.schema.kind(e.Kind)
+			switch {
+			case b >= sh.Bits:
+			case sh.isText(b):
+				if len(texts) == 0 {
+					return nil, fmt.Errorf("entity texts too short at entity %d: %w", e.ID, ErrMalformed)
+				}
+				e.Texts[b], texts = texts[0], texts[1:]
+			default:
+				if len(vals) == 0 {
+					return nil, fmt.Errorf("entity values too short at entity %d: %w", e.ID, ErrMalformed)
+				}
+				e.Values[b], vals = sh.full(b, vals[0]), vals[1:]
+			}
+		}
+	}
+	if len(vals) != 0 || len(texts) != 0 {
+		return nil, fmt.Errorf("entity columns longer than the entities use: %w", ErrMalformed)
+	}
+	return dst, nil
+}
+
+// loadRow fills a record from one row of full values in bit order.
+func (sh *Shape) loadRow(r *Record, vals []uint64, texts []string) error {
+	for b := range sh.Bits {
+		if sh.isText(b) {
+			if len(texts) == 0 {
+				return fmt.Errorf("texts too short: %w", ErrMalformed)
+			}
+			r.Texts[b], texts = texts[0], texts[1:]
+			continue
+		}
+		if len(vals) == 0 {
+			return fmt.Errorf("values too short: %w", ErrMalformed)
+		}
+		r.Values[b], vals = sh.full(b, vals[0]), vals[1:]
+	}
+	if len(vals) != 0 || len(texts) != 0 {
+		return fmt.Errorf("values longer than the fields: %w", ErrMalformed)
+	}
+	return nil
+}
+
+func (m *Mirror) playerFrom(p *tickwirev1.Player) (Player, error) {
+	pl := Player{ID: p.GetId(), Name: p.GetName(), EntityID: p.GetEntityId(), Score: p.GetScore(), Record: newRecord(&m.schema.Player)}
+	if err := m.schema.Player.loadRow(&pl.Record, p.GetValues(), p.GetTexts()); err != nil {
+		return Player{}, fmt.Errorf("player %d: %w", pl.ID, err)
+	}
+	return pl, nil
+}
+
 // ApplyDelta applies d to the state at d's base tick, in the protocol's order
-// (removed, updates, created, players left, players joined, scores, acks,
-// phase), moves the mirror to d's tick and verifies the checksum. A delta whose
+// (removed, updates, created, players left, players joined, scores, player
+// updates, acks, room, phase), moves the mirror to d's tick and verifies the checksum. A delta whose
 // base tick is not the mirror's tick is refused with [ErrBaseTick] before
 // anything changes.
 //
@@ -265,8 +384,16 @@ func (m *Mirror) applyDelta(d *tickwirev1.Delta) error {
 	if err := m.setScores(d.GetScorePlayers(), d.GetScores()); err != nil {
 		return err
 	}
+	if err := m.updatePlayers(d.GetPlayerUpdates()); err != nil {
+		return fmt.Errorf("player updates: %w", err)
+	}
 	if err := m.setAcks(d.GetAckPlayers(), d.GetAckSeqs()); err != nil {
 		return err
+	}
+	if r := d.GetRoom(); r != nil {
+		if err := m.schema.Room.applyRow(&m.room, r); err != nil {
+			return fmt.Errorf("room: %w", err)
+		}
 	}
 	if d.GetPhase() != tickwirev1.MatchPhase_MATCH_PHASE_UNSPECIFIED {
 		m.phase, m.endTick = d.GetPhase(), d.GetEndTick()
@@ -274,8 +401,35 @@ func (m *Mirror) applyDelta(d *tickwirev1.Delta) error {
 	return nil
 }
 
+// applyRow applies one record's changes in bit order.
+func (sh *Shape) applyRow(r *Record, f *tickwirev1.FieldValues) error {
+	mask, vals, texts := f.GetMask(), f.GetValues(), f.GetTexts()
+	if mask&^sh.all() != 0 {
+		return fmt.Errorf("unknown field mask bits %#x: %w", mask&^sh.all(), ErrMalformed)
+	}
+	for u := mask; u != 0; u &= u - 1 {
+		b := bits.TrailingZeros64(u)
+		if sh.isText(b) {
+			if len(texts) == 0 {
+				return fmt.Errorf("texts too short: %w", ErrMalformed)
+			}
+			r.Texts[b], texts = texts[0], texts[1:]
+			continue
+		}
+		if len(vals) == 0 {
+			return fmt.Errorf("values too short: %w", ErrMalformed)
+		}
+		sh.apply(b, &r.Values[b], vals[0])
+		vals = vals[1:]
+	}
+	if len(vals) != 0 || len(texts) != 0 {
+		return fmt.Errorf("values longer than the mask uses: %w", ErrMalformed)
+	}
+	return nil
+}
+
 func (m *Mirror) verify(want uint32) error {
-	m.checksum = Checksum(m.entities, m.players)
+	m.checksum = Checksum(m.schema, m.entities, m.players, m.room)
 	if m.checksum != want {
 		return fmt.Errorf("state %#08x, server %#08x: %w", m.checksum, want, ErrChecksum)
 	}
@@ -294,91 +448,72 @@ func (m *Mirror) removeEntities(ids []uint32) error {
 	return nil
 }
 
-// columnCursor walks the value columns of an EntityUpdates.
-type columnCursor struct {
-	u                          *tickwirev1.EntityUpdates
-	dx, dy, angle, kind, value int
-}
-
-func (c *columnCursor) apply(e *Entity, mask uint32) error {
-	u := c.u
-	if mask&^allFields != 0 {
-		return fmt.Errorf("entity %d: unknown field mask bits %#x: %w", e.ID, mask&^allFields, ErrMalformed)
-	}
-	if mask&uint32(tickwirev1.FieldMask_FIELD_MASK_X) != 0 {
-		if c.dx >= len(u.Dx) {
-			return columnShort("dx", e.ID)
-		}
-		e.X += u.Dx[c.dx]
-		c.dx++
-	}
-	if mask&uint32(tickwirev1.FieldMask_FIELD_MASK_Y) != 0 {
-		if c.dy >= len(u.Dy) {
-			return columnShort("dy", e.ID)
-		}
-		e.Y += u.Dy[c.dy]
-		c.dy++
-	}
-	if mask&uint32(tickwirev1.FieldMask_FIELD_MASK_ANGLE) != 0 {
-		if c.angle >= len(u.Angle) {
-			return columnShort("angle", e.ID)
-		}
-		e.Angle = u.Angle[c.angle]
-		c.angle++
-	}
-	if mask&uint32(tickwirev1.FieldMask_FIELD_MASK_KIND) != 0 {
-		if c.kind >= len(u.Kinds) {
-			return columnShort("kinds", e.ID)
-		}
-		e.Kind = u.Kinds[c.kind]
-		c.kind++
-	}
-	if mask&uint32(tickwirev1.FieldMask_FIELD_MASK_VALUE) != 0 {
-		if c.value >= len(u.Value) {
-			return columnShort("value", e.ID)
-		}
-		e.Value = u.Value[c.value]
-		c.value++
-	}
-	return nil
-}
-
-// done checks that every column was used up: a value left over means the
-// masks and the columns disagree.
-func (c *columnCursor) done() error {
-	u := c.u
-	if c.dx != len(u.Dx) || c.dy != len(u.Dy) || c.angle != len(u.Angle) ||
-		c.kind != len(u.Kinds) || c.value != len(u.Value) {
-		return fmt.Errorf("update columns longer than the masks use: %w", ErrMalformed)
-	}
-	return nil
-}
-
-func columnShort(column string, id uint32) error {
-	return fmt.Errorf("update column %s too short at entity %d: %w", column, id, ErrMalformed)
-}
-
+// updateEntities applies u to the entities it names.
 func (m *Mirror) updateEntities(u *tickwirev1.EntityUpdates) error {
 	if u == nil {
 		return nil
 	}
+	m.recs, m.shapes = m.recs[:0], m.shapes[:0]
+	err := walkUpdates(u, len(m.entities), func(pos int, id uint32, all bool) (int, error) {
+		i := pos
+		if !all {
+			var ok bool
+			if i, ok = m.findEntityFrom(pos, id); !ok {
+				return 0, fmt.Errorf("update of unknown entity %d: %w", id, ErrMalformed)
+			}
+		}
+		e := &m.entities[i]
+		m.recs, m.shapes = append(m.recs, &e.Record), append(m.shapes, m.schema.kind(e.Kind))
+		return i + 1, nil
+	})
+	if err != nil {
+		return err
+	}
+	return applyColumns(u, m.recs, m.shapes)
+}
+
+// updatePlayers applies u to the players it names.
+func (m *Mirror) updatePlayers(u *tickwirev1.EntityUpdates) error {
+	if u == nil {
+		return nil
+	}
+	m.recs, m.shapes = m.recs[:0], m.shapes[:0]
+	err := walkUpdates(u, len(m.players), func(pos int, id uint32, all bool) (int, error) {
+		i := pos
+		if !all {
+			var ok bool
+			if i, ok = m.findPlayer(id); !ok {
+				return 0, fmt.Errorf("update of unknown player %d: %w", id, ErrMalformed)
+			}
+		}
+		m.recs, m.shapes = append(m.recs, &m.players[i].Record), append(m.shapes, &m.schema.Player)
+		return i + 1, nil
+	})
+	if err != nil {
+		return err
+	}
+	return applyColumns(u, m.recs, m.shapes)
+}
+
+// walkUpdates calls visit for every updated record in order: with its index
+// when all is set (pos counts from 0), or with its id and the index to search
+// from otherwise.
+func walkUpdates(u *tickwirev1.EntityUpdates, n int, visit func(pos int, id uint32, all bool) (int, error)) error {
 	gaps := u.GetIdGaps()
-	n := len(gaps)
 	if u.GetAll() {
-		if n != 0 {
+		if len(gaps) != 0 {
 			return fmt.Errorf("updates with both all and id_gaps: %w", ErrMalformed)
 		}
-		n = len(m.entities)
+	} else {
+		n = len(gaps)
 	}
 	masks := u.GetMasks()
 	if len(masks) != n && len(masks) != 1 {
-		return fmt.Errorf("%d masks for %d updated entities: %w", len(masks), n, ErrMalformed)
+		return fmt.Errorf("%d masks for %d updated records: %w", len(masks), n, ErrMalformed)
 	}
-	cur := columnCursor{u: u}
 	var id uint32
 	pos := 0
 	for k := range n {
-		i := k
 		if !u.GetAll() {
 			if k == 0 {
 				id = gaps[0]
@@ -389,37 +524,84 @@ func (m *Mirror) updateEntities(u *tickwirev1.EntityUpdates) error {
 				}
 				id = next
 			}
-			var ok bool
-			if i, ok = m.findEntityFrom(pos, id); !ok {
-				return fmt.Errorf("update of unknown entity %d: %w", id, ErrMalformed)
-			}
-			pos = i + 1
 		}
+		var err error
+		if pos, err = visit(pos, id, u.GetAll()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyColumns applies the column-by-column values of u to the records it
+// names, in order: it counts what each mask bit's column holds, then reads
+// every column from its start.
+func applyColumns(u *tickwirev1.EntityUpdates, recs []*Record, shapes []*Shape) error {
+	masks := u.GetMasks()
+	var count, tcount [maxBits]int
+	for k, sh := range shapes {
 		mask := masks[0]
 		if len(masks) > 1 {
 			mask = masks[k]
 		}
-		if err := cur.apply(&m.entities[i], mask); err != nil {
-			return err
+		if mask&^sh.all() != 0 {
+			return fmt.Errorf("record %d: unknown field mask bits %#x: %w", k, mask&^sh.all(), ErrMalformed)
+		}
+		for b := mask; b != 0; b &= b - 1 {
+			bit := bits.TrailingZeros64(b)
+			if sh.isText(bit) {
+				tcount[bit]++
+			} else {
+				count[bit]++
+			}
 		}
 	}
-	return cur.done()
+	var off, toff [maxBits]int
+	n, tn := 0, 0
+	for b := range maxBits {
+		off[b], toff[b] = n, tn
+		n, tn = n+count[b], tn+tcount[b]
+	}
+	vals, texts := u.GetValues(), u.GetTexts()
+	if n != len(vals) || tn != len(texts) {
+		return fmt.Errorf("masks use %d values and %d texts, the columns hold %d and %d: %w", n, tn, len(vals), len(texts), ErrMalformed)
+	}
+	for k, sh := range shapes {
+		mask := masks[0]
+		if len(masks) > 1 {
+			mask = masks[k]
+		}
+		r := recs[k]
+		for b := mask; b != 0; b &= b - 1 {
+			bit := bits.TrailingZeros64(b)
+			if sh.isText(bit) {
+				r.Texts[bit] = texts[toff[bit]]
+				toff[bit]++
+				continue
+			}
+			sh.apply(bit, &r.Values[bit], vals[off[bit]])
+			off[bit]++
+		}
+	}
+	return nil
 }
 
 func (m *Mirror) createEntities(c *tickwirev1.EntityColumns) error {
-	ids := c.GetIds()
-	if err := sameLength(len(ids), c.GetKinds(), c.GetX(), c.GetY(), c.GetAngle(), c.GetValue()); err != nil {
+	if c == nil {
+		return nil
+	}
+	created, err := m.decodeEntities(nil, c)
+	if err != nil {
 		return fmt.Errorf("created: %w", err)
 	}
-	for i, id := range ids {
-		e := Entity{ID: id, Kind: c.Kinds[i], X: c.X[i], Y: c.Y[i], Angle: c.Angle[i], Value: c.Value[i]}
-		if n := len(m.entities); n == 0 || id > m.entities[n-1].ID {
+	for _, e := range created {
+		if n := len(m.entities); n == 0 || e.ID > m.entities[n-1].ID {
 			m.entities = append(m.entities, e) // ids only grow: the usual case
 			continue
 		}
-		j, found := m.findEntity(id)
+		j, found := m.findEntity(e.ID)
 		if found {
-			return fmt.Errorf("duplicate create of entity %d: %w", id, ErrMalformed)
+			return fmt.Errorf("duplicate create of entity %d: %w", e.ID, ErrMalformed)
 		}
 		m.entities = slices.Insert(m.entities, j, e)
 	}
@@ -443,7 +625,11 @@ func (m *Mirror) addPlayers(joined []*tickwirev1.Player) error {
 		if found {
 			return fmt.Errorf("player %d joined twice: %w", p.GetId(), ErrMalformed)
 		}
-		m.players = slices.Insert(m.players, i, playerFrom(p))
+		pl, err := m.playerFrom(p)
+		if err != nil {
+			return err
+		}
+		m.players = slices.Insert(m.players, i, pl)
 	}
 	return nil
 }
@@ -498,18 +684,4 @@ func (m *Mirror) findEntityFrom(from int, id uint32) (int, bool) {
 
 func (m *Mirror) findPlayer(id uint32) (int, bool) {
 	return slices.BinarySearchFunc(m.players, id, func(p Player, id uint32) int { return cmp.Compare(p.ID, id) })
-}
-
-func playerFrom(p *tickwirev1.Player) Player {
-	return Player{ID: p.GetId(), Name: p.GetName(), EntityID: p.GetEntityId(), Score: p.GetScore()}
-}
-
-// sameLength checks that every entity column has n values. The protocol
-// sends every column in full, zeros included.
-func sameLength(n int, kinds []uint32, x, y []int32, angle []uint32, value []int32) error {
-	if len(kinds) != n || len(x) != n || len(y) != n || len(angle) != n || len(value) != n {
-		return fmt.Errorf("entity columns of unequal length (ids %d, kinds %d, x %d, y %d, angle %d, value %d): %w",
-			n, len(kinds), len(x), len(y), len(angle), len(value), ErrMalformed)
-	}
-	return nil
 }

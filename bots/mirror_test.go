@@ -9,57 +9,20 @@ import (
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-const (
-	mX     = uint32(tickwirev1.FieldMask_FIELD_MASK_X)
-	mY     = uint32(tickwirev1.FieldMask_FIELD_MASK_Y)
-	mAngle = uint32(tickwirev1.FieldMask_FIELD_MASK_ANGLE)
-	mKind  = uint32(tickwirev1.FieldMask_FIELD_MASK_KIND)
-	mValue = uint32(tickwirev1.FieldMask_FIELD_MASK_VALUE)
-
-	running = tickwirev1.MatchPhase_MATCH_PHASE_RUNNING
-	ended   = tickwirev1.MatchPhase_MATCH_PHASE_ENDED
-)
-
 // baseState is the state every delta case starts from: the mirror's own
 // player is 1, controlling entity 1.
 func baseState() State {
-	ents := []Entity{
-		{ID: 1, Kind: KindAvatar, X: 100, Y: 200},
-		{ID: 2, Kind: KindOrb, X: 300, Y: 400},
-		{ID: 3, Kind: KindOrb, X: 500, Y: 600},
-		{ID: 5, Kind: KindAvatar, X: 700, Y: 800, Angle: 32},
-	}
-	players := []Player{
-		{ID: 1, Name: "ann", EntityID: 1},
-		{ID: 2, Name: "bob", EntityID: 5, Score: 4},
-	}
-	return State{Tick: 10, Phase: running, EndTick: 500, LastInputSeq: 3, Entities: ents, Players: players,
-		Checksum: Checksum(ents, players)}
-}
-
-// snapshotOf encodes a state as the server would, with its checksum.
-func snapshotOf(s State) *tickwirev1.Snapshot {
-	snap := &tickwirev1.Snapshot{
-		Tick: s.Tick, Phase: s.Phase, EndTick: s.EndTick, LastInputSeq: s.LastInputSeq,
-		Checksum: Checksum(s.Entities, s.Players),
-	}
-	for _, e := range s.Entities {
-		snap.EntityIds = append(snap.EntityIds, e.ID)
-		snap.Kinds = append(snap.Kinds, e.Kind)
-		snap.X = append(snap.X, e.X)
-		snap.Y = append(snap.Y, e.Y)
-		snap.Angle = append(snap.Angle, e.Angle)
-		snap.Value = append(snap.Value, e.Value)
-	}
-	for _, p := range s.Players {
-		snap.Players = append(snap.Players, &tickwirev1.Player{Id: p.ID, Name: p.Name, EntityId: p.EntityID, Score: p.Score})
-	}
-	return snap
+	ents := []Entity{av(1, 100, 200, 0, "ann"), orb(2, 300, 400), orb(3, 500, 600), av(5, 700, 800, 32, "bob")}
+	players := []Player{player(1, "ann", 1, 0, 0), player(2, "bob", 5, 4, 1)}
+	s := State{Tick: 10, Phase: running, EndTick: 500, LastInputSeq: 3, Entities: ents, Players: players, Room: room(1)}
+	s.Checksum = sum(s)
+	return s
 }
 
 func syncedMirror(t *testing.T) *Mirror {
 	t.Helper()
 	var m Mirror
+	m.SetSchema(testSchema)
 	m.SetSelf(1, 1)
 	if err := m.ApplySnapshot(snapshotOf(baseState())); err != nil {
 		t.Fatalf("apply base snapshot: %v", err)
@@ -79,96 +42,108 @@ func TestMirrorApplyDelta(t *testing.T) {
 			want:  func(*State) {},
 		},
 		{
-			name: "per-entity masks",
+			name: "per-entity masks, values column by column",
 			delta: &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
 				IdGaps: []uint32{1, 2}, // entities 1 and 3
-				Masks:  []uint32{mX | mY, mAngle | mValue},
-				Dx:     []int32{16}, Dy: []int32{-16}, Angle: []uint32{64}, Value: []int32{7},
+				Masks:  []uint64{mX | mY, mX},
+				Values: []uint64{zz(16), zz(-4), zz(-16)}, // bit 0 of 1 and 3, then bit 1 of 1
 			}},
 			want: func(s *State) {
-				s.Entities[0].X, s.Entities[0].Y = 116, 184
-				s.Entities[2].Angle, s.Entities[2].Value = 64, 7
+				s.Entities[0].Values[0], s.Entities[0].Values[1] = 116, 184
+				s.Entities[2].Values[0] = 496
 			},
 		},
 		{
 			name: "single mask for every listed entity",
 			delta: &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
 				IdGaps: []uint32{2, 1, 2}, // entities 2, 3, 5
-				Masks:  []uint32{mX},
-				Dx:     []int32{1, -2, 3},
+				Masks:  []uint64{mX},
+				Values: []uint64{zz(1), zz(-2), zz(3)},
 			}},
 			want: func(s *State) {
-				s.Entities[1].X += 1
-				s.Entities[2].X -= 2
-				s.Entities[3].X += 3
+				s.Entities[1].Values[0] += 1
+				s.Entities[2].Values[0] -= 2
+				s.Entities[3].Values[0] += 3
 			},
 		},
 		{
 			name: "all entities",
 			delta: &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-				All:   true,
-				Masks: []uint32{mX | mY},
-				Dx:    []int32{1, 2, 3, 4}, Dy: []int32{-1, -2, -3, -4},
+				All:    true,
+				Masks:  []uint64{mX | mY},
+				Values: []uint64{zz(1), zz(2), zz(3), zz(4), zz(-1), zz(-2), zz(-3), zz(-4)},
 			}},
 			want: func(s *State) {
 				for i := range s.Entities {
-					s.Entities[i].X += int32(i + 1)
-					s.Entities[i].Y -= int32(i + 1)
+					s.Entities[i].Values[0] += int64(i + 1)
+					s.Entities[i].Values[1] -= int64(i + 1)
 				}
 			},
 		},
 		{
-			name: "all with per-entity masks after a removal",
+			name: "all with per-entity masks after a removal, angles absolute, texts",
 			delta: &tickwirev1.Delta{
 				Removed: []uint32{2},
 				Updates: &tickwirev1.EntityUpdates{
-					All:   true,
-					Masks: []uint32{mKind, 0, mY},
-					Kinds: []uint32{9}, Dy: []int32{80},
+					All:    true,
+					Masks:  []uint64{mHeading | mTag, 0, mY}, // entities 1, 3, 5
+					Values: []uint64{zz(80), 64},             // bit 1 of 5, then bit 2 of 1
+					Texts:  []string{"zed"},
 				},
 			},
 			want: func(s *State) {
 				s.Entities = slices.Delete(s.Entities, 1, 2) // 1, 3, 5 remain
-				s.Entities[0].Kind = 9
-				s.Entities[2].Y += 80
+				s.Entities[0].Values[2], s.Entities[0].Texts[3] = 64, "zed"
+				s.Entities[2].Values[1] += 80
 			},
 		},
 		{
 			name: "created at the end and in a gap",
 			delta: &tickwirev1.Delta{Created: &tickwirev1.EntityColumns{
 				Ids: []uint32{4, 6}, Kinds: []uint32{KindOrb, KindAvatar},
-				X: []int32{-5, 16000}, Y: []int32{0, 7}, Angle: []uint32{0, 128}, Value: []int32{0, -3},
+				Values: []uint64{zz(-5), zz(16000), zz(0), zz(7), 128}, Texts: []string{"new"},
 			}},
 			want: func(s *State) {
-				s.Entities = slices.Insert(s.Entities, 3, Entity{ID: 4, Kind: KindOrb, X: -5})
-				s.Entities = append(s.Entities, Entity{ID: 6, Kind: KindAvatar, X: 16000, Y: 7, Angle: 128, Value: -3})
+				s.Entities = slices.Insert(s.Entities, 3, orb(4, -5, 0))
+				s.Entities = append(s.Entities, av(6, 16000, 7, 128, "new"))
 			},
 		},
 		{
 			name: "remove, update, create",
 			delta: &tickwirev1.Delta{
 				Removed: []uint32{1, 5},
-				Updates: &tickwirev1.EntityUpdates{IdGaps: []uint32{3}, Masks: []uint32{mX}, Dx: []int32{-100}},
+				Updates: &tickwirev1.EntityUpdates{IdGaps: []uint32{3}, Masks: []uint64{mX}, Values: []uint64{zz(-100)}},
 				Created: &tickwirev1.EntityColumns{
-					Ids: []uint32{7}, Kinds: []uint32{KindAvatar}, X: []int32{1}, Y: []int32{2}, Angle: []uint32{3}, Value: []int32{4},
+					Ids: []uint32{7}, Kinds: []uint32{KindAvatar}, Values: []uint64{zz(1), zz(2), 3}, Texts: []string{"cy"},
 				},
 			},
 			want: func(s *State) {
-				s.Entities = []Entity{s.Entities[1], s.Entities[2], {ID: 7, Kind: KindAvatar, X: 1, Y: 2, Angle: 3, Value: 4}}
-				s.Entities[1].X -= 100
+				s.Entities = []Entity{s.Entities[1], s.Entities[2], av(7, 1, 2, 3, "cy")}
+				s.Entities[1].Values[0] -= 100
 			},
 		},
 		{
 			name: "players leave, join and score",
 			delta: &tickwirev1.Delta{
 				PlayersLeft:   []uint32{2},
-				PlayersJoined: []*tickwirev1.Player{{Id: 3, Name: "cy", EntityId: 5, Score: 1}},
+				PlayersJoined: []*tickwirev1.Player{{Id: 3, Name: "cy", EntityId: 5, Score: 1, Values: []uint64{1}}},
 				ScorePlayers:  []uint32{1, 3},
 				Scores:        []int64{10, 1 << 40},
 			},
 			want: func(s *State) {
 				s.Players[0].Score = 10
-				s.Players[1] = Player{ID: 3, Name: "cy", EntityID: 5, Score: 1 << 40}
+				s.Players[1] = player(3, "cy", 5, 1<<40, 1)
+			},
+		},
+		{
+			name: "player and room fields",
+			delta: &tickwirev1.Delta{
+				PlayerUpdates: &tickwirev1.EntityUpdates{IdGaps: []uint32{1}, Masks: []uint64{1}, Values: []uint64{1}},
+				Room:          &tickwirev1.FieldValues{Mask: 1, Values: []uint64{zz(-3)}},
+			},
+			want: func(s *State) {
+				s.Players[0].Values[0] = 1
+				s.Room.Values[0] = -2
 			},
 		},
 		{
@@ -193,7 +168,7 @@ func TestMirrorApplyDelta(t *testing.T) {
 			want := baseState()
 			want.Tick = 11
 			tc.want(&want)
-			want.Checksum = Checksum(want.Entities, want.Players)
+			want.Checksum = sum(want)
 
 			d := tc.delta
 			if d.Tick == 0 {
@@ -213,11 +188,35 @@ func TestMirrorApplyDelta(t *testing.T) {
 	}
 }
 
+// The reference encoder of these tests and the mirror agree on a sequence of
+// changes of every kind.
+func TestMirrorFollowsDeltaOf(t *testing.T) {
+	m := syncedMirror(t)
+	prev := baseState()
+	cur := baseState()
+	cur.Tick = 11
+	cur.Entities[0].Values[0] += 5
+	cur.Entities[3].Texts[3] = "bobby"
+	cur.Entities = append(cur.Entities, av(9, 1, 1, 255, "new"))
+	cur.Players[1].Values[0] = 0
+	cur.Room.Values[0] = 7
+	if err := m.ApplyDelta(deltaOf(prev, cur)); err != nil {
+		t.Fatal(err)
+	}
+	cur.LastInputSeq = m.State().LastInputSeq
+	cur.Checksum = sum(cur)
+	if got := m.State(); !reflect.DeepEqual(got, cur) {
+		t.Errorf("state:\n got %+v\nwant %+v", got, cur)
+	}
+}
+
 func TestMirrorRefusesBadDeltas(t *testing.T) {
 	cols := func(ids ...uint32) *tickwirev1.EntityColumns {
-		n := len(ids)
-		return &tickwirev1.EntityColumns{Ids: ids, Kinds: make([]uint32, n), X: make([]int32, n),
-			Y: make([]int32, n), Angle: make([]uint32, n), Value: make([]int32, n)}
+		var ents []Entity
+		for _, id := range ids {
+			ents = append(ents, orb(id, 0, 0))
+		}
+		return entityColumns(ents)
 	}
 	tests := []struct {
 		name  string
@@ -230,32 +229,43 @@ func TestMirrorRefusesBadDeltas(t *testing.T) {
 		{"checksum", &tickwirev1.Delta{Checksum: 1}, ErrChecksum},
 		{"remove unknown", &tickwirev1.Delta{Removed: []uint32{4}}, ErrMalformed},
 		{"update unknown", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{4}, Masks: []uint32{mX}, Dx: []int32{1}}}, ErrMalformed},
+			IdGaps: []uint32{4}, Masks: []uint64{mX}, Values: []uint64{1}}}, ErrMalformed},
 		{"update removed", &tickwirev1.Delta{Removed: []uint32{2}, Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{2}, Masks: []uint32{mX}, Dx: []int32{1}}}, ErrMalformed},
+			IdGaps: []uint32{2}, Masks: []uint64{mX}, Values: []uint64{1}}}, ErrMalformed},
 		{"update id gap zero", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1, 0}, Masks: []uint32{mX}, Dx: []int32{1, 1}}}, ErrMalformed},
+			IdGaps: []uint32{1, 0}, Masks: []uint64{mX}, Values: []uint64{1, 1}}}, ErrMalformed},
 		{"update id overflow", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{5, 1<<32 - 4}, Masks: []uint32{mX}, Dx: []int32{1, 1}}}, ErrMalformed},
-		{"column too short", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1, 1}, Masks: []uint32{mX | mY}, Dx: []int32{1, 1}, Dy: []int32{1}}}, ErrMalformed},
-		{"column too long", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1}, Masks: []uint32{mAngle}, Angle: []uint32{1, 2}}}, ErrMalformed},
-		{"column without mask", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1}, Masks: []uint32{mX}, Dx: []int32{1}, Kinds: []uint32{3}}}, ErrMalformed},
+			IdGaps: []uint32{5, 1<<32 - 4}, Masks: []uint64{mX}, Values: []uint64{1, 1}}}, ErrMalformed},
+		{"values too short", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{1, 1}, Masks: []uint64{mX | mY}, Values: []uint64{1, 1, 1}}}, ErrMalformed},
+		{"values too long", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{1}, Masks: []uint64{mHeading}, Values: []uint64{1, 2}}}, ErrMalformed},
+		{"texts without a text bit", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{1}, Masks: []uint64{mX}, Values: []uint64{1}, Texts: []string{"x"}}}, ErrMalformed},
+		{"text bit without a text", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{1}, Masks: []uint64{mTag}}}, ErrMalformed},
 		{"masks count", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1, 1, 1}, Masks: []uint32{mX, mX}, Dx: []int32{1, 1, 1}}}, ErrMalformed},
+			IdGaps: []uint32{1, 1, 1}, Masks: []uint64{mX, mX}, Values: []uint64{1, 1, 1}}}, ErrMalformed},
 		{"no masks", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{IdGaps: []uint32{1}}}, ErrMalformed},
-		{"unknown mask bit", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			IdGaps: []uint32{1}, Masks: []uint32{32}}}, ErrMalformed},
+		{"mask bit past the kind", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{2}, Masks: []uint64{mHeading}, Values: []uint64{1}}}, ErrMalformed}, // orbs have no heading
 		{"all with ids", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			All: true, IdGaps: []uint32{1}, Masks: []uint32{0}}}, ErrMalformed},
+			All: true, IdGaps: []uint32{1}, Masks: []uint64{0}}}, ErrMalformed},
 		{"all with too few values", &tickwirev1.Delta{Updates: &tickwirev1.EntityUpdates{
-			All: true, Masks: []uint32{mValue}, Value: []int32{1, 2, 3}}}, ErrMalformed},
+			All: true, Masks: []uint64{mX}, Values: []uint64{1, 2, 3}}}, ErrMalformed},
+		{"player update of unknown player", &tickwirev1.Delta{PlayerUpdates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{9}, Masks: []uint64{1}, Values: []uint64{1}}}, ErrMalformed},
+		{"player update past the fields", &tickwirev1.Delta{PlayerUpdates: &tickwirev1.EntityUpdates{
+			IdGaps: []uint32{1}, Masks: []uint64{2}, Values: []uint64{1}}}, ErrMalformed},
+		{"room mask past the fields", &tickwirev1.Delta{Room: &tickwirev1.FieldValues{Mask: 2, Values: []uint64{1}}}, ErrMalformed},
+		{"room values too long", &tickwirev1.Delta{Room: &tickwirev1.FieldValues{Mask: 1, Values: []uint64{1, 2}}}, ErrMalformed},
 		{"duplicate create of existing", &tickwirev1.Delta{Created: cols(3)}, ErrMalformed},
 		{"duplicate create in frame", &tickwirev1.Delta{Created: cols(4, 4)}, ErrMalformed},
-		{"created columns unequal", &tickwirev1.Delta{Created: &tickwirev1.EntityColumns{
-			Ids: []uint32{9}, Kinds: []uint32{1}, X: []int32{1}, Y: []int32{1}, Angle: []uint32{1}}}, ErrMalformed},
+		{"created values short", &tickwirev1.Delta{Created: &tickwirev1.EntityColumns{
+			Ids: []uint32{9}, Kinds: []uint32{KindAvatar}, Values: []uint64{1, 1, 1}}}, ErrMalformed}, // no tag
+		{"created of unknown kind", &tickwirev1.Delta{Created: &tickwirev1.EntityColumns{
+			Ids: []uint32{9}, Kinds: []uint32{3}}}, ErrMalformed},
+		{"joined player without its fields", &tickwirev1.Delta{PlayersJoined: []*tickwirev1.Player{{Id: 9}}}, ErrMalformed},
 		{"unknown player left", &tickwirev1.Delta{PlayersLeft: []uint32{9}}, ErrMalformed},
 		{"player joined twice", &tickwirev1.Delta{PlayersJoined: []*tickwirev1.Player{{Id: 2}}}, ErrMalformed},
 		{"score of unknown player", &tickwirev1.Delta{ScorePlayers: []uint32{9}, Scores: []int64{1}}, ErrMalformed},
@@ -303,8 +313,12 @@ func TestMirrorApplySnapshot(t *testing.T) {
 		{"good", func(*tickwirev1.Snapshot) {}, nil},
 		{"players in any order", func(s *tickwirev1.Snapshot) { slices.Reverse(s.Players) }, nil},
 		{"checksum", func(s *tickwirev1.Snapshot) { s.Checksum++ }, ErrChecksum},
-		{"short column", func(s *tickwirev1.Snapshot) { s.Value = s.Value[:1] }, ErrMalformed},
-		{"ids not ascending", func(s *tickwirev1.Snapshot) { s.EntityIds[0], s.EntityIds[1] = 2, 1 }, ErrMalformed},
+		{"short column", func(s *tickwirev1.Snapshot) { s.Entities.Values = s.Entities.Values[:5] }, ErrMalformed},
+		{"long column", func(s *tickwirev1.Snapshot) { s.Entities.Texts = append(s.Entities.Texts, "x") }, ErrMalformed},
+		{"kinds short", func(s *tickwirev1.Snapshot) { s.Entities.Kinds = s.Entities.Kinds[:1] }, ErrMalformed},
+		{"ids not ascending", func(s *tickwirev1.Snapshot) { s.Entities.Ids[1], s.Entities.Ids[2] = 3, 2 }, ErrMalformed},
+		{"room short", func(s *tickwirev1.Snapshot) { s.Room.Values = nil }, ErrMalformed},
+		{"player fields short", func(s *tickwirev1.Snapshot) { s.Players[0].Values = nil }, ErrMalformed},
 		{"duplicate player", func(s *tickwirev1.Snapshot) { s.Players[1].Id = 1 }, ErrMalformed},
 	}
 	for _, tc := range tests {
@@ -312,6 +326,7 @@ func TestMirrorApplySnapshot(t *testing.T) {
 			s := snapshotOf(good)
 			tc.mangle(s)
 			var m Mirror
+			m.SetSchema(testSchema)
 			m.SetSelf(1, 1)
 			err := m.ApplySnapshot(s)
 			if !errors.Is(err, tc.want) {
@@ -326,6 +341,10 @@ func TestMirrorApplySnapshot(t *testing.T) {
 		})
 	}
 	var m Mirror
+	if err := m.ApplySnapshot(snapshotOf(good)); !errors.Is(err, ErrNotSynced) {
+		t.Errorf("snapshot before the schema = %v, want ErrNotSynced", err)
+	}
+	m.SetSchema(testSchema)
 	if err := m.ApplySnapshot(nil); !errors.Is(err, ErrMalformed) {
 		t.Errorf("ApplySnapshot(nil) = %v, want ErrMalformed", err)
 	}

@@ -9,15 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/netcode"
 )
+
+// arenaGame is the default game, as cmd/tickwire wires it.
+func arenaGame(string) game.Game { return arena.New(arena.Config{}) }
 
 // startNetcode serves a real game server with open rooms on loopback, with a
 // stats endpoint of the shape `tickwire serve` has (CPU and memory left out:
 // this process holds the bots as well).
 func startNetcode(t *testing.T) string {
 	t.Helper()
-	srv, err := netcode.NewServer(netcode.Config{OpenRooms: true})
+	srv, err := netcode.NewServer(netcode.Config{OpenRooms: true, NewGame: arenaGame})
 	if err != nil {
 		t.Fatal(err)
 	}

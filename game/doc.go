@@ -1,13 +1,20 @@
 // Package game runs authoritative rooms on a fixed tick.
 //
-// A game developer implements [Game] to plug in their own rules; [Arena] is the
-// default implementation and the reference workload of every benchmark. A [Sim]
-// is the deterministic core: a [World] of entities and players, the match
-// lifecycle and the input queue. A [Room] drives a Sim from its own goroutine on a
-// fixed schedule and reports every tick to an [Observer].
+// A game developer implements [Game] to plug in their own rules, and declares
+// what the game's state is made of in a [Schema]: entity kinds with named,
+// typed fields, the fields of every player and of the room, and the input a
+// player sends. Everything below the game (the encoder, the wire, the
+// checksum, the bots, any client) follows from that declaration. Package
+// game/arena is the default game and the reference workload of every
+// benchmark, built on this package's public API alone.
 //
-// Positions are fixed-point integers in 1/[Unit] of a world unit, so a simulation
-// is deterministic given its seed and inputs, and what clients receive is exactly
-// the authoritative state. This package knows nothing of sockets, HTTP or
-// protobuf.
+// A [Sim] is the deterministic core: a [World] of entities and players, the
+// match lifecycle and the input queue. A [Room] drives a Sim from its own
+// goroutine on a fixed schedule and reports every tick to an [Observer].
+//
+// Every number a game stores is an integer: fixed-point fields and positions
+// count steps of their declared precision, angles count steps of a turn. So a
+// simulation is deterministic given its seed and inputs, and what clients
+// receive is exactly the authoritative state. This package knows nothing of
+// sockets, HTTP or protobuf.
 package game

@@ -1,21 +1,24 @@
-package game
+package game_test
 
 import (
 	"errors"
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"testing"
 )
 
 // A held seat keeps its player, entity and score, takes a seat, ignores
 // inputs and stands still; Reconnect gives it back as it was.
 func TestSimDisconnectAndReconnect(t *testing.T) {
-	s := NewSim(NewArena(ArenaConfig{NPCs: -1, PickupOdds: 1, TouchRadius: -1}), Rules{MaxPlayers: 1}, 7)
+	s := newSim(arena.New(arena.Config{NPCs: -1, PickupOdds: 1, TouchRadius: -1}), game.Rules{MaxPlayers: 1}, 7)
 	p, err := s.AddPlayer("a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Advance(1, []PlayerInput{{Player: p.ID, Input: Input{Seq: 1, DX: 1}}})
+	s.Advance(1, []game.PlayerInput{{Player: p.ID, Input: arena.Move(1, 1, 0)}})
 	s.Advance(2, nil)
-	e := *s.World().Entity(p.Entity)
+	pos := arena.Fields().AvatarPos
+	ex, ey := s.World().Entity(p.Entity).Pos2(pos)
 	score := p.Score
 	if score == 0 {
 		t.Fatal("a pickup every tick scored nothing")
@@ -24,11 +27,11 @@ func TestSimDisconnectAndReconnect(t *testing.T) {
 	if !s.Disconnect(p.ID, 10) {
 		t.Fatal("Disconnect of a seated player reported false")
 	}
-	if _, err := s.AddPlayer("b"); !errors.Is(err, ErrRoomFull) {
-		t.Fatalf("join into a 1-seat room with a held seat: %v, want ErrRoomFull", err)
+	if _, err := s.AddPlayer("b"); !errors.Is(err, game.ErrRoomFull) {
+		t.Fatalf("join into a 1-seat room with a held seat: %v, want game.ErrRoomFull", err)
 	}
 	for tick := uint64(3); tick < 12; tick++ {
-		s.Advance(tick, []PlayerInput{{Player: p.ID, Input: Input{Seq: uint32(tick), DY: 1}}})
+		s.Advance(tick, []game.PlayerInput{{Player: p.ID, Input: arena.Move(uint32(tick), 0, 1)}})
 	}
 	got := s.World().Player(p.ID)
 	switch {
@@ -40,9 +43,9 @@ func TestSimDisconnectAndReconnect(t *testing.T) {
 		t.Fatalf("score changed while disconnected: %d, want %d", got.Score, score)
 	case got.LastSeq != 1:
 		t.Fatalf("inputs applied while disconnected: LastSeq %d, want 1", got.LastSeq)
-	case *s.World().Entity(p.Entity) != e:
-		t.Fatalf("entity moved while disconnected: %+v, want %+v", *s.World().Entity(p.Entity), e)
-	case s.World().Phase() != PhaseRunning:
+	case !samePos(s.World().Entity(p.Entity), pos, ex, ey):
+		t.Fatalf("entity moved while disconnected from (%d, %d)", ex, ey)
+	case s.World().Phase() != game.PhaseRunning:
 		t.Fatalf("match with only a held seat is %v, want running", s.World().Phase())
 	}
 
@@ -50,17 +53,17 @@ func TestSimDisconnectAndReconnect(t *testing.T) {
 	if err != nil || back != p || back.Disconnected {
 		t.Fatalf("Reconnect: %+v, %v; want the same, connected player", back, err)
 	}
-	s.Advance(12, []PlayerInput{{Player: p.ID, Input: Input{Seq: 2, DX: 1}}})
-	if p.LastSeq != 2 || s.World().Entity(p.Entity).X == e.X || p.Score <= score {
+	s.Advance(12, []game.PlayerInput{{Player: p.ID, Input: arena.Move(2, 1, 0)}})
+	if x, _ := s.World().Entity(p.Entity).Pos2(pos); p.LastSeq != 2 || x == ex || p.Score <= score {
 		t.Fatalf("after reconnect: LastSeq %d, x %d (was %d), score %d (was %d); want the player live again",
-			p.LastSeq, s.World().Entity(p.Entity).X, e.X, p.Score, score)
+			p.LastSeq, x, ex, p.Score, score)
 	}
 }
 
 // A held seat that is not reconnected in time is removed, and a running match
 // left with no players ends as abandoned.
 func TestSimHeldSeatExpires(t *testing.T) {
-	s := NewSim(NewArena(ArenaConfig{NPCs: -1}), Rules{MaxPlayers: 2}, 7)
+	s := newSim(arena.New(arena.Config{NPCs: -1}), game.Rules{MaxPlayers: 2}, 7)
 	p, _ := s.AddPlayer("a")
 	s.Advance(1, nil)
 	s.Disconnect(p.ID, 5) // removed at tick 1+5
@@ -72,19 +75,19 @@ func TestSimHeldSeatExpires(t *testing.T) {
 	if s.World().Player(p.ID) == nil {
 		t.Fatal("held player removed before tick 6")
 	}
-	if !s.Advance(6, nil) || s.Result().Reason != EndAbandoned {
+	if !s.Advance(6, nil) || s.Result().Reason != game.EndAbandoned {
 		t.Fatalf("match after the last held seat expired: phase %v, result %+v; want abandoned", s.World().Phase(), s.Result())
 	}
 	if s.World().Player(p.ID) != nil || s.World().Entity(p.Entity) != nil {
 		t.Fatal("expired player or its entity still in the world")
 	}
-	if _, err := s.Reconnect(p.ID); !errors.Is(err, ErrMatchEnded) {
-		t.Fatalf("Reconnect after the match ended: %v, want ErrMatchEnded", err)
+	if _, err := s.Reconnect(p.ID); !errors.Is(err, game.ErrMatchEnded) {
+		t.Fatalf("Reconnect after the match ended: %v, want game.ErrMatchEnded", err)
 	}
 }
 
 func TestSimReconnectGonePlayer(t *testing.T) {
-	s := NewSim(NewArena(ArenaConfig{NPCs: -1}), Rules{MaxPlayers: 2}, 7)
+	s := newSim(arena.New(arena.Config{NPCs: -1}), game.Rules{MaxPlayers: 2}, 7)
 	a, _ := s.AddPlayer("a")
 	b, _ := s.AddPlayer("b")
 	s.Advance(1, nil)
@@ -94,8 +97,8 @@ func TestSimReconnectGonePlayer(t *testing.T) {
 	if s.World().Player(a.ID) != nil {
 		t.Fatal("player a still seated after its hold")
 	}
-	if _, err := s.Reconnect(a.ID); !errors.Is(err, ErrPlayerGone) {
-		t.Fatalf("Reconnect of an expired player: %v, want ErrPlayerGone", err)
+	if _, err := s.Reconnect(a.ID); !errors.Is(err, game.ErrPlayerGone) {
+		t.Fatalf("Reconnect of an expired player: %v, want game.ErrPlayerGone", err)
 	}
 	if s.Disconnect(a.ID, 5) {
 		t.Fatal("Disconnect of a removed player reported true")
@@ -115,7 +118,7 @@ func TestSimReconnectGonePlayer(t *testing.T) {
 // Disconnects and reconnects at the same ticks give the same states.
 func TestSimRejoinDeterministic(t *testing.T) {
 	run := func() uint32 {
-		s := NewSim(NewArena(ArenaConfig{}), Rules{MaxPlayers: 4}, 11)
+		s := newSim(arena.New(arena.Config{}), game.Rules{MaxPlayers: 4}, 11)
 		for range 3 {
 			_, _ = s.AddPlayer("p")
 		}
@@ -128,7 +131,7 @@ func TestSimRejoinDeterministic(t *testing.T) {
 			case 80:
 				s.Disconnect(3, 10)
 			}
-			in := []PlayerInput{{Player: PlayerID(tick%3 + 1), Input: Input{Seq: uint32(tick), DX: int32(tick%3) - 1, DY: 1}}}
+			in := []game.PlayerInput{{Player: game.PlayerID(tick%3 + 1), Input: arena.Move(uint32(tick), int64(tick%3)-1, 1)}}
 			s.Advance(tick, in)
 		}
 		if s.World().Player(3) != nil {
@@ -139,4 +142,9 @@ func TestSimRejoinDeterministic(t *testing.T) {
 	if a, b := run(), run(); a != b {
 		t.Fatalf("checksums differ: %08x vs %08x", a, b)
 	}
+}
+
+func samePos(e *game.Entity, pos game.Pos2Field, x, y int64) bool {
+	ex, ey := e.Pos2(pos)
+	return ex == x && ey == y
 }

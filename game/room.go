@@ -1,9 +1,13 @@
 package game
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tickwire/tickwire/internal/timing"
 )
 
 // Observer receives a room's ticks. Every method runs on the room's goroutine,
@@ -22,7 +26,7 @@ type RoomConfig struct {
 	ID string
 	// TickRate is ticks per second. Default 20.
 	TickRate int
-	// Game is the rule set. Default NewArena(ArenaConfig{}).
+	// Game is the rule set. Required.
 	Game Game
 	// Rules are the match limits.
 	Rules Rules
@@ -65,21 +69,25 @@ type Room struct {
 	statsMu sync.Mutex
 	stats   tickStats
 	// tickHist counts tick durations in TickBuckets; lock-free.
-	tickHist *Histogram
+	tickHist *timing.Histogram
 }
 
-// NewRoom builds a room; call Start to run it.
-func NewRoom(cfg RoomConfig) *Room {
+// NewRoom builds a room; call Start to run it. It fails without a Game or
+// when the game's schema does not validate (see NewSim).
+func NewRoom(cfg RoomConfig) (*Room, error) {
 	if cfg.TickRate <= 0 {
 		cfg.TickRate = 20
 	}
 	if cfg.Game == nil {
-		cfg.Game = NewArena(ArenaConfig{})
+		return nil, errors.New("room has no game")
 	}
 	if cfg.MaxCatchUp <= 0 {
 		cfg.MaxCatchUp = 3
 	}
-	sim := NewSim(cfg.Game, cfg.Rules, cfg.Seed)
+	sim, err := NewSim(cfg.Game, cfg.Rules, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
+	}
 	if cfg.MaxQueuedInputs <= 0 {
 		cfg.MaxQueuedInputs = 8
 	}
@@ -90,8 +98,8 @@ func NewRoom(cfg RoomConfig) *Room {
 		queued:   map[PlayerID]int{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		tickHist: NewHistogram(TickBuckets...),
-	}
+		tickHist: timing.NewHistogram(timing.TickBuckets...),
+	}, nil
 }
 
 // ID is the room's name.
@@ -266,7 +274,7 @@ func (r *Room) RecentTicks(dst []time.Duration) []time.Duration {
 }
 
 // TickHistogram reports the durations of every tick so far, in TickBuckets.
-func (r *Room) TickHistogram() HistogramSnapshot { return r.tickHist.Snapshot() }
+func (r *Room) TickHistogram() timing.Snapshot { return r.tickHist.Snapshot() }
 
 const tickWindow = 1024
 

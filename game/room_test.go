@@ -35,7 +35,7 @@ func (l *tickLog) snapshot() []uint64 {
 
 func TestRoomCatchUpIsBounded(t *testing.T) {
 	log := &tickLog{ended: make(chan Result, 1)}
-	r := NewRoom(RoomConfig{ID: "r", TickRate: 100, MaxCatchUp: 2, Observer: log})
+	r := newTestRoom(t, RoomConfig{ID: "r", TickRate: 100, MaxCatchUp: 2, Observer: log})
 	r.Start()
 	waitFor(t, func() bool { return len(log.snapshot()) >= 5 })
 
@@ -73,7 +73,7 @@ func TestRoomCatchUpIsBounded(t *testing.T) {
 
 func TestRoomJoinInputAndStop(t *testing.T) {
 	log := &tickLog{ended: make(chan Result, 1)}
-	r := NewRoom(RoomConfig{ID: "r", TickRate: 50, Observer: log})
+	r := newTestRoom(t, RoomConfig{ID: "r", TickRate: 50, Observer: log})
 	r.Start()
 	joined := make(chan *Player, 1)
 	r.Do(func(s *Sim) {
@@ -84,7 +84,7 @@ func TestRoomJoinInputAndStop(t *testing.T) {
 		joined <- p
 	})
 	p := <-joined
-	r.Input(p.ID, Input{Seq: 1, DX: 1})
+	r.Input(p.ID, Input{Seq: 1})
 	waitFor(t, func() bool {
 		got := make(chan uint32, 1)
 		if !r.Do(func(s *Sim) { got <- s.World().Player(p.ID).LastSeq }) {
@@ -114,12 +114,32 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+func TestRoomTickHistogram(t *testing.T) {
+	obs := &countingObserver{}
+	r := newTestRoom(t, RoomConfig{ID: "h", TickRate: 200, Rules: Rules{MaxPlayers: 2}, Observer: obs})
+	r.Start()
+	for r.Stats().Ticks < 5 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.Stop(EndShutdown)
+	<-r.Done()
+	hs := r.TickHistogram()
+	if st := r.Stats(); hs.Count() != st.Ticks || st.Ticks == 0 {
+		t.Fatalf("histogram counts %d ticks, stats %d", hs.Count(), st.Ticks)
+	}
+}
+
+type countingObserver struct{}
+
+func (countingObserver) Tick(*Sim)          {}
+func (countingObserver) Ended(*Sim, Result) {}
+
 // TestInputShareIsPerPlayer fills one player's share of the input queue in
 // a duel, and more: the other player's inputs are still all taken, up to
 // its own share, and the share is whole again after the tick.
 func TestInputShareIsPerPlayer(t *testing.T) {
 	log := &tickLog{}
-	r := NewRoom(RoomConfig{ID: "duel", Rules: Rules{MaxPlayers: 2}, Observer: log})
+	r := newTestRoom(t, RoomConfig{ID: "duel", Rules: Rules{MaxPlayers: 2}, Observer: log})
 	const share = 8
 	for i := range 17 {
 		if got, want := r.Input(1, Input{Seq: uint32(i + 1)}), i < share; got != want {

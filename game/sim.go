@@ -39,6 +39,9 @@ const (
 	EndAbandoned
 	// EndShutdown: the room was stopped from outside, e.g. by a server drain.
 	EndShutdown
+	// EndGame: the game ended the match itself (World.EndMatch); the
+	// result's Detail is its reason.
+	EndGame
 )
 
 func (r EndReason) String() string {
@@ -51,6 +54,8 @@ func (r EndReason) String() string {
 		return "abandoned"
 	case EndShutdown:
 		return "shutdown"
+	case EndGame:
+		return "game"
 	}
 	return "unknown"
 }
@@ -102,7 +107,14 @@ func (r Rules) withDefaults() Rules {
 // Game is the set of rules a game developer plugs into a room. Every method runs
 // on the room's goroutine, so a Game needs no locks. To stay deterministic a Game
 // draws randomness only from World.Rand and iterates only ordered data.
+//
+// A Game may also implement Admitter (to refuse joins) and Holder (to hear of
+// held seats), and may end its own match with World.EndMatch.
 type Game interface {
+	// Schema declares what the game's state is made of. The room calls it
+	// once, before Setup, and validates it: a bad schema fails the room's
+	// start with an error that names the field.
+	Schema() *Schema
 	// Setup populates the world once, before the first tick.
 	Setup(w *World)
 	// AddPlayer places a joining player and returns the entity it controls.
@@ -113,6 +125,8 @@ type Game interface {
 	// player in sequence order, only for inputs newer than the player's LastSeq.
 	// When a player disconnects (Sim.Disconnect) it is called once more with a
 	// neutral input, zero but for Seq == LastSeq, so a held seat's entity stops.
+	// Every value is within its declared range (an enum's index, an angle's
+	// bits, a boolean's 0 or 1): the server refuses inputs that are not.
 	ApplyInput(w *World, p *Player, in Input)
 	// Step advances the world by one tick.
 	Step(w *World)
@@ -136,8 +150,10 @@ type Standing struct {
 
 // Result is how a match ended.
 type Result struct {
-	Tick      uint64
-	Reason    EndReason
+	Tick   uint64
+	Reason EndReason
+	// Detail is the game's own reason when Reason is EndGame.
+	Detail    string
 	Standings []Standing
 }
 
@@ -155,12 +171,18 @@ type Sim struct {
 	held       int    // players disconnected and waiting for a rejoin
 }
 
-// NewSim sets up a world with the given game, rules and seed.
-func NewSim(g Game, rules Rules, seed uint64) *Sim {
-	s := &Sim{world: newWorld(seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
+// NewSim sets up a world with the given game, rules and seed. It fails when
+// the game's schema does not validate (the error names the field; it wraps
+// ErrSchema).
+func NewSim(g Game, rules Rules, seed uint64) (*Sim, error) {
+	schema := g.Schema()
+	if err := schema.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sim{world: newWorld(schema, seed), game: g, rules: rules.withDefaults(), nextPlayer: 1}
 	s.world.phase = PhaseWaiting
 	g.Setup(s.world)
-	return s
+	return s, nil
 }
 
 // World is the simulated state; see World for who may touch it.
@@ -194,7 +216,12 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 			}
 		}
 	}
-	p := &Player{ID: s.nextPlayer, Name: name, Account: account}
+	if a, ok := s.game.(Admitter); ok {
+		if r := a.AdmitPlayer(s.world, JoinRequest{Name: name, Account: account}); r != nil {
+			return nil, r
+		}
+	}
+	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)
@@ -226,6 +253,9 @@ func (s *Sim) Disconnect(id PlayerID, hold uint64) bool {
 		p.Disconnected = true
 		s.held++
 		s.game.ApplyInput(s.world, p, Input{Seq: p.LastSeq})
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerHeld(s.world, p)
+		}
 	}
 	p.heldUntil = s.world.tick + hold
 	return true
@@ -246,6 +276,9 @@ func (s *Sim) Reconnect(id PlayerID) (*Player, error) {
 	if p.Disconnected {
 		p.Disconnected, p.heldUntil = false, 0
 		s.held--
+		if h, ok := s.game.(Holder); ok {
+			h.PlayerBack(s.world, p)
+		}
 	}
 	return p, nil
 }
@@ -290,6 +323,8 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		return false
 	}
 	switch {
+	case w.endReason != "":
+		s.End(EndGame)
 	case s.endTick > 0 && tick >= s.endTick:
 		s.End(EndTimeLimit)
 	case s.rules.ScoreLimit > 0 && s.topScore() >= s.rules.ScoreLimit:
@@ -339,6 +374,9 @@ func (s *Sim) End(reason EndReason) {
 	}
 	s.world.phase = PhaseEnded
 	s.result = &Result{Tick: s.world.tick, Reason: reason, Standings: standings(s.world.players)}
+	if reason == EndGame {
+		s.result.Detail = s.world.endReason
+	}
 }
 
 func standings(players []*Player) []Standing {

@@ -1,14 +1,9 @@
 package game
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"sort"
 )
-
-// Unit is the number of quantized position steps per world unit: positions are
-// stored and sent in 1/16 of a unit.
-const Unit = 16
 
 // EntityID names an entity within a room. IDs are assigned in increasing order
 // and never reused within a room.
@@ -18,27 +13,32 @@ type EntityID uint32
 // never reused within a room.
 type PlayerID uint32
 
-// Entity is one simulated object. Games may change every field but ID.
+// Entity is one simulated object of a declared [Kind]. Its fields are read and
+// written with the kind's handles (Values); its ID and kind are fixed.
 type Entity struct {
-	ID   EntityID
-	Kind uint32
-	// X and Y are in 1/Unit world units.
-	X, Y int32
-	// Angle is a heading in 1/256 of a turn.
-	Angle uint8
-	// Value is game-defined (health, a timer, ...).
-	Value int32
+	Values
+	id   EntityID
+	kind *Kind
 }
 
-// Player is one seat in a room.
+// ID is the entity's id.
+func (e *Entity) ID() EntityID { return e.id }
+
+// Kind is the entity's kind.
+func (e *Entity) Kind() *Kind { return e.kind }
+
+// Player is one seat in a room. Its declared fields (the schema's Player
+// fields) are read and written with their handles (Values).
 type Player struct {
+	Values
 	ID   PlayerID
 	Name string
 	// Account is who the player is outside the room (the lobby's player id);
 	// empty for open-room players.
 	Account string
 	Entity  EntityID
-	Score   int64
+	// Score ranks the player in the match's standings and on leaderboards.
+	Score int64
 	// LastSeq is the sequence number of the last input applied for this player.
 	LastSeq uint32
 	// Disconnected is set while the player's connection is down and its seat
@@ -50,26 +50,27 @@ type Player struct {
 	heldUntil uint64
 }
 
-// Input is one player command, applied at the next tick in Seq order.
-type Input struct {
-	Seq     uint32
-	DX, DY  int32
-	Buttons uint32
-}
-
 // World is the state of one room. It is owned by the room's goroutine: a Game
 // touches it only from the callbacks the room makes, and an Observer only reads it.
+//
+// The room's own declared fields (the schema's Room fields) are read and
+// written on the World with their handles, as w.SetInt(round, 2).
 type World struct {
+	Values
+	schema     *Schema
 	tick       uint64
 	phase      Phase
 	entities   []Entity // ascending ID
 	players    []*Player
 	nextEntity EntityID
 	rand       *rand.Rand
+	endReason  string // set by EndMatch
 }
 
-func newWorld(seed uint64) *World {
+func newWorld(schema *Schema, seed uint64) *World {
 	return &World{
+		Values:     newValues(&schema.Room),
+		schema:     schema,
 		nextEntity: 1,
 		rand:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
@@ -86,12 +87,18 @@ func (w *World) Phase() Phase { return w.phase }
 // from it stays deterministic.
 func (w *World) Rand() *rand.Rand { return w.rand }
 
-// Spawn adds an entity and returns its ID.
-func (w *World) Spawn(e Entity) EntityID {
-	e.ID = w.nextEntity
+// Schema is the room's schema.
+func (w *World) Schema() *Schema { return w.schema }
+
+// Spawn adds an entity of the given kind, every field zero, and returns it to
+// set its fields. The pointer is valid until the next Spawn or Remove.
+func (w *World) Spawn(k *Kind) *Entity {
+	if k == nil || w.schema.KindByID(k.id) != k {
+		panic("game: Spawn of a kind this room's schema does not declare")
+	}
+	w.entities = append(w.entities, Entity{Values: newValues(&k.Fields), id: w.nextEntity, kind: k}) // IDs only grow, so order holds
 	w.nextEntity++
-	w.entities = append(w.entities, e) // IDs only grow, so order holds
-	return e.ID
+	return &w.entities[len(w.entities)-1]
 }
 
 // Remove deletes an entity; removing an unknown ID does nothing.
@@ -100,7 +107,10 @@ func (w *World) Remove(id EntityID) {
 	if !ok {
 		return
 	}
-	w.entities = append(w.entities[:i], w.entities[i+1:]...)
+	n := len(w.entities)
+	copy(w.entities[i:], w.entities[i+1:])
+	w.entities[n-1] = Entity{} // let the removed one's values go
+	w.entities = w.entities[:n-1]
 }
 
 // Entity returns the entity with the given ID, or nil.
@@ -142,8 +152,8 @@ func (w *World) AddScore(id PlayerID, delta int64) {
 }
 
 func (w *World) find(id EntityID) (int, bool) {
-	i := sort.Search(len(w.entities), func(i int) bool { return w.entities[i].ID >= id })
-	return i, i < len(w.entities) && w.entities[i].ID == id
+	i := sort.Search(len(w.entities), func(i int) bool { return w.entities[i].id >= id })
+	return i, i < len(w.entities) && w.entities[i].id == id
 }
 
 func (w *World) addPlayer(p *Player) {
@@ -161,32 +171,43 @@ func (w *World) removePlayer(id PlayerID) *Player {
 }
 
 // Checksum is the state checksum clients verify (PROTOCOL.md, "Checksum"):
-// FNV-1a 32 over every entity in ascending ID order (id, kind, x, y, angle, value)
-// and then every player in ascending ID order (id, score), each field
-// little-endian, 32 bits wide except the 64-bit score.
+// FNV-1a 32 over every entity in ascending ID order (id, kind, then its
+// declared fields), every player in ascending ID order (id, score, then its
+// declared fields) and then the room's declared fields. Ids and kinds are
+// 32-bit little-endian, scores and every numeric field component 64-bit
+// little-endian, a text its 32-bit byte length and then its bytes. It
+// allocates nothing: it runs once per room per tick.
 func (w *World) Checksum() uint32 {
-	return Checksum(w.entities, w.players)
+	h := uint32(fnvOffset)
+	for i := range w.entities {
+		e := &w.entities[i]
+		h = hash32(h, uint32(e.id))
+		h = hash32(h, e.kind.id)
+		h = hashValues(h, &e.Values)
+	}
+	for _, p := range w.players {
+		h = hash32(h, uint32(p.ID))
+		h = hash64(h, uint64(p.Score))
+		h = hashValues(h, &p.Values)
+	}
+	return hashValues(h, &w.Values)
 }
 
-// Checksum computes the state checksum of the given entities and players, both
-// in ascending ID order. It allocates nothing: it runs once per room per tick.
-func Checksum(entities []Entity, players []*Player) uint32 {
-	h := uint32(fnvOffset)
-	var b [24]byte
-	for i := range entities {
-		e := &entities[i]
-		binary.LittleEndian.PutUint32(b[0:], uint32(e.ID))
-		binary.LittleEndian.PutUint32(b[4:], e.Kind)
-		binary.LittleEndian.PutUint32(b[8:], uint32(e.X))
-		binary.LittleEndian.PutUint32(b[12:], uint32(e.Y))
-		binary.LittleEndian.PutUint32(b[16:], uint32(e.Angle))
-		binary.LittleEndian.PutUint32(b[20:], uint32(e.Value))
-		h = fnv1a(h, b[:24])
-	}
-	for _, p := range players {
-		binary.LittleEndian.PutUint32(b[0:], uint32(p.ID))
-		binary.LittleEndian.PutUint64(b[4:], uint64(p.Score))
-		h = fnv1a(h, b[:12])
+// hashValues hashes a record's declared fields in declaration order.
+func hashValues(h uint32, r *Values) uint32 {
+	for i := range r.shape.fields {
+		f := &r.shape.fields[i]
+		if f.Type == TypeText {
+			s := r.s[f.Slot]
+			h = hash32(h, uint32(len(s)))
+			for j := 0; j < len(s); j++ {
+				h = (h ^ uint32(s[j])) * fnvPrime
+			}
+			continue
+		}
+		for c := range f.Type.Components() {
+			h = hash64(h, uint64(r.v[f.Slot+c]))
+		}
 	}
 	return h
 }
@@ -196,10 +217,18 @@ const (
 	fnvPrime  = 16777619
 )
 
-func fnv1a(h uint32, b []byte) uint32 {
-	for _, c := range b {
-		h ^= uint32(c)
-		h *= fnvPrime
+func hash32(h, v uint32) uint32 {
+	for range 4 {
+		h = (h ^ (v & 0xff)) * fnvPrime
+		v >>= 8
+	}
+	return h
+}
+
+func hash64(h uint32, v uint64) uint32 {
+	for range 8 {
+		h = (h ^ uint32(v&0xff)) * fnvPrime
+		v >>= 8
 	}
 	return h
 }

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 	"github.com/tickwire/tickwire/lobby/directory"
 )
 
@@ -70,10 +70,10 @@ func (l *Lobby) Stats() Stats {
 
 // MatchWaits is how long the tickets this node's matcher placed had waited,
 // by mode, in WaitBuckets.
-func (l *Lobby) MatchWaits() map[string]game.HistogramSnapshot {
-	out := map[string]game.HistogramSnapshot{}
+func (l *Lobby) MatchWaits() map[string]timing.Snapshot {
+	out := map[string]timing.Snapshot{}
 	l.waits.Range(func(k, v any) bool {
-		out[k.(string)] = v.(*game.Histogram).Snapshot()
+		out[k.(string)] = v.(*timing.Histogram).Snapshot()
 		return true
 	})
 	return out
@@ -84,9 +84,9 @@ func (l *Lobby) matched(mode string, waited time.Duration) {
 	l.stats.ticketsMatched.Add(1)
 	h, ok := l.waits.Load(mode)
 	if !ok {
-		h, _ = l.waits.LoadOrStore(mode, game.NewHistogram(WaitBuckets...))
+		h, _ = l.waits.LoadOrStore(mode, timing.NewHistogram(WaitBuckets...))
 	}
-	h.(*game.Histogram).Observe(waited)
+	h.(*timing.Histogram).Observe(waited)
 }
 
 // QueueSizes reads how many tickets are queued per mode from the queue (the

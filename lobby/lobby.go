@@ -112,7 +112,7 @@ type Lobby struct {
 	limits   *limiters
 	verifier *verifier // nil while Config.Identity is off
 	stats    counters
-	waits    sync.Map      // mode -> *game.Histogram of matched tickets' waits
+	waits    sync.Map      // mode -> *timing.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
 	kick     chan struct{} // asks the heartbeat to report now
 }

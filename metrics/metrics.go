@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -191,7 +191,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.overruns, prometheus.CounterValue, float64(ts.Overruns))
 	ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(ts.Skipped))
 	if ts.Histogram.Counts == nil {
-		ts.Histogram = game.NewHistogram(game.TickBuckets...).Snapshot()
+		ts.Histogram = timing.NewHistogram(timing.TickBuckets...).Snapshot()
 	}
 	ch <- histogram(c.tickHist, ts.Histogram)
 	draining := c.src.Game.Draining()
@@ -226,7 +226,7 @@ func emit(ch chan<- prometheus.Metric, fields []field, v reflect.Value) {
 
 // histogram turns a snapshot's per-bucket counts into Prometheus's
 // cumulative buckets.
-func histogram(d *prometheus.Desc, s game.HistogramSnapshot, labels ...string) prometheus.Metric {
+func histogram(d *prometheus.Desc, s timing.Snapshot, labels ...string) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(s.Bounds))
 	var cum uint64
 	for i, b := range s.Bounds {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/lobby/directory"
 	"github.com/tickwire/tickwire/lobby/leaderboard"
@@ -225,7 +226,7 @@ func startNode(t *testing.T) (string, *netcode.Server, *lobby.Lobby, matchmaker.
 		t.Fatal(err)
 	}
 	gs, err = netcode.NewServer(netcode.Config{
-		TickRate: 50, OpenRooms: true,
+		TickRate: 50, OpenRooms: true, NewGame: func(string) game.Game { return arena.New(arena.Config{}) },
 		Rules: game.Rules{Mode: "arena", MaxPlayers: 2, DurationTicks: 50},
 		OnMatchEnd: func(m netcode.MatchResult) {
 			for i := range m.Result.Standings {

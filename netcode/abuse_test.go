@@ -169,7 +169,7 @@ func (c *rawWS) readUntilClose(t testing.TB) (uint16, *pb.Error) {
 }
 
 func joinFrame(room string) *pb.ClientFrame {
-	return &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "t"}}}
+	return &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Name: "t"}}}
 }
 
 // TestFloodIsDroppedThenClosed floods a joined connection with each kind of
@@ -179,7 +179,7 @@ func joinFrame(room string) *pb.ClientFrame {
 func TestFloodIsDroppedThenClosed(t *testing.T) {
 	const burst, floodDrops = 10, 30
 	ping, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1}}})
-	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Dx: 1}}})
+	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Values: []uint64{2}}}})
 	for _, tc := range []struct {
 		name     string
 		op       byte

@@ -14,12 +14,16 @@ import (
 
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/netcode"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
 func serve(t *testing.T, cfg netcode.Config) (*netcode.Server, string) {
 	t.Helper()
+	if cfg.NewGame == nil {
+		cfg.NewGame = func(string) game.Game { return arena.New(arena.Config{}) }
+	}
 	srv, err := netcode.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +67,11 @@ func (c *mirrorClient) OnMessage(conn *gws.Conn, m *gws.Message) {
 	var err error
 	switch b := f.Body.(type) {
 	case *pb.ServerFrame_Welcome:
+		sch, serr := bots.NewSchema(b.Welcome.Schema)
+		if serr != nil {
+			panic(serr)
+		}
+		c.mirror.SetSchema(sch)
 		c.mirror.SetSelf(b.Welcome.PlayerId, b.Welcome.EntityId)
 		err = c.mirror.ApplySnapshot(b.Welcome.Snapshot)
 	case *pb.ServerFrame_Snapshot:
@@ -86,7 +95,7 @@ func TestStalledReaderIsResyncedAndOthersUnaffected(t *testing.T) {
 		OpenRooms: true, TickRate: 50, MaxPending: 16,
 		SlowConsumerTimeout: time.Minute, NoDeflate: true,
 		// Big frames (thousands of moving orbs) fill the socket buffers fast.
-		NewGame: func(string) game.Game { return game.NewArena(game.ArenaConfig{NPCs: 3000}) },
+		NewGame: func(string) game.Game { return arena.New(arena.Config{NPCs: 3000}) },
 	})
 	healthy, err := bots.Dial(t.Context(), bots.Config{URL: "ws://" + addr, RoomID: "bp", Name: "healthy"})
 	if err != nil {
@@ -144,7 +153,7 @@ func dialStalled(t *testing.T, addr, room string) (*mirrorClient, *gws.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.NetConn().Close() })
-	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "stalled"}}})
+	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Name: "stalled"}}})
 	if err := conn.WriteMessage(gws.OpcodeBinary, join); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +172,7 @@ func TestStalledReaderIsDropped(t *testing.T) {
 		// anyway, later and counted as a write timeout. Big frames (thousands
 		// of moving orbs) at 50 Hz fill the socket buffers fast.
 		SlowConsumerTimeout: 300 * time.Millisecond, WriteTimeout: 3 * time.Second,
-		NewGame: func(string) game.Game { return game.NewArena(game.ArenaConfig{NPCs: 3000}) },
+		NewGame: func(string) game.Game { return arena.New(arena.Config{NPCs: 3000}) },
 	})
 	healthy := &mirrorClient{}
 	hc, _, err := gws.NewClient(healthy, &gws.ClientOption{Addr: "ws://" + addr + netcode.Path})
@@ -172,7 +181,7 @@ func TestStalledReaderIsDropped(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = hc.NetConn().Close() })
 	go hc.ReadLoop()
-	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "drop", Name: "healthy"}}})
+	join, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "drop", Name: "healthy"}}})
 	if err := hc.WriteMessage(gws.OpcodeBinary, join); err != nil {
 		t.Fatal(err)
 	}

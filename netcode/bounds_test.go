@@ -11,7 +11,7 @@ import (
 
 func (c *rawClient) joinAs(t *testing.T, room, name string) {
 	t.Helper()
-	c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: name}}})
+	c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Name: name}}})
 }
 
 // TestJoinNameRule: a hostile display name in a Join is refused with

@@ -27,9 +27,9 @@ const browserPage = `<!doctype html>
 <script>
 function varint(n) { const b = []; while (n > 127) { b.push((n & 127) | 128); n >>>= 7; } b.push(n); return b; }
 function str(field, s) { const b = new TextEncoder().encode(s); return [field << 3 | 2, ...varint(b.length), ...b]; }
-// ClientFrame{join: Join{protocol_version: 1, room_id, name, resume_token}}
+// ClientFrame{join: Join{protocol_version: 2, room_id, name, resume_token}}
 function join(room, token) {
-  let j = [1 << 3 | 0, 1, ...str(2, room), ...str(3, "browser")];
+  let j = [1 << 3 | 0, 2, ...str(2, room), ...str(3, "browser")];
   if (token) j = j.concat(str(5, token));
   return new Uint8Array([1 << 3 | 2, ...varint(j.length), ...j]);
 }

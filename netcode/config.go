@@ -27,7 +27,8 @@ type Config struct {
 	TickRate int
 	// Rules are the match rules of new rooms (seats, time and score limits).
 	Rules game.Rules
-	// NewGame makes the game for a new room of a mode. Default: the arena game.
+	// NewGame makes the game for a new room of a mode. Required: cmd/tickwire
+	// wires the arena (package game/arena) as the default game.
 	NewGame func(mode string) game.Game
 	// OpenRooms lets a join without a ticket name any room id, and creates the
 	// room on first join with Rules. For local play and tests.
@@ -163,9 +164,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TickRate <= 0 {
 		c.TickRate = 20
-	}
-	if c.NewGame == nil {
-		c.NewGame = func(string) game.Game { return game.NewArena(game.ArenaConfig{}) }
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 4096

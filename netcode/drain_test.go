@@ -67,7 +67,7 @@ func TestDrain(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	back := dial(t, base)
-	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "long", ResumeToken: resume}}})
+	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "long", ResumeToken: resume}}})
 	if w := back.firstWelcome(t); !w.Resumed {
 		t.Fatalf("rejoin while draining: welcome %v, want the held seat back", w)
 	}

@@ -45,17 +45,33 @@ func errorCode(err error) pb.ErrorCode {
 // the first fail of a session does anything; it reports whether this was it.
 // It counts the error before the client can see it.
 func (s *session) fail(code pb.ErrorCode, msg string) bool {
+	return s.failWith(&pb.Error{Code: code, Message: msg})
+}
+
+// failWith is fail with a whole Error frame (a game's refusal has a reason).
+func (s *session) failWith(e *pb.Error) bool {
 	if !s.failed.CompareAndSwap(false, true) {
 		return false
 	}
 	s.env.stats.errors.Add(1)
-	if c := s.env.stats.of(code); c != nil {
+	if c := s.env.stats.of(e.Code); c != nil {
 		c.Add(1)
 	}
-	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: &pb.Error{Code: code, Message: msg}}})
+	b, _ := proto.Marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Error{Error: e}})
 	f := newFrame(b, 0)
 	s.send(f)
 	f.release()
-	s.close(CloseCode(code), code.String())
+	s.close(CloseCode(e.Code), e.Code.String())
 	return true
+}
+
+// failJoin refuses a join with the error the room gave: a game's Refusal
+// travels as JOIN_REFUSED with the game's code and words.
+func (s *session) failJoin(err error) {
+	var r *game.Refusal
+	if errors.As(err, &r) {
+		s.failWith(&pb.Error{Code: pb.ErrorCode_ERROR_CODE_JOIN_REFUSED, Message: r.Message, Reason: r.Code})
+		return
+	}
+	s.fail(errorCode(err), err.Error())
 }

@@ -47,8 +47,8 @@ func BenchmarkFanout16(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			sessions := loopbackSessions(b, testEnv(Config{}), 16, deflate)
-			s0, s1 := arenaStates(b)
-			enc := newEncoder()
+			c, s0, s1 := arenaStates(b)
+			enc := newEncoder(c)
 			b.ReportAllocs()
 			tick := uint64(0)
 			for b.Loop() {

@@ -111,7 +111,7 @@ func TestFloodingClientDoesNotDisturbItsRoom(t *testing.T) {
 		}
 		observers[i] = o
 	}
-	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Dx: 1}}})
+	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Values: []uint64{2}}}})
 	frame := appendClientFrame(nil, opBinary, input)
 	burst := slices.Repeat(frame, 4096) // 40 KiB of inputs per write
 	waitUntil(t, "everyone joined", func() bool {

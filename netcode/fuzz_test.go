@@ -13,6 +13,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
@@ -27,11 +29,12 @@ func clientFrame(tb testing.TB, f *pb.ClientFrame) []byte {
 
 func addClientFrameSeeds(f *testing.F) {
 	for _, cf := range []*pb.ClientFrame{
-		{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1234, Dx: -1, Dy: 1}}},
-		{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: ^uint32(0), Dx: -1 << 31, Dy: 1<<31 - 1, Buttons: 7}}},
+		{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1234, Values: []uint64{1, 2}}}},
+		{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: ^uint32(0), Values: []uint64{^uint64(0), 1 << 63}}}},
+		{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Values: []uint64{1, 2, 3}}}}, // one value too many
 		{Body: &pb.ClientFrame_Input{Input: &pb.Input{}}},
-		{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r1", Name: "ann"}}},
-		{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r1", Ticket: "tw1.x.y"}}},
+		{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "r1", Name: "ann"}}},
+		{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "r1", Ticket: "tw1.x.y"}}},
 		{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 9, RoomId: "r1"}}},
 		{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1 << 50}}},
 		{Body: &pb.ClientFrame_Leave{Leave: &pb.Leave{}}},
@@ -43,7 +46,8 @@ func addClientFrameSeeds(f *testing.F) {
 	f.Add([]byte{0x12, 0x02, 0x08, 0x01, 0x12, 0x02, 0x08, 0x02})                               // two inputs: proto merges them
 	f.Add([]byte{0x12, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // 64-bit seq
 	f.Add([]byte{0x12, 0x03, 0x08, 0x81, 0x00})                                                 // overlong varint
-	f.Add([]byte{0x12, 0x02, 0x28, 0x01})                                                       // unknown field
+	f.Add([]byte{0x12, 0x02, 0x20, 0x01})                                                       // unknown field
+	f.Add([]byte{0x12, 0x06, 0x08, 0x01, 0x28, 0x01, 0x28, 0x02})                               // values not packed
 	f.Add([]byte{0xff, 0xff, 0xff})
 }
 
@@ -52,30 +56,36 @@ func addClientFrameSeeds(f *testing.F) {
 // the plain encoding of every input proto reads, it accepts.
 func FuzzDecodeInput(f *testing.F) {
 	addClientFrameSeeds(f)
+	sh := &newCodec(arena.Fields().Schema).input
 	f.Fuzz(func(t *testing.T, b []byte) {
-		in, ok := decodeInput(b)
+		in, ok := decodeInput(b, sh)
 		var cf pb.ClientFrame
 		err := proto.Unmarshal(b, &cf)
+		var slow game.Input
+		var serr error
+		if err == nil && cf.GetInput() != nil {
+			slow, serr = sh.inputFromWire(cf.GetInput())
+		}
 		if ok {
 			pin := cf.GetInput()
-			if err != nil || pin == nil {
-				t.Fatalf("decodeInput(%x) = %+v, but proto reads %v, %v", b, in, &cf, err)
+			if err != nil || pin == nil || serr != nil {
+				t.Fatalf("decodeInput(%x) = %+v, but proto reads %v, %v, %v", b, in, &cf, err, serr)
 			}
-			if in.Seq != pin.Seq || in.DX != pin.Dx || in.DY != pin.Dy || in.Buttons != pin.Buttons {
-				t.Fatalf("decodeInput(%x) = %+v, proto reads %v", b, in, pin)
+			if in != slow {
+				t.Fatalf("decodeInput(%x) = %+v, proto reads %+v", b, in, slow)
 			}
 			return
 		}
-		if err != nil || cf.GetInput() == nil {
+		if err != nil || cf.GetInput() == nil || serr != nil {
 			return
 		}
 		// proto reads an input the fast path declined (unknown fields, a body
 		// given twice): its canonical encoding must take the fast path.
 		pin := cf.GetInput()
-		canon := clientFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: pin.Seq, Dx: pin.Dx, Dy: pin.Dy, Buttons: pin.Buttons}}})
-		got, ok := decodeInput(canon)
-		if !ok || got.Seq != pin.Seq || got.DX != pin.Dx || got.DY != pin.Dy || got.Buttons != pin.Buttons {
-			t.Fatalf("decodeInput(%x) = %+v, %v; want %v", canon, got, ok, pin)
+		canon := clientFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: pin.Seq, Values: pin.Values}}})
+		got, ok := decodeInput(canon, sh)
+		if !ok || got != slow {
+			t.Fatalf("decodeInput(%x) = %+v, %v; want %+v", canon, got, ok, slow)
 		}
 	})
 }
@@ -162,7 +172,7 @@ func dispatchOnce(t *testing.T, srv *Server, b []byte) ([]wsFrame, *session) {
 // for a Leave, and otherwise an Error frame of the right code, with a message,
 // followed by a close with the matching 4xxx code.
 func FuzzDispatch(f *testing.F) {
-	srv, err := NewServer(Config{})
+	srv, err := NewServer(withArena(Config{}))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -172,7 +182,7 @@ func FuzzDispatch(f *testing.F) {
 		frames, _ := dispatchOnce(t, srv, b)
 		var cf pb.ClientFrame
 		perr := proto.Unmarshal(b, &cf)
-		_, fast := decodeInput(b)
+		_, fast := decodeInput(b, &newCodec(arena.Fields().Schema).input)
 		var want pb.ErrorCode    // the Error frame expected, if any
 		var anyOf []pb.ErrorCode // or one of these
 		switch {
@@ -227,7 +237,7 @@ func FuzzDispatch(f *testing.F) {
 // answers j with, or (when more than one can be right) the codes it may use.
 func joinRefusal(j *pb.Join) (pb.ErrorCode, []pb.ErrorCode) {
 	switch {
-	case j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1):
+	case j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2):
 		return pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, nil
 	case !validRoomID(j.RoomId):
 		return pb.ErrorCode_ERROR_CODE_BAD_FRAME, nil

@@ -16,9 +16,11 @@ import (
 // dispatch decodes one binary client frame and acts on it; FuzzDispatch drives
 // it with arbitrary bytes. Hot path: every client input.
 func (s *Server) dispatch(sess *session, b []byte) {
-	if in, ok := decodeInput(b); ok {
-		s.input(sess, in)
-		return
+	if h := sess.hub.Load(); h != nil {
+		if in, ok := decodeInput(b, &h.codec.input); ok {
+			s.input(sess, in)
+			return
+		}
 	}
 	var f pb.ClientFrame
 	if err := proto.Unmarshal(b, &f); err != nil {
@@ -38,8 +40,15 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		}
 		s.join(sess, body.Join)
 	case *pb.ClientFrame_Input:
-		in := body.Input
-		s.input(sess, game.Input{Seq: in.Seq, DX: in.Dx, DY: in.Dy, Buttons: in.Buttons})
+		if h == nil { // join still in flight: nothing to steer yet
+			return
+		}
+		in, err := h.codec.input.inputFromWire(body.Input)
+		if err != nil {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, err.Error())
+			return
+		}
+		s.input(sess, in)
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -82,8 +91,8 @@ func (s *Server) input(sess *session, in game.Input) {
 }
 
 func (s *Server) join(sess *session, j *pb.Join) {
-	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_1) {
-		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 1", j.ProtocolVersion))
+	if j.ProtocolVersion != uint32(pb.ProtocolVersion_PROTOCOL_VERSION_2) {
+		sess.fail(pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, fmt.Sprintf("protocol version %d is not supported; this server speaks 2", j.ProtocolVersion))
 		return
 	}
 	if !validRoomID(j.RoomId) {

@@ -16,6 +16,7 @@ type hub struct {
 	env   *env
 	rooms *registry // that the hub leaves when its room ends
 	room  *game.Room
+	codec *codec // the room's schema, read-only: sessions decode inputs by it
 	enc   *encoder
 	hist  history
 	log   zerolog.Logger
@@ -102,7 +103,7 @@ func (h *hub) catchUp(s *session, base, cur *roomState) {
 	if base != nil && base.tick > 0 && base.tick < cur.tick {
 		f = newFrame(h.enc.encodeDelta(base, cur), cur.tick)
 	} else {
-		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: snapshot(cur, s.playerID())}}
+		sf := &pb.ServerFrame{Body: &pb.ServerFrame_Snapshot{Snapshot: h.codec.snapshot(cur, s.playerID())}}
 		f = newFrame(marshal(sf), cur.tick)
 	}
 	if s.deflate {
@@ -136,8 +137,9 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 			DurationTicks: rules.DurationTicks,
 			ScoreLimit:    rules.ScoreLimit,
 		},
-		Snapshot: snapshot(cur, pid),
+		Snapshot: h.codec.snapshot(cur, pid),
 		Resumed:  s.resumed,
+		Schema:   h.codec.wire,
 	}
 	if st := h.seats[pid]; st != nil {
 		w.ResumeToken = st.token
@@ -160,7 +162,7 @@ func (h *hub) join(sim *game.Sim, s *session, name, account string) {
 	}
 	p, err := sim.AddPlayerAs(name, account)
 	if err != nil {
-		s.fail(errorCode(err), err.Error())
+		s.failJoin(err)
 		return
 	}
 	s.mu.Lock()
@@ -207,7 +209,7 @@ func (h *hub) Ended(sim *game.Sim, r game.Result) {
 	if h.env.cfg.OnMatchEnd != nil {
 		h.env.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
 	}
-	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Checksum: sim.World().Checksum()}
+	end := &pb.MatchEnd{Tick: r.Tick, Reason: endReasonToWire(r.Reason), Detail: r.Detail, Checksum: sim.World().Checksum()}
 	for _, st := range r.Standings {
 		end.Scores = append(end.Scores, &pb.FinalScore{PlayerId: uint32(st.Player), Name: st.Name, Score: st.Score, Rank: uint32(st.Rank)})
 	}
@@ -238,6 +240,8 @@ func endReasonToWire(r game.EndReason) pb.MatchEndReason {
 		return pb.MatchEndReason_MATCH_END_REASON_ABANDONED
 	case game.EndShutdown:
 		return pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN
+	case game.EndGame:
+		return pb.MatchEndReason_MATCH_END_REASON_GAME
 	}
 	return pb.MatchEndReason_MATCH_END_REASON_UNSPECIFIED
 }

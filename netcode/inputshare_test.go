@@ -20,14 +20,14 @@ func TestInputShareOverTheSocket(t *testing.T) {
 	in := srv.Stats().FramesIn
 	var burst []byte
 	for i := range 17 {
-		f, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: uint32(i + 1), Dx: 1}}})
+		f, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: uint32(i + 1), Values: []uint64{2}}}})
 		burst = appendClientFrame(burst, opBinary, f)
 	}
 	if _, err := a.Write(burst); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the burst read", func() bool { return srv.Stats().FramesIn >= in+17 })
-	b.writeFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Dy: 1}}})
+	b.writeFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 1, Values: []uint64{0, 2}}}})
 	_ = b.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for deltas := 0; ; {
 		op, p, err := b.readFrame()

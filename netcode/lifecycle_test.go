@@ -40,7 +40,7 @@ func joinRaw(t *testing.T, base string, j *pb.Join) (*rawWS, *pb.Welcome) {
 	}
 }
 
-func openJoin(room string) *pb.Join { return &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "t"} }
+func openJoin(room string) *pb.Join { return &pb.Join{ProtocolVersion: 2, RoomId: room, Name: "t"} }
 
 // closeFrame is a client's close frame with code.
 func closeFrame(code uint16) []byte { return binary.BigEndian.AppendUint16(nil, code) }
@@ -109,7 +109,7 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 		panic("ticket verifier bug")
 	}})
 	c := dialRawWS(t, base)
-	c.writeFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r", Ticket: "boom"}}})
+	c.writeFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "r", Ticket: "boom"}}})
 	if code, _ := c.readUntilClose(t); code != closeInternalError {
 		t.Fatalf("close %d after a panic, want %d", code, closeInternalError)
 	}
@@ -148,7 +148,7 @@ func TestOneCloseFramePerConnection(t *testing.T) {
 	})
 	t.Run("replaced", func(t *testing.T) {
 		first, w := joinRaw(t, base, openJoin("close-replaced"))
-		second, _ := joinRaw(t, base, &pb.Join{ProtocolVersion: 1, RoomId: "close-replaced", ResumeToken: w.ResumeToken})
+		second, _ := joinRaw(t, base, &pb.Join{ProtocolVersion: 2, RoomId: "close-replaced", ResumeToken: w.ResumeToken})
 		if code, e := first.readUntilClose(t); code != 4015 || e.GetCode() != pb.ErrorCode_ERROR_CODE_REPLACED {
 			t.Fatalf("close %d, error %v; want 4015 REPLACED", code, e)
 		}

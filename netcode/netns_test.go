@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
@@ -131,7 +132,7 @@ func dialTinyWindow(t *testing.T, base string) *rawWS {
 // orbs) and frequent, so that socket buffers fill fast.
 func bigRoom(t *testing.T, cfg Config) (*Server, string) {
 	cfg.OpenRooms, cfg.TickRate, cfg.NoDeflate = true, 50, true
-	cfg.NewGame = func(string) game.Game { return game.NewArena(game.ArenaConfig{NPCs: 3000}) }
+	cfg.NewGame = func(string) game.Game { return arena.New(arena.Config{NPCs: 3000}) }
 	return startServer(t, cfg)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 )
 
 // registry is the node's rooms by id: it creates them on demand, forgets them
@@ -82,11 +83,16 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 	if rules != nil {
 		r = *rules
 	}
-	h = &hub{env: g.env, rooms: g, enc: newEncoder(), log: g.env.log.With().Str("room", id).Logger()}
-	h.room = game.NewRoom(game.RoomConfig{
-		ID: id, TickRate: cfg.TickRate, Game: cfg.NewGame(r.Mode), Rules: r,
+	gm := cfg.NewGame(r.Mode)
+	h = &hub{env: g.env, rooms: g, log: g.env.log.With().Str("room", id).Logger()}
+	if h.room, err = game.NewRoom(game.RoomConfig{
+		ID: id, TickRate: cfg.TickRate, Game: gm, Rules: r,
 		Seed: randomSeed(), Observer: h,
-	})
+	}); err != nil {
+		return nil, false, fmt.Errorf("mode %s: %w", r.Mode, err)
+	}
+	h.codec = newCodec(gm.Schema())
+	h.enc = newEncoder(h.codec)
 	h.capacity = h.room.Rules().MaxPlayers
 	h.phase.Store(uint32(game.PhaseWaiting))
 	g.rooms[id] = h
@@ -139,11 +145,11 @@ func (g *registry) close() []*hub {
 // server's totals never go down when a room goes.
 type retiredTicks struct {
 	ticks, overruns, skipped uint64
-	hist                     game.HistogramSnapshot
+	hist                     timing.Snapshot
 }
 
 // retire adds an ended room's final tick counts; registry.mu must be held.
-func (t *retiredTicks) retire(st game.Stats, hs game.HistogramSnapshot) {
+func (t *retiredTicks) retire(st game.Stats, hs timing.Snapshot) {
 	t.ticks += st.Ticks
 	t.overruns += st.Overruns
 	t.skipped += st.Skipped
@@ -196,7 +202,7 @@ type TickStats struct {
 	// Ticks, Overruns, Skipped and Histogram count every room's ticks since
 	// the server started, ended rooms included: they never go down.
 	Ticks, Overruns, Skipped uint64
-	Histogram                game.HistogramSnapshot
+	Histogram                timing.Snapshot
 	// P50, P99 and Max are over every running room's most recent ticks.
 	P50, P99, Max time.Duration
 }

@@ -27,7 +27,7 @@ func TestIdleTimeoutHoldsSeat(t *testing.T) {
 	}
 
 	back := dial(t, base)
-	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "quiet", ResumeToken: w.ResumeToken}}})
+	back.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "quiet", ResumeToken: w.ResumeToken}}})
 	again := back.firstWelcome(t)
 	if again.PlayerId != w.PlayerId || again.EntityId != w.EntityId || !again.Resumed || again.ResumeToken != w.ResumeToken || again.Snapshot == nil {
 		t.Fatalf("resume welcome %v, want player %d entity %d resumed with a snapshot", again, w.PlayerId, w.EntityId)
@@ -52,7 +52,7 @@ func TestResumeToken(t *testing.T) {
 // A rejoined session that drops before its Welcome went out leaves the seat
 // held: its client still has the token from the earlier connection.
 func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
-	srv, err := NewServer(Config{OpenRooms: true, RejoinGrace: time.Minute})
+	srv, err := NewServer(withArena(Config{OpenRooms: true, RejoinGrace: time.Minute}))
 	if err != nil {
 		t.Fatal(err)
 	}

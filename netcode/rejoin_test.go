@@ -3,22 +3,25 @@ package netcode_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/netcode"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-// scoreOnButton is the arena with pickups off, where every input with button
-// 1 scores a point: a player's score is exactly what it asked for.
-type scoreOnButton struct{ *game.Arena }
+// scoreOnButton is the arena with pickups off, where every input with dx 2
+// (the arena clamps it to 1) scores a point: a player's score is exactly what
+// it asked for.
+type scoreOnButton struct{ *arena.Arena }
 
 func (g scoreOnButton) ApplyInput(w *game.World, p *game.Player, in game.Input) {
-	if in.Buttons&1 != 0 {
+	if in.Int(arena.Fields().DX) == 2 {
 		w.AddScore(p.ID, 1)
 	}
 	g.Arena.ApplyInput(w, p, in)
@@ -32,7 +35,7 @@ func rejoinServer(t *testing.T, cfg netcode.Config) (*netcode.Server, string) {
 		cfg.OpenRooms = true
 	}
 	cfg.NewGame = func(string) game.Game {
-		return scoreOnButton{game.NewArena(game.ArenaConfig{NPCs: 8, PickupOdds: -1, TouchRadius: -1})}
+		return scoreOnButton{arena.New(arena.Config{NPCs: 8, PickupOdds: -1, TouchRadius: -1})}
 	}
 	srv, addr := serve(t, cfg)
 	return srv, "ws://" + addr
@@ -90,7 +93,7 @@ func entityIn(s bots.State, id uint32) bots.Entity {
 func score(t *testing.T, c *bots.Client, n int, want int64) {
 	t.Helper()
 	for range n {
-		if err := c.SendInput(bots.Input{DX: 1, Buttons: 1}); err != nil {
+		if err := c.SendInput(bots.Input{Values: [bots.MaxInputValues]int64{2}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,7 +138,7 @@ func TestRejoinAfterDrop(t *testing.T) {
 	waitTicks(t, bob, 3)
 	parked := entityIn(bob.State(), was.EntityID)
 	waitTicks(t, bob, 5)
-	if now := entityIn(bob.State(), was.EntityID); now != parked {
+	if now := entityIn(bob.State(), was.EntityID); !slices.Equal(now.Values, parked.Values) {
 		t.Fatalf("held player's avatar moved from %+v to %+v; it should stand still", parked, now)
 	}
 	if p, ok := playerIn(bob.State(), was.PlayerID); !ok || p.Score != 3 {
@@ -155,7 +158,7 @@ func TestRejoinAfterDrop(t *testing.T) {
 	if p, _ := playerIn(st, s.PlayerID); p.Score != 3 || st.LastInputSeq != 3 || !back.Synced() {
 		t.Fatalf("welcome snapshot: score %d, last input %d, synced %v; want 3, 3, true", p.Score, st.LastInputSeq, back.Synced())
 	}
-	if e := entityIn(st, s.EntityID); e.X != parked.X || e.Y != parked.Y {
+	if e := entityIn(st, s.EntityID); !slices.Equal(e.Values, parked.Values) {
 		t.Fatalf("rejoined avatar at %+v, want it where it stopped, %+v", e, parked)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -51,6 +52,9 @@ type env struct {
 func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("netcode config: %w", err)
+	}
+	if cfg.NewGame == nil {
+		return nil, errors.New("netcode config: NewGame is required: it makes each room's game")
 	}
 	cfg = cfg.withDefaults()
 	origins, _ := parseOrigins(cfg.AllowedOrigins) // checked by Validate

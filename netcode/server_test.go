@@ -18,7 +18,7 @@ import (
 // startServer runs a Server on a loopback port and returns its ws base URL.
 func startServer(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
-	srv, err := NewServer(cfg)
+	srv, err := NewServer(withArena(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func (c *rawClient) send(t *testing.T, f *pb.ClientFrame) {
 
 func (c *rawClient) join(t *testing.T, room string) {
 	t.Helper()
-	c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Name: "t"}}})
+	c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Name: "t"}}})
 }
 
 // waitClose waits for the close and returns its code and the last Error frame.
@@ -152,7 +152,7 @@ func TestRefusals(t *testing.T) {
 	}})
 	ticketJoin := func(room, ticket string) func(t *testing.T, c *rawClient) {
 		return func(t *testing.T, c *rawClient) {
-			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Ticket: ticket}}})
+			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Ticket: ticket}}})
 		}
 	}
 	tests := []struct {
@@ -178,7 +178,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown room", closed, func(t *testing.T, c *rawClient) { c.join(t, "nowhere") },
 			pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND},
 		{"too large", open, func(t *testing.T, c *rawClient) {
-			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r", Ticket: strings.Repeat("x", 5000)}}})
+			c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "r", Ticket: strings.Repeat("x", 5000)}}})
 		}, pb.ErrorCode_ERROR_CODE_FRAME_TOO_LARGE},
 		{"no join", open, func(t *testing.T, c *rawClient) {}, pb.ErrorCode_ERROR_CODE_HANDSHAKE_TIMEOUT},
 		{"forged ticket", ticketed, ticketJoin("r1", "forged"), pb.ErrorCode_ERROR_CODE_UNAUTHORIZED},
@@ -277,7 +277,7 @@ func TestTicketedJoin(t *testing.T) {
 		return Admission{RoomID: room, Account: "acct-1", Name: "Ann", Rules: gameRules(3)}, nil
 	}})
 	send := func(c *rawClient, room, ticket string) {
-		c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: room, Ticket: ticket, Name: "ignored"}}})
+		c.send(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: room, Ticket: ticket, Name: "ignored"}}})
 	}
 	a := dial(t, base)
 	send(a, "lobby-room", "good")

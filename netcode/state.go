@@ -4,23 +4,44 @@ import (
 	"github.com/tickwire/tickwire/game"
 )
 
-// playerState is what clients see of a player.
+// playerState is what clients see of a player. Its declared fields are at
+// off and toff in the roomState's player values and texts.
 type playerState struct {
-	id      game.PlayerID
-	name    string
-	entity  game.EntityID
-	score   int64
-	lastSeq uint32
+	id        game.PlayerID
+	name      string
+	entity    game.EntityID
+	score     int64
+	lastSeq   uint32
+	off, toff int
 }
 
-// roomState is a copy of a room's state at one tick, as clients see it.
+// entityState is one entity; its declared fields are at off and toff in the
+// roomState's values and texts.
+type entityState struct {
+	id        game.EntityID
+	kind      uint32
+	off, toff int
+}
+
+// roomState is a copy of a room's state at one tick, as clients see it. Every
+// record's fields are copied into a few flat slices, so capturing a tick in
+// steady state allocates nothing.
 type roomState struct {
 	tick     uint64
 	phase    game.Phase
 	endTick  uint64
-	entities []game.Entity
-	players  []playerState
 	checksum uint32
+
+	entities []entityState // ascending ID
+	vals     []int64
+	texts    []string
+
+	players []playerState // ascending ID
+	pvals   []int64
+	ptexts  []string
+
+	room      []int64
+	roomTexts []string
 }
 
 // capture copies the sim's state, reusing s's slices.
@@ -29,12 +50,36 @@ func (s *roomState) capture(sim *game.Sim) {
 	s.tick = w.Tick()
 	s.phase = w.Phase()
 	s.endTick = sim.EndTick()
-	s.entities = append(s.entities[:0], w.Entities()...)
-	s.players = s.players[:0]
-	for _, p := range w.Players() {
-		s.players = append(s.players, playerState{id: p.ID, name: p.Name, entity: p.Entity, score: p.Score, lastSeq: p.LastSeq})
+	s.entities, s.vals, s.texts = s.entities[:0], s.vals[:0], s.texts[:0]
+	ents := w.Entities()
+	for i := range ents {
+		e := &ents[i]
+		s.entities = append(s.entities, entityState{id: e.ID(), kind: e.Kind().ID(), off: len(s.vals), toff: len(s.texts)})
+		s.vals = append(s.vals, e.Slots()...)
+		s.texts = append(s.texts, e.Texts()...)
 	}
+	s.players, s.pvals, s.ptexts = s.players[:0], s.pvals[:0], s.ptexts[:0]
+	for _, p := range w.Players() {
+		s.players = append(s.players, playerState{
+			id: p.ID, name: p.Name, entity: p.Entity, score: p.Score, lastSeq: p.LastSeq,
+			off: len(s.pvals), toff: len(s.ptexts),
+		})
+		s.pvals = append(s.pvals, p.Slots()...)
+		s.ptexts = append(s.ptexts, p.Texts()...)
+	}
+	s.room = append(s.room[:0], w.Slots()...)
+	s.roomTexts = append(s.roomTexts[:0], w.Texts()...)
 	s.checksum = w.Checksum()
+}
+
+// entityValues returns an entity's numbers and texts.
+func (s *roomState) entityValues(e *entityState) ([]int64, []string) {
+	return s.vals[e.off:], s.texts[e.toff:]
+}
+
+// playerValues returns a player's numbers and texts.
+func (s *roomState) playerValues(p *playerState) ([]int64, []string) {
+	return s.pvals[p.off:], s.ptexts[p.toff:]
 }
 
 func (s *roomState) player(id game.PlayerID) *playerState {

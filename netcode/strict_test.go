@@ -219,7 +219,7 @@ func TestCompressedAndFragmentedJoins(t *testing.T) {
 	t.Run("compressed over the read limit", func(t *testing.T) {
 		srv, base := startServer(t, Config{OpenRooms: true})
 		c := dialRawDeflate(t, base)
-		big := clientFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 1, RoomId: "r", Ticket: strings.Repeat("x", 5000)}}})
+		big := clientFrame(t, &pb.ClientFrame{Body: &pb.ClientFrame_Join{Join: &pb.Join{ProtocolVersion: 2, RoomId: "r", Ticket: strings.Repeat("x", 5000)}}})
 		if _, err := c.Write(rawFrame(0x80|0x40|0x2, deflated(big))); err != nil {
 			t.Fatal(err)
 		}
@@ -424,7 +424,7 @@ func FuzzGuard(f *testing.F) {
 // BenchmarkGuard is what the guard costs each client frame on the usual
 // path: a plain input passed through to gws. It must not allocate.
 func BenchmarkGuard(b *testing.B) {
-	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 7, Dx: 1}}})
+	input, _ := proto.Marshal(&pb.ClientFrame{Body: &pb.ClientFrame_Input{Input: &pb.Input{Seq: 7, Values: []uint64{2}}}})
 	frame := rawFrame(0x82, input)
 	g := newGuardConn(nil, &repeatReader{b: frame}, guardRules{deflate: true, hardLimit: 16 << 10})
 	buf := make([]byte, len(frame))

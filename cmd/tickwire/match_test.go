@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -172,7 +173,7 @@ func checkMirror(t *testing.T, bot string, got bots.State, want netcode.MatchRes
 	}
 	for i, e := range want.Entities {
 		g := got.Entities[i]
-		if g.ID != uint32(e.ID) || g.Kind != e.Kind || g.X != e.X || g.Y != e.Y || g.Angle != uint32(e.Angle) || g.Value != e.Value {
+		if g.ID != uint32(e.ID()) || g.Kind != e.Kind().ID() || !sameFields(&e.Kind().Fields, &e.Values, g.Record) {
 			t.Fatalf("bot %s entity %d = %+v, server has %+v", bot, i, g, e)
 		}
 	}
@@ -181,8 +182,28 @@ func checkMirror(t *testing.T, bot string, got bots.State, want netcode.MatchRes
 	}
 	for i, p := range want.Players {
 		g := got.Players[i]
-		if g.ID != uint32(p.ID) || g.Score != p.Score || g.Name != p.Name || g.EntityID != uint32(p.Entity) {
+		if g.ID != uint32(p.ID) || g.Score != p.Score || g.Name != p.Name || g.EntityID != uint32(p.Entity) ||
+			len(g.Values) != len(p.Slots()) {
 			t.Fatalf("bot %s player %d = %+v, server has %+v", bot, i, g, p)
 		}
 	}
+}
+
+// sameFields reports whether a mirror's record (by mask bit) holds the
+// server's record (by slot), field by field.
+func sameFields(shape *game.Fields, server *game.Values, mirror bots.Record) bool {
+	for _, f := range shape.List() {
+		if f.Type == game.TypeText {
+			if f.Bit >= len(mirror.Texts) || mirror.Texts[f.Bit] != server.Texts()[f.Slot] {
+				return false
+			}
+			continue
+		}
+		for c := range f.Type.Components() {
+			if f.Bit+c >= len(mirror.Values) || mirror.Values[f.Bit+c] != server.Slots()[f.Slot+c] {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/game/arena"
 	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/metrics"
 	"github.com/tickwire/tickwire/netcode"
@@ -241,6 +242,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 		return nil, err
 	}
 	nc.Admit = admitter(n.lobby)
+	if nc.NewGame == nil { // every mode plays the arena, the default game
+		nc.NewGame = func(string) game.Game { return arena.New(arena.Config{}) }
+	}
 	also := nc.OnMatchEnd
 	nc.OnMatchEnd = func(m netcode.MatchResult) {
 		n.lobby.MatchEnded(m.Mode, m.Result.Standings)

@@ -1,4 +1,4 @@
-// Tickwire wire protocol, version 1.
+// Tickwire wire protocol, version 2 (package tickwire.v1).
 //
 // One WebSocket binary message carries exactly one ClientFrame (client to server)
 // or one ServerFrame (server to client). PROTOCOL.md explains the handshake, how a
@@ -33,7 +33,10 @@ type ProtocolVersion int32
 
 const (
 	ProtocolVersion_PROTOCOL_VERSION_UNSPECIFIED ProtocolVersion = 0
-	ProtocolVersion_PROTOCOL_VERSION_1           ProtocolVersion = 1
+	// Version 1 carried the arena's fixed entity shape; no server speaks it.
+	ProtocolVersion_PROTOCOL_VERSION_1 ProtocolVersion = 1
+	// Version 2: the game declares its state (Welcome.schema).
+	ProtocolVersion_PROTOCOL_VERSION_2 ProtocolVersion = 2
 )
 
 // Enum value maps for ProtocolVersion.
@@ -41,10 +44,12 @@ var (
 	ProtocolVersion_name = map[int32]string{
 		0: "PROTOCOL_VERSION_UNSPECIFIED",
 		1: "PROTOCOL_VERSION_1",
+		2: "PROTOCOL_VERSION_2",
 	}
 	ProtocolVersion_value = map[string]int32{
 		"PROTOCOL_VERSION_UNSPECIFIED": 0,
 		"PROTOCOL_VERSION_1":           1,
+		"PROTOCOL_VERSION_2":           2,
 	}
 )
 
@@ -73,6 +78,82 @@ func (x ProtocolVersion) Number() protoreflect.EnumNumber {
 // Deprecated: Use ProtocolVersion.Descriptor instead.
 func (ProtocolVersion) EnumDescriptor() ([]byte, []int) {
 	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{0}
+}
+
+// FieldType says how a field is stored, sent and checksummed.
+type FieldType int32
+
+const (
+	FieldType_FIELD_TYPE_UNSPECIFIED FieldType = 0
+	// Signed 64-bit integer. Sent zigzag-coded; an update sends the change.
+	FieldType_FIELD_TYPE_INT FieldType = 1
+	// Fixed-point number: a signed count of steps of 1/scale. Sent like INT.
+	FieldType_FIELD_TYPE_FIXED FieldType = 2
+	// Angle: 0 to 2^bits - 1 steps of a full turn. Sent as is, absolute.
+	FieldType_FIELD_TYPE_ANGLE FieldType = 3
+	// Boolean, 0 or 1. Sent as is, absolute.
+	FieldType_FIELD_TYPE_BOOL FieldType = 4
+	// Index into values. Sent as is, absolute.
+	FieldType_FIELD_TYPE_ENUM FieldType = 5
+	// 2D position: two components (x, y) like FIXED, each its own mask bit.
+	FieldType_FIELD_TYPE_POS2 FieldType = 6
+	// 3D position: three components (x, y, z) like FIXED.
+	FieldType_FIELD_TYPE_POS3 FieldType = 7
+	// UTF-8 string, sent whole in the texts list when it changes.
+	FieldType_FIELD_TYPE_TEXT FieldType = 8
+)
+
+// Enum value maps for FieldType.
+var (
+	FieldType_name = map[int32]string{
+		0: "FIELD_TYPE_UNSPECIFIED",
+		1: "FIELD_TYPE_INT",
+		2: "FIELD_TYPE_FIXED",
+		3: "FIELD_TYPE_ANGLE",
+		4: "FIELD_TYPE_BOOL",
+		5: "FIELD_TYPE_ENUM",
+		6: "FIELD_TYPE_POS2",
+		7: "FIELD_TYPE_POS3",
+		8: "FIELD_TYPE_TEXT",
+	}
+	FieldType_value = map[string]int32{
+		"FIELD_TYPE_UNSPECIFIED": 0,
+		"FIELD_TYPE_INT":         1,
+		"FIELD_TYPE_FIXED":       2,
+		"FIELD_TYPE_ANGLE":       3,
+		"FIELD_TYPE_BOOL":        4,
+		"FIELD_TYPE_ENUM":        5,
+		"FIELD_TYPE_POS2":        6,
+		"FIELD_TYPE_POS3":        7,
+		"FIELD_TYPE_TEXT":        8,
+	}
+)
+
+func (x FieldType) Enum() *FieldType {
+	p := new(FieldType)
+	*p = x
+	return p
+}
+
+func (x FieldType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FieldType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tickwire_v1_tickwire_proto_enumTypes[1].Descriptor()
+}
+
+func (FieldType) Type() protoreflect.EnumType {
+	return &file_tickwire_v1_tickwire_proto_enumTypes[1]
+}
+
+func (x FieldType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FieldType.Descriptor instead.
+func (FieldType) EnumDescriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
 }
 
 // MatchPhase is the lifecycle of a match.
@@ -112,11 +193,11 @@ func (x MatchPhase) String() string {
 }
 
 func (MatchPhase) Descriptor() protoreflect.EnumDescriptor {
-	return file_tickwire_v1_tickwire_proto_enumTypes[1].Descriptor()
+	return file_tickwire_v1_tickwire_proto_enumTypes[2].Descriptor()
 }
 
 func (MatchPhase) Type() protoreflect.EnumType {
-	return &file_tickwire_v1_tickwire_proto_enumTypes[1]
+	return &file_tickwire_v1_tickwire_proto_enumTypes[2]
 }
 
 func (x MatchPhase) Number() protoreflect.EnumNumber {
@@ -125,65 +206,6 @@ func (x MatchPhase) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MatchPhase.Descriptor instead.
 func (MatchPhase) EnumDescriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
-}
-
-// FieldMask bits used in EntityUpdates.masks.
-type FieldMask int32
-
-const (
-	FieldMask_FIELD_MASK_NONE  FieldMask = 0
-	FieldMask_FIELD_MASK_X     FieldMask = 1
-	FieldMask_FIELD_MASK_Y     FieldMask = 2
-	FieldMask_FIELD_MASK_ANGLE FieldMask = 4
-	FieldMask_FIELD_MASK_KIND  FieldMask = 8
-	FieldMask_FIELD_MASK_VALUE FieldMask = 16
-)
-
-// Enum value maps for FieldMask.
-var (
-	FieldMask_name = map[int32]string{
-		0:  "FIELD_MASK_NONE",
-		1:  "FIELD_MASK_X",
-		2:  "FIELD_MASK_Y",
-		4:  "FIELD_MASK_ANGLE",
-		8:  "FIELD_MASK_KIND",
-		16: "FIELD_MASK_VALUE",
-	}
-	FieldMask_value = map[string]int32{
-		"FIELD_MASK_NONE":  0,
-		"FIELD_MASK_X":     1,
-		"FIELD_MASK_Y":     2,
-		"FIELD_MASK_ANGLE": 4,
-		"FIELD_MASK_KIND":  8,
-		"FIELD_MASK_VALUE": 16,
-	}
-)
-
-func (x FieldMask) Enum() *FieldMask {
-	p := new(FieldMask)
-	*p = x
-	return p
-}
-
-func (x FieldMask) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (FieldMask) Descriptor() protoreflect.EnumDescriptor {
-	return file_tickwire_v1_tickwire_proto_enumTypes[2].Descriptor()
-}
-
-func (FieldMask) Type() protoreflect.EnumType {
-	return &file_tickwire_v1_tickwire_proto_enumTypes[2]
-}
-
-func (x FieldMask) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use FieldMask.Descriptor instead.
-func (FieldMask) EnumDescriptor() ([]byte, []int) {
 	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
 }
 
@@ -223,6 +245,9 @@ const (
 	// rejoin with a ticket takes back a held seat only once its connection
 	// has closed; a resume_token takes it back at once.
 	ErrorCode_ERROR_CODE_ALREADY_SEATED ErrorCode = 16
+	// The game refused the join; Error.reason is the game's own stable code
+	// and Error.message its words for the player.
+	ErrorCode_ERROR_CODE_JOIN_REFUSED ErrorCode = 17
 )
 
 // Enum value maps for ErrorCode.
@@ -245,6 +270,7 @@ var (
 		14: "ERROR_CODE_RESUME_EXPIRED",
 		15: "ERROR_CODE_REPLACED",
 		16: "ERROR_CODE_ALREADY_SEATED",
+		17: "ERROR_CODE_JOIN_REFUSED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -264,6 +290,7 @@ var (
 		"ERROR_CODE_RESUME_EXPIRED":      14,
 		"ERROR_CODE_REPLACED":            15,
 		"ERROR_CODE_ALREADY_SEATED":      16,
+		"ERROR_CODE_JOIN_REFUSED":        17,
 	}
 )
 
@@ -303,6 +330,8 @@ const (
 	MatchEndReason_MATCH_END_REASON_SCORE_LIMIT MatchEndReason = 2
 	MatchEndReason_MATCH_END_REASON_ABANDONED   MatchEndReason = 3
 	MatchEndReason_MATCH_END_REASON_SHUTDOWN    MatchEndReason = 4
+	// The game ended the match itself; MatchEnd.detail is its reason.
+	MatchEndReason_MATCH_END_REASON_GAME MatchEndReason = 5
 )
 
 // Enum value maps for MatchEndReason.
@@ -313,6 +342,7 @@ var (
 		2: "MATCH_END_REASON_SCORE_LIMIT",
 		3: "MATCH_END_REASON_ABANDONED",
 		4: "MATCH_END_REASON_SHUTDOWN",
+		5: "MATCH_END_REASON_GAME",
 	}
 	MatchEndReason_value = map[string]int32{
 		"MATCH_END_REASON_UNSPECIFIED": 0,
@@ -320,6 +350,7 @@ var (
 		"MATCH_END_REASON_SCORE_LIMIT": 2,
 		"MATCH_END_REASON_ABANDONED":   3,
 		"MATCH_END_REASON_SHUTDOWN":    4,
+		"MATCH_END_REASON_GAME":        5,
 	}
 )
 
@@ -722,11 +753,9 @@ func (x *Join) GetResumeToken() string {
 type Input struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Seq   uint32                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// Movement direction, each in {-1, 0, 1} for the arena game.
-	Dx int32 `protobuf:"zigzag32,2,opt,name=dx,proto3" json:"dx,omitempty"`
-	Dy int32 `protobuf:"zigzag32,3,opt,name=dy,proto3" json:"dy,omitempty"`
-	// Game-defined button bits.
-	Buttons       uint32 `protobuf:"varint,4,opt,name=buttons,proto3" json:"buttons,omitempty"`
+	// The schema's input fields, one value per component in declaration order
+	// (PROTOCOL.md, "Values"); missing trailing values are zero.
+	Values        []uint64 `protobuf:"varint,5,rep,packed,name=values,proto3" json:"values,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -768,25 +797,11 @@ func (x *Input) GetSeq() uint32 {
 	return 0
 }
 
-func (x *Input) GetDx() int32 {
+func (x *Input) GetValues() []uint64 {
 	if x != nil {
-		return x.Dx
+		return x.Values
 	}
-	return 0
-}
-
-func (x *Input) GetDy() int32 {
-	if x != nil {
-		return x.Dy
-	}
-	return 0
-}
-
-func (x *Input) GetButtons() uint32 {
-	if x != nil {
-		return x.Buttons
-	}
-	return 0
+	return nil
 }
 
 // Ping asks for a Pong; the client puts its own clock in it.
@@ -951,7 +966,9 @@ type Welcome struct {
 	ResumeToken string `protobuf:"bytes,9,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	// Set when this Welcome reattached an existing seat (a resume or a ticket
 	// rejoin) rather than seating a new player.
-	Resumed       bool `protobuf:"varint,10,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	Resumed bool `protobuf:"varint,10,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	// What the game's state is made of: decode every snapshot and delta by it.
+	Schema        *Schema `protobuf:"bytes,11,opt,name=schema,proto3" json:"schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1056,6 +1073,219 @@ func (x *Welcome) GetResumed() bool {
 	return false
 }
 
+func (x *Welcome) GetSchema() *Schema {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+// Schema is the game's declared state (PROTOCOL.md, "Schema").
+type Schema struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entity kinds; kind number k (Snapshot and created kinds) is kinds[k-1].
+	Kinds []*EntityKind `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// Every player's fields, besides its built-in id, name, entity and score.
+	PlayerFields []*FieldSpec `protobuf:"bytes,2,rep,name=player_fields,json=playerFields,proto3" json:"player_fields,omitempty"`
+	// The room's own fields.
+	RoomFields []*FieldSpec `protobuf:"bytes,3,rep,name=room_fields,json=roomFields,proto3" json:"room_fields,omitempty"`
+	// The fields of Input.values.
+	InputFields   []*FieldSpec `protobuf:"bytes,4,rep,name=input_fields,json=inputFields,proto3" json:"input_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Schema) Reset() {
+	*x = Schema{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Schema) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Schema) ProtoMessage() {}
+
+func (x *Schema) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Schema.ProtoReflect.Descriptor instead.
+func (*Schema) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Schema) GetKinds() []*EntityKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *Schema) GetPlayerFields() []*FieldSpec {
+	if x != nil {
+		return x.PlayerFields
+	}
+	return nil
+}
+
+func (x *Schema) GetRoomFields() []*FieldSpec {
+	if x != nil {
+		return x.RoomFields
+	}
+	return nil
+}
+
+func (x *Schema) GetInputFields() []*FieldSpec {
+	if x != nil {
+		return x.InputFields
+	}
+	return nil
+}
+
+// EntityKind is one kind of entity and its fields, in mask bit order.
+type EntityKind struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Fields        []*FieldSpec           `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntityKind) Reset() {
+	*x = EntityKind{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntityKind) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntityKind) ProtoMessage() {}
+
+func (x *EntityKind) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntityKind.ProtoReflect.Descriptor instead.
+func (*EntityKind) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EntityKind) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EntityKind) GetFields() []*FieldSpec {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+// FieldSpec describes one declared field.
+type FieldSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type  FieldType              `protobuf:"varint,2,opt,name=type,proto3,enum=tickwire.v1.FieldType" json:"type,omitempty"`
+	// FIXED, POS2, POS3: steps per unit (16: a value of 24 is 1.5 units).
+	Scale uint32 `protobuf:"varint,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// ANGLE: the angle's size in bits.
+	Bits uint32 `protobuf:"varint,4,opt,name=bits,proto3" json:"bits,omitempty"`
+	// ENUM: the values' names, index 0 first.
+	Values        []string `protobuf:"bytes,5,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldSpec) Reset() {
+	*x = FieldSpec{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldSpec) ProtoMessage() {}
+
+func (x *FieldSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
+func (*FieldSpec) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FieldSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FieldSpec) GetType() FieldType {
+	if x != nil {
+		return x.Type
+	}
+	return FieldType_FIELD_TYPE_UNSPECIFIED
+}
+
+func (x *FieldSpec) GetScale() uint32 {
+	if x != nil {
+		return x.Scale
+	}
+	return 0
+}
+
+func (x *FieldSpec) GetBits() uint32 {
+	if x != nil {
+		return x.Bits
+	}
+	return 0
+}
+
+func (x *FieldSpec) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // MatchInfo describes the rules of the match in the room.
 type MatchInfo struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -1075,7 +1305,7 @@ type MatchInfo struct {
 
 func (x *MatchInfo) Reset() {
 	*x = MatchInfo{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1317,7 @@ func (x *MatchInfo) String() string {
 func (*MatchInfo) ProtoMessage() {}
 
 func (x *MatchInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1330,7 @@ func (x *MatchInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchInfo.ProtoReflect.Descriptor instead.
 func (*MatchInfo) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MatchInfo) GetMode() string {
@@ -1138,21 +1368,19 @@ func (x *MatchInfo) GetScoreLimit() int64 {
 	return 0
 }
 
-// Snapshot is the whole room state at one tick, entity columns in ascending id order.
-// Positions are in quantized units (1/16 world unit), angles in 1/256 turn.
+// Snapshot is the whole room state at one tick.
 type Snapshot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Tick  uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
 	Phase MatchPhase             `protobuf:"varint,2,opt,name=phase,proto3,enum=tickwire.v1.MatchPhase" json:"phase,omitempty"`
 	// Tick at which the running phase ends by time; 0 when not running or no limit.
-	EndTick   uint64    `protobuf:"varint,3,opt,name=end_tick,json=endTick,proto3" json:"end_tick,omitempty"`
-	EntityIds []uint32  `protobuf:"varint,4,rep,packed,name=entity_ids,json=entityIds,proto3" json:"entity_ids,omitempty"`
-	Kinds     []uint32  `protobuf:"varint,5,rep,packed,name=kinds,proto3" json:"kinds,omitempty"`
-	X         []int32   `protobuf:"zigzag32,6,rep,packed,name=x,proto3" json:"x,omitempty"`
-	Y         []int32   `protobuf:"zigzag32,7,rep,packed,name=y,proto3" json:"y,omitempty"`
-	Angle     []uint32  `protobuf:"varint,8,rep,packed,name=angle,proto3" json:"angle,omitempty"`
-	Value     []int32   `protobuf:"zigzag32,9,rep,packed,name=value,proto3" json:"value,omitempty"`
-	Players   []*Player `protobuf:"bytes,10,rep,name=players,proto3" json:"players,omitempty"`
+	EndTick uint64 `protobuf:"varint,3,opt,name=end_tick,json=endTick,proto3" json:"end_tick,omitempty"`
+	// Every entity, in ascending id order.
+	Entities *EntityColumns `protobuf:"bytes,13,opt,name=entities,proto3" json:"entities,omitempty"`
+	// The room's fields, every one of them (mask unset).
+	Room *FieldValues `protobuf:"bytes,14,opt,name=room,proto3" json:"room,omitempty"`
+	// Every player, in ascending id order.
+	Players []*Player `protobuf:"bytes,10,rep,name=players,proto3" json:"players,omitempty"`
 	// Last input seq the server applied for the receiving player.
 	LastInputSeq uint32 `protobuf:"varint,11,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
 	// State checksum at this tick (PROTOCOL.md, "Checksum").
@@ -1163,7 +1391,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1403,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1416,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Snapshot) GetTick() uint64 {
@@ -1212,44 +1440,16 @@ func (x *Snapshot) GetEndTick() uint64 {
 	return 0
 }
 
-func (x *Snapshot) GetEntityIds() []uint32 {
+func (x *Snapshot) GetEntities() *EntityColumns {
 	if x != nil {
-		return x.EntityIds
+		return x.Entities
 	}
 	return nil
 }
 
-func (x *Snapshot) GetKinds() []uint32 {
+func (x *Snapshot) GetRoom() *FieldValues {
 	if x != nil {
-		return x.Kinds
-	}
-	return nil
-}
-
-func (x *Snapshot) GetX() []int32 {
-	if x != nil {
-		return x.X
-	}
-	return nil
-}
-
-func (x *Snapshot) GetY() []int32 {
-	if x != nil {
-		return x.Y
-	}
-	return nil
-}
-
-func (x *Snapshot) GetAngle() []uint32 {
-	if x != nil {
-		return x.Angle
-	}
-	return nil
-}
-
-func (x *Snapshot) GetValue() []int32 {
-	if x != nil {
-		return x.Value
+		return x.Room
 	}
 	return nil
 }
@@ -1279,17 +1479,21 @@ func (x *Snapshot) GetChecksum() uint32 {
 type Player struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The seat id (see Welcome), not the lobby's account id.
-	Id            uint32 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	EntityId      uint32 `protobuf:"varint,3,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
-	Score         int64  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	Id       uint32 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name     string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	EntityId uint32 `protobuf:"varint,3,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
+	Score    int64  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	// Every one of the schema's player fields, as full values (PROTOCOL.md,
+	// "Values"), in mask bit order; texts in texts.
+	Values        []uint64 `protobuf:"varint,5,rep,packed,name=values,proto3" json:"values,omitempty"`
+	Texts         []string `protobuf:"bytes,6,rep,name=texts,proto3" json:"texts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1505,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1518,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Player) GetId() uint32 {
@@ -1345,8 +1549,87 @@ func (x *Player) GetScore() int64 {
 	return 0
 }
 
+func (x *Player) GetValues() []uint64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *Player) GetTexts() []string {
+	if x != nil {
+		return x.Texts
+	}
+	return nil
+}
+
+// FieldValues are the fields of one record. In a Snapshot every field is
+// present and mask is 0; in a Delta mask has a bit set for each field
+// component that changed, values holds them in bit order (updates coded as in
+// EntityUpdates) and texts the changed texts.
+type FieldValues struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mask          uint64                 `protobuf:"varint,1,opt,name=mask,proto3" json:"mask,omitempty"`
+	Values        []uint64               `protobuf:"varint,2,rep,packed,name=values,proto3" json:"values,omitempty"`
+	Texts         []string               `protobuf:"bytes,3,rep,name=texts,proto3" json:"texts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldValues) Reset() {
+	*x = FieldValues{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldValues) ProtoMessage() {}
+
+func (x *FieldValues) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
+func (*FieldValues) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FieldValues) GetMask() uint64 {
+	if x != nil {
+		return x.Mask
+	}
+	return 0
+}
+
+func (x *FieldValues) GetValues() []uint64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *FieldValues) GetTexts() []string {
+	if x != nil {
+		return x.Texts
+	}
+	return nil
+}
+
 // Delta carries what changed between base_tick and tick. Apply its parts in this
-// order: removed, updates, created, players_left, players_joined, scores.
+// order: removed, updates, created, players_left, players_joined, scores,
+// player_updates, acks, room, phase.
 type Delta struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Tick     uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
@@ -1371,14 +1654,20 @@ type Delta struct {
 	Phase   MatchPhase `protobuf:"varint,12,opt,name=phase,proto3,enum=tickwire.v1.MatchPhase" json:"phase,omitempty"`
 	EndTick uint64     `protobuf:"varint,13,opt,name=end_tick,json=endTick,proto3" json:"end_tick,omitempty"`
 	// Checksum of the state at tick.
-	Checksum      uint32 `protobuf:"fixed32,14,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Checksum uint32 `protobuf:"fixed32,14,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// Changed player fields of players that exist at base_tick and remain,
+	// coded as entity updates are (ids are player ids, all means every
+	// remaining player in ascending id order).
+	PlayerUpdates *EntityUpdates `protobuf:"bytes,15,opt,name=player_updates,json=playerUpdates,proto3" json:"player_updates,omitempty"`
+	// Changed room fields; absent when none changed.
+	Room          *FieldValues `protobuf:"bytes,16,opt,name=room,proto3" json:"room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1679,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1692,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Delta) GetTick() uint64 {
@@ -1504,22 +1793,40 @@ func (x *Delta) GetChecksum() uint32 {
 	return 0
 }
 
-// EntityColumns lists whole entities column by column.
+func (x *Delta) GetPlayerUpdates() *EntityUpdates {
+	if x != nil {
+		return x.PlayerUpdates
+	}
+	return nil
+}
+
+func (x *Delta) GetRoom() *FieldValues {
+	if x != nil {
+		return x.Room
+	}
+	return nil
+}
+
+// EntityColumns lists whole entities, every field, column by column:
+// values holds, for mask bit 0, the value of every entity whose kind has a
+// numeric component at bit 0, in entity order; then the same for bit 1, and
+// so on (PROTOCOL.md, "Columns"). texts holds the texts the same way.
 type EntityColumns struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ids           []uint32               `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
-	Kinds         []uint32               `protobuf:"varint,2,rep,packed,name=kinds,proto3" json:"kinds,omitempty"`
-	X             []int32                `protobuf:"zigzag32,3,rep,packed,name=x,proto3" json:"x,omitempty"`
-	Y             []int32                `protobuf:"zigzag32,4,rep,packed,name=y,proto3" json:"y,omitempty"`
-	Angle         []uint32               `protobuf:"varint,5,rep,packed,name=angle,proto3" json:"angle,omitempty"`
-	Value         []int32                `protobuf:"zigzag32,6,rep,packed,name=value,proto3" json:"value,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ascending.
+	Ids []uint32 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// Kind number per entity (Schema.kinds[k-1]).
+	Kinds []uint32 `protobuf:"varint,2,rep,packed,name=kinds,proto3" json:"kinds,omitempty"`
+	// Full values (PROTOCOL.md, "Values").
+	Values        []uint64 `protobuf:"varint,7,rep,packed,name=values,proto3" json:"values,omitempty"`
+	Texts         []string `protobuf:"bytes,8,rep,name=texts,proto3" json:"texts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntityColumns) Reset() {
 	*x = EntityColumns{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1838,7 @@ func (x *EntityColumns) String() string {
 func (*EntityColumns) ProtoMessage() {}
 
 func (x *EntityColumns) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1851,7 @@ func (x *EntityColumns) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityColumns.ProtoReflect.Descriptor instead.
 func (*EntityColumns) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EntityColumns) GetIds() []uint32 {
@@ -1561,30 +1868,16 @@ func (x *EntityColumns) GetKinds() []uint32 {
 	return nil
 }
 
-func (x *EntityColumns) GetX() []int32 {
+func (x *EntityColumns) GetValues() []uint64 {
 	if x != nil {
-		return x.X
+		return x.Values
 	}
 	return nil
 }
 
-func (x *EntityColumns) GetY() []int32 {
+func (x *EntityColumns) GetTexts() []string {
 	if x != nil {
-		return x.Y
-	}
-	return nil
-}
-
-func (x *EntityColumns) GetAngle() []uint32 {
-	if x != nil {
-		return x.Angle
-	}
-	return nil
-}
-
-func (x *EntityColumns) GetValue() []int32 {
-	if x != nil {
-		return x.Value
+		return x.Texts
 	}
 	return nil
 }
@@ -1597,22 +1890,22 @@ type EntityUpdates struct {
 	IdGaps []uint32 `protobuf:"varint,1,rep,packed,name=id_gaps,json=idGaps,proto3" json:"id_gaps,omitempty"`
 	// Every entity that remains after removals is updated, in ascending id order.
 	All bool `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
-	// Field mask (FieldMask bits) per updated entity; a single value applies to all.
-	Masks []uint32 `protobuf:"varint,3,rep,packed,name=masks,proto3" json:"masks,omitempty"`
-	// For each updated entity with the bit set, in order: x and y change by dx and
-	// dy; angle, kind and value are new absolute values.
-	Dx            []int32  `protobuf:"zigzag32,4,rep,packed,name=dx,proto3" json:"dx,omitempty"`
-	Dy            []int32  `protobuf:"zigzag32,5,rep,packed,name=dy,proto3" json:"dy,omitempty"`
-	Angle         []uint32 `protobuf:"varint,6,rep,packed,name=angle,proto3" json:"angle,omitempty"`
-	Kinds         []uint32 `protobuf:"varint,7,rep,packed,name=kinds,proto3" json:"kinds,omitempty"`
-	Value         []int32  `protobuf:"zigzag32,8,rep,packed,name=value,proto3" json:"value,omitempty"`
+	// Field mask per updated entity: bit b set when the field component at
+	// mask bit b of the entity's kind changed. A single mask applies to all.
+	Masks []uint64 `protobuf:"varint,3,rep,packed,name=masks,proto3" json:"masks,omitempty"`
+	// The changed values, column by column: every value of bit 0 in entity
+	// order, then of bit 1, ... (PROTOCOL.md, "Columns"). INT, FIXED and
+	// position components carry zigzag(new - old); the others the new value.
+	Values []uint64 `protobuf:"varint,9,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// The changed texts, column by column the same way.
+	Texts         []string `protobuf:"bytes,10,rep,name=texts,proto3" json:"texts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntityUpdates) Reset() {
 	*x = EntityUpdates{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1917,7 @@ func (x *EntityUpdates) String() string {
 func (*EntityUpdates) ProtoMessage() {}
 
 func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1930,7 @@ func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityUpdates.ProtoReflect.Descriptor instead.
 func (*EntityUpdates) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EntityUpdates) GetIdGaps() []uint32 {
@@ -1654,44 +1947,23 @@ func (x *EntityUpdates) GetAll() bool {
 	return false
 }
 
-func (x *EntityUpdates) GetMasks() []uint32 {
+func (x *EntityUpdates) GetMasks() []uint64 {
 	if x != nil {
 		return x.Masks
 	}
 	return nil
 }
 
-func (x *EntityUpdates) GetDx() []int32 {
+func (x *EntityUpdates) GetValues() []uint64 {
 	if x != nil {
-		return x.Dx
+		return x.Values
 	}
 	return nil
 }
 
-func (x *EntityUpdates) GetDy() []int32 {
+func (x *EntityUpdates) GetTexts() []string {
 	if x != nil {
-		return x.Dy
-	}
-	return nil
-}
-
-func (x *EntityUpdates) GetAngle() []uint32 {
-	if x != nil {
-		return x.Angle
-	}
-	return nil
-}
-
-func (x *EntityUpdates) GetKinds() []uint32 {
-	if x != nil {
-		return x.Kinds
-	}
-	return nil
-}
-
-func (x *EntityUpdates) GetValue() []int32 {
-	if x != nil {
-		return x.Value
+		return x.Texts
 	}
 	return nil
 }
@@ -1708,7 +1980,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1992,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +2005,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Pong) GetClientTimeUs() uint64 {
@@ -1759,16 +2031,18 @@ func (x *Pong) GetServerTick() uint64 {
 
 // Error is sent right before the server closes the connection with a 4xxx code.
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=tickwire.v1.ErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Code    ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=tickwire.v1.ErrorCode" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// JOIN_REFUSED: the game's code for why ("team_full"); empty otherwise.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +2054,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +2067,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -1806,6 +2080,13 @@ func (x *Error) GetCode() ErrorCode {
 func (x *Error) GetMessage() string {
 	if x != nil {
 		return x.Message
+	}
+	return ""
+}
+
+func (x *Error) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -1823,14 +2104,16 @@ type MatchEnd struct {
 	// State checksum (PROTOCOL.md, "Checksum") at tick: the same as the last
 	// Delta's. A mirror at tick may check its final state with it; there is
 	// no resync after the end.
-	Checksum      uint32 `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Checksum uint32 `protobuf:"fixed32,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// GAME: the game's own stable code for why ("last_team_standing").
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +2125,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +2138,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MatchEnd) GetTick() uint64 {
@@ -1886,6 +2169,13 @@ func (x *MatchEnd) GetChecksum() uint32 {
 	return 0
 }
 
+func (x *MatchEnd) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // FinalScore is one player's result.
 type FinalScore struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1901,7 +2191,7 @@ type FinalScore struct {
 
 func (x *FinalScore) Reset() {
 	*x = FinalScore{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2203,7 @@ func (x *FinalScore) String() string {
 func (*FinalScore) ProtoMessage() {}
 
 func (x *FinalScore) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2216,7 @@ func (x *FinalScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalScore.ProtoReflect.Descriptor instead.
 func (*FinalScore) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FinalScore) GetPlayerId() uint32 {
@@ -1982,17 +2272,15 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
 	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12!\n" +
-	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\"S\n" +
+	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\"T\n" +
 	"\x05Input\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x0e\n" +
-	"\x02dx\x18\x02 \x01(\x11R\x02dx\x12\x0e\n" +
-	"\x02dy\x18\x03 \x01(\x11R\x02dy\x12\x18\n" +
-	"\abuttons\x18\x04 \x01(\rR\abuttons\",\n" +
+	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x16\n" +
+	"\x06values\x18\x05 \x03(\x04R\x06valuesJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04J\x04\b\x04\x10\x05R\x02dxR\x02dyR\abuttons\",\n" +
 	"\x04Ping\x12$\n" +
 	"\x0eclient_time_us\x18\x01 \x01(\x04R\fclientTimeUs\"\a\n" +
 	"\x05Leave\",\n" +
 	"\rResyncRequest\x12\x1b\n" +
-	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\xe1\x02\n" +
+	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\x8e\x03\n" +
 	"\aWelcome\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x17\n" +
@@ -2004,7 +2292,24 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\bsnapshot\x18\b \x01(\v2\x15.tickwire.v1.SnapshotR\bsnapshot\x12!\n" +
 	"\fresume_token\x18\t \x01(\tR\vresumeToken\x12\x18\n" +
 	"\aresumed\x18\n" +
-	" \x01(\bR\aresumed\"\xa9\x01\n" +
+	" \x01(\bR\aresumed\x12+\n" +
+	"\x06schema\x18\v \x01(\v2\x13.tickwire.v1.SchemaR\x06schema\"\xe8\x01\n" +
+	"\x06Schema\x12-\n" +
+	"\x05kinds\x18\x01 \x03(\v2\x17.tickwire.v1.EntityKindR\x05kinds\x12;\n" +
+	"\rplayer_fields\x18\x02 \x03(\v2\x16.tickwire.v1.FieldSpecR\fplayerFields\x127\n" +
+	"\vroom_fields\x18\x03 \x03(\v2\x16.tickwire.v1.FieldSpecR\n" +
+	"roomFields\x129\n" +
+	"\finput_fields\x18\x04 \x03(\v2\x16.tickwire.v1.FieldSpecR\vinputFields\"P\n" +
+	"\n" +
+	"EntityKind\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x06fields\x18\x02 \x03(\v2\x16.tickwire.v1.FieldSpecR\x06fields\"\x8d\x01\n" +
+	"\tFieldSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x16.tickwire.v1.FieldTypeR\x04type\x12\x14\n" +
+	"\x05scale\x18\x03 \x01(\rR\x05scale\x12\x12\n" +
+	"\x04bits\x18\x04 \x01(\rR\x04bits\x12\x16\n" +
+	"\x06values\x18\x05 \x03(\tR\x06values\"\xa9\x01\n" +
 	"\tMatchInfo\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x1f\n" +
 	"\vmax_players\x18\x02 \x01(\rR\n" +
@@ -2013,27 +2318,30 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"minPlayers\x12%\n" +
 	"\x0eduration_ticks\x18\x04 \x01(\x04R\rdurationTicks\x12\x1f\n" +
 	"\vscore_limit\x18\x05 \x01(\x03R\n" +
-	"scoreLimit\"\xd6\x02\n" +
+	"scoreLimit\"\xec\x02\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12-\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x17.tickwire.v1.MatchPhaseR\x05phase\x12\x19\n" +
-	"\bend_tick\x18\x03 \x01(\x04R\aendTick\x12\x1d\n" +
-	"\n" +
-	"entity_ids\x18\x04 \x03(\rR\tentityIds\x12\x14\n" +
-	"\x05kinds\x18\x05 \x03(\rR\x05kinds\x12\f\n" +
-	"\x01x\x18\x06 \x03(\x11R\x01x\x12\f\n" +
-	"\x01y\x18\a \x03(\x11R\x01y\x12\x14\n" +
-	"\x05angle\x18\b \x03(\rR\x05angle\x12\x14\n" +
-	"\x05value\x18\t \x03(\x11R\x05value\x12-\n" +
+	"\bend_tick\x18\x03 \x01(\x04R\aendTick\x126\n" +
+	"\bentities\x18\r \x01(\v2\x1a.tickwire.v1.EntityColumnsR\bentities\x12,\n" +
+	"\x04room\x18\x0e \x01(\v2\x18.tickwire.v1.FieldValuesR\x04room\x12-\n" +
 	"\aplayers\x18\n" +
 	" \x03(\v2\x13.tickwire.v1.PlayerR\aplayers\x12$\n" +
 	"\x0elast_input_seq\x18\v \x01(\rR\flastInputSeq\x12\x1a\n" +
-	"\bchecksum\x18\f \x01(\aR\bchecksum\"_\n" +
+	"\bchecksum\x18\f \x01(\aR\bchecksumJ\x04\b\x04\x10\n" +
+	"R\n" +
+	"entity_idsR\x05kindsR\x01xR\x01yR\x05angleR\x05value\"\x8d\x01\n" +
 	"\x06Player\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
 	"\tentity_id\x18\x03 \x01(\rR\bentityId\x12\x14\n" +
-	"\x05score\x18\x04 \x01(\x03R\x05score\"\xfc\x03\n" +
+	"\x05score\x18\x04 \x01(\x03R\x05score\x12\x16\n" +
+	"\x06values\x18\x05 \x03(\x04R\x06values\x12\x14\n" +
+	"\x05texts\x18\x06 \x03(\tR\x05texts\"O\n" +
+	"\vFieldValues\x12\x12\n" +
+	"\x04mask\x18\x01 \x01(\x04R\x04mask\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\x04R\x06values\x12\x14\n" +
+	"\x05texts\x18\x03 \x03(\tR\x05texts\"\xed\x04\n" +
 	"\x05Delta\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12\x1b\n" +
 	"\tbase_tick\x18\x02 \x01(\x04R\bbaseTick\x12\x18\n" +
@@ -2050,58 +2358,62 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\back_seqs\x18\v \x03(\rR\aackSeqs\x12-\n" +
 	"\x05phase\x18\f \x01(\x0e2\x17.tickwire.v1.MatchPhaseR\x05phase\x12\x19\n" +
 	"\bend_tick\x18\r \x01(\x04R\aendTick\x12\x1a\n" +
-	"\bchecksum\x18\x0e \x01(\aR\bchecksum\"\x7f\n" +
+	"\bchecksum\x18\x0e \x01(\aR\bchecksum\x12A\n" +
+	"\x0eplayer_updates\x18\x0f \x01(\v2\x1a.tickwire.v1.EntityUpdatesR\rplayerUpdates\x12,\n" +
+	"\x04room\x18\x10 \x01(\v2\x18.tickwire.v1.FieldValuesR\x04room\"\x7f\n" +
 	"\rEntityColumns\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\rR\x03ids\x12\x14\n" +
-	"\x05kinds\x18\x02 \x03(\rR\x05kinds\x12\f\n" +
-	"\x01x\x18\x03 \x03(\x11R\x01x\x12\f\n" +
-	"\x01y\x18\x04 \x03(\x11R\x01y\x12\x14\n" +
-	"\x05angle\x18\x05 \x03(\rR\x05angle\x12\x14\n" +
-	"\x05value\x18\x06 \x03(\x11R\x05value\"\xb2\x01\n" +
+	"\x05kinds\x18\x02 \x03(\rR\x05kinds\x12\x16\n" +
+	"\x06values\x18\a \x03(\x04R\x06values\x12\x14\n" +
+	"\x05texts\x18\b \x03(\tR\x05textsJ\x04\b\x03\x10\aR\x01xR\x01yR\x05angleR\x05value\"\xa1\x01\n" +
 	"\rEntityUpdates\x12\x17\n" +
 	"\aid_gaps\x18\x01 \x03(\rR\x06idGaps\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\x12\x14\n" +
-	"\x05masks\x18\x03 \x03(\rR\x05masks\x12\x0e\n" +
-	"\x02dx\x18\x04 \x03(\x11R\x02dx\x12\x0e\n" +
-	"\x02dy\x18\x05 \x03(\x11R\x02dy\x12\x14\n" +
-	"\x05angle\x18\x06 \x03(\rR\x05angle\x12\x14\n" +
-	"\x05kinds\x18\a \x03(\rR\x05kinds\x12\x14\n" +
-	"\x05value\x18\b \x03(\x11R\x05value\"s\n" +
+	"\x05masks\x18\x03 \x03(\x04R\x05masks\x12\x16\n" +
+	"\x06values\x18\t \x03(\x04R\x06values\x12\x14\n" +
+	"\x05texts\x18\n" +
+	" \x03(\tR\x05textsJ\x04\b\x04\x10\tR\x02dxR\x02dyR\x05angleR\x05kindsR\x05value\"s\n" +
 	"\x04Pong\x12$\n" +
 	"\x0eclient_time_us\x18\x01 \x01(\x04R\fclientTimeUs\x12$\n" +
 	"\x0eserver_time_us\x18\x02 \x01(\x03R\fserverTimeUs\x12\x1f\n" +
 	"\vserver_tick\x18\x03 \x01(\x04R\n" +
-	"serverTick\"M\n" +
+	"serverTick\"e\n" +
 	"\x05Error\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.tickwire.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xa0\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb8\x01\n" +
 	"\bMatchEnd\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x123\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x1b.tickwire.v1.MatchEndReasonR\x06reason\x12/\n" +
 	"\x06scores\x18\x03 \x03(\v2\x17.tickwire.v1.FinalScoreR\x06scores\x12\x1a\n" +
-	"\bchecksum\x18\x04 \x01(\aR\bchecksum\"g\n" +
+	"\bchecksum\x18\x04 \x01(\aR\bchecksum\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"g\n" +
 	"\n" +
 	"FinalScore\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x03R\x05score\x12\x12\n" +
-	"\x04rank\x18\x04 \x01(\rR\x04rank*K\n" +
+	"\x04rank\x18\x04 \x01(\rR\x04rank*c\n" +
 	"\x0fProtocolVersion\x12 \n" +
 	"\x1cPROTOCOL_VERSION_UNSPECIFIED\x10\x00\x12\x16\n" +
-	"\x12PROTOCOL_VERSION_1\x10\x01*r\n" +
+	"\x12PROTOCOL_VERSION_1\x10\x01\x12\x16\n" +
+	"\x12PROTOCOL_VERSION_2\x10\x02*\xd0\x01\n" +
+	"\tFieldType\x12\x1a\n" +
+	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eFIELD_TYPE_INT\x10\x01\x12\x14\n" +
+	"\x10FIELD_TYPE_FIXED\x10\x02\x12\x14\n" +
+	"\x10FIELD_TYPE_ANGLE\x10\x03\x12\x13\n" +
+	"\x0fFIELD_TYPE_BOOL\x10\x04\x12\x13\n" +
+	"\x0fFIELD_TYPE_ENUM\x10\x05\x12\x13\n" +
+	"\x0fFIELD_TYPE_POS2\x10\x06\x12\x13\n" +
+	"\x0fFIELD_TYPE_POS3\x10\a\x12\x13\n" +
+	"\x0fFIELD_TYPE_TEXT\x10\b*r\n" +
 	"\n" +
 	"MatchPhase\x12\x1b\n" +
 	"\x17MATCH_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MATCH_PHASE_WAITING\x10\x01\x12\x17\n" +
 	"\x13MATCH_PHASE_RUNNING\x10\x02\x12\x15\n" +
-	"\x11MATCH_PHASE_ENDED\x10\x03*\x85\x01\n" +
-	"\tFieldMask\x12\x13\n" +
-	"\x0fFIELD_MASK_NONE\x10\x00\x12\x10\n" +
-	"\fFIELD_MASK_X\x10\x01\x12\x10\n" +
-	"\fFIELD_MASK_Y\x10\x02\x12\x14\n" +
-	"\x10FIELD_MASK_ANGLE\x10\x04\x12\x13\n" +
-	"\x0fFIELD_MASK_KIND\x10\b\x12\x14\n" +
-	"\x10FIELD_MASK_VALUE\x10\x10*\x81\x04\n" +
+	"\x11MATCH_PHASE_ENDED\x10\x03*\x9e\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2120,13 +2432,15 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\r\x12\x1d\n" +
 	"\x19ERROR_CODE_RESUME_EXPIRED\x10\x0e\x12\x17\n" +
 	"\x13ERROR_CODE_REPLACED\x10\x0f\x12\x1d\n" +
-	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10*\xb4\x01\n" +
+	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10\x12\x1b\n" +
+	"\x17ERROR_CODE_JOIN_REFUSED\x10\x11*\xcf\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +
 	"\x1cMATCH_END_REASON_SCORE_LIMIT\x10\x02\x12\x1e\n" +
 	"\x1aMATCH_END_REASON_ABANDONED\x10\x03\x12\x1d\n" +
-	"\x19MATCH_END_REASON_SHUTDOWN\x10\x04B/Z-github.com/tickwire/tickwire/proto/tickwirev1b\x06proto3"
+	"\x19MATCH_END_REASON_SHUTDOWN\x10\x04\x12\x19\n" +
+	"\x15MATCH_END_REASON_GAME\x10\x05B/Z-github.com/tickwire/tickwire/proto/tickwirev1b\x06proto3"
 
 var (
 	file_tickwire_v1_tickwire_proto_rawDescOnce sync.Once
@@ -2141,11 +2455,11 @@ func file_tickwire_v1_tickwire_proto_rawDescGZIP() []byte {
 }
 
 var file_tickwire_v1_tickwire_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ProtocolVersion)(0),  // 0: tickwire.v1.ProtocolVersion
-	(MatchPhase)(0),       // 1: tickwire.v1.MatchPhase
-	(FieldMask)(0),        // 2: tickwire.v1.FieldMask
+	(FieldType)(0),        // 1: tickwire.v1.FieldType
+	(MatchPhase)(0),       // 2: tickwire.v1.MatchPhase
 	(ErrorCode)(0),        // 3: tickwire.v1.ErrorCode
 	(MatchEndReason)(0),   // 4: tickwire.v1.MatchEndReason
 	(*ClientFrame)(nil),   // 5: tickwire.v1.ClientFrame
@@ -2156,16 +2470,20 @@ var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(*Leave)(nil),         // 10: tickwire.v1.Leave
 	(*ResyncRequest)(nil), // 11: tickwire.v1.ResyncRequest
 	(*Welcome)(nil),       // 12: tickwire.v1.Welcome
-	(*MatchInfo)(nil),     // 13: tickwire.v1.MatchInfo
-	(*Snapshot)(nil),      // 14: tickwire.v1.Snapshot
-	(*Player)(nil),        // 15: tickwire.v1.Player
-	(*Delta)(nil),         // 16: tickwire.v1.Delta
-	(*EntityColumns)(nil), // 17: tickwire.v1.EntityColumns
-	(*EntityUpdates)(nil), // 18: tickwire.v1.EntityUpdates
-	(*Pong)(nil),          // 19: tickwire.v1.Pong
-	(*Error)(nil),         // 20: tickwire.v1.Error
-	(*MatchEnd)(nil),      // 21: tickwire.v1.MatchEnd
-	(*FinalScore)(nil),    // 22: tickwire.v1.FinalScore
+	(*Schema)(nil),        // 13: tickwire.v1.Schema
+	(*EntityKind)(nil),    // 14: tickwire.v1.EntityKind
+	(*FieldSpec)(nil),     // 15: tickwire.v1.FieldSpec
+	(*MatchInfo)(nil),     // 16: tickwire.v1.MatchInfo
+	(*Snapshot)(nil),      // 17: tickwire.v1.Snapshot
+	(*Player)(nil),        // 18: tickwire.v1.Player
+	(*FieldValues)(nil),   // 19: tickwire.v1.FieldValues
+	(*Delta)(nil),         // 20: tickwire.v1.Delta
+	(*EntityColumns)(nil), // 21: tickwire.v1.EntityColumns
+	(*EntityUpdates)(nil), // 22: tickwire.v1.EntityUpdates
+	(*Pong)(nil),          // 23: tickwire.v1.Pong
+	(*Error)(nil),         // 24: tickwire.v1.Error
+	(*MatchEnd)(nil),      // 25: tickwire.v1.MatchEnd
+	(*FinalScore)(nil),    // 26: tickwire.v1.FinalScore
 }
 var file_tickwire_v1_tickwire_proto_depIdxs = []int32{
 	7,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
@@ -2174,27 +2492,38 @@ var file_tickwire_v1_tickwire_proto_depIdxs = []int32{
 	10, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
 	11, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
 	12, // 5: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
-	16, // 6: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
-	19, // 7: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
-	20, // 8: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
-	21, // 9: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
-	14, // 10: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
-	13, // 11: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
-	14, // 12: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
-	1,  // 13: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
-	15, // 14: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
-	18, // 15: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
-	17, // 16: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
-	15, // 17: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
-	1,  // 18: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
-	3,  // 19: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
-	4,  // 20: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
-	22, // 21: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	20, // 6: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
+	23, // 7: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
+	24, // 8: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
+	25, // 9: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
+	17, // 10: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
+	16, // 11: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
+	17, // 12: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
+	13, // 13: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
+	14, // 14: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
+	15, // 15: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
+	15, // 16: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
+	15, // 17: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
+	15, // 18: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
+	1,  // 19: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
+	2,  // 20: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
+	21, // 21: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
+	19, // 22: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
+	18, // 23: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
+	22, // 24: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
+	21, // 25: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
+	18, // 26: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
+	2,  // 27: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
+	22, // 28: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
+	19, // 29: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
+	3,  // 30: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
+	4,  // 31: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
+	26, // 32: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_tickwire_v1_tickwire_proto_init() }
@@ -2223,7 +2552,7 @@ func file_tickwire_v1_tickwire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickwire_v1_tickwire_proto_rawDesc), len(file_tickwire_v1_tickwire_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   18,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

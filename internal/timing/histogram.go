@@ -1,4 +1,4 @@
-package game
+package timing
 
 import (
 	"slices"
@@ -44,8 +44,8 @@ func (h *Histogram) Observe(d time.Duration) {
 	h.sum.Add(int64(d))
 }
 
-// HistogramSnapshot is a histogram's counts at one moment.
-type HistogramSnapshot struct {
+// Snapshot is a histogram's counts at one moment.
+type Snapshot struct {
 	// Bounds are the buckets' upper bounds; Counts has one more entry, the
 	// +Inf bucket. Counts are per bucket, not cumulative.
 	Bounds []time.Duration
@@ -54,11 +54,11 @@ type HistogramSnapshot struct {
 }
 
 // Snapshot copies the counts.
-func (h *Histogram) Snapshot() HistogramSnapshot {
+func (h *Histogram) Snapshot() Snapshot {
 	if h == nil {
-		return HistogramSnapshot{}
+		return Snapshot{}
 	}
-	s := HistogramSnapshot{Bounds: h.bounds, Counts: make([]uint64, len(h.counts)), Sum: time.Duration(h.sum.Load())}
+	s := Snapshot{Bounds: h.bounds, Counts: make([]uint64, len(h.counts)), Sum: time.Duration(h.sum.Load())}
 	for i := range h.counts {
 		s.Counts[i] = h.counts[i].Load()
 	}
@@ -66,7 +66,7 @@ func (h *Histogram) Snapshot() HistogramSnapshot {
 }
 
 // Count is the number of observations.
-func (s HistogramSnapshot) Count() uint64 {
+func (s Snapshot) Count() uint64 {
 	var n uint64
 	for _, c := range s.Counts {
 		n += c
@@ -76,7 +76,7 @@ func (s HistogramSnapshot) Count() uint64 {
 
 // Add adds o's counts to s. Snapshots with other bounds are added only if s is
 // empty (it takes o's bounds); otherwise Add reports false and changes nothing.
-func (s *HistogramSnapshot) Add(o HistogramSnapshot) bool {
+func (s *Snapshot) Add(o Snapshot) bool {
 	if s.Counts == nil {
 		s.Bounds, s.Counts, s.Sum = o.Bounds, append([]uint64(nil), o.Counts...), o.Sum
 		return true

@@ -1,4 +1,4 @@
-package game
+package timing
 
 import (
 	"testing"
@@ -20,7 +20,7 @@ func TestHistogramBuckets(t *testing.T) {
 	if s.Count() != 5 || s.Sum != 2*time.Millisecond+1+10*time.Millisecond+time.Second {
 		t.Fatalf("count %d sum %v", s.Count(), s.Sum)
 	}
-	var merged HistogramSnapshot
+	var merged Snapshot
 	first, second := merged.Add(s), merged.Add(s)
 	if !first || !second || merged.Count() != 10 || merged.Counts[0] != 4 {
 		t.Fatalf("merged %+v", merged)
@@ -33,26 +33,6 @@ func TestHistogramBuckets(t *testing.T) {
 		t.Fatal("Add kept a reference to its argument's counts")
 	}
 }
-
-func TestRoomTickHistogram(t *testing.T) {
-	obs := &countingObserver{}
-	r := NewRoom(RoomConfig{ID: "h", TickRate: 200, Rules: Rules{MaxPlayers: 2}, Observer: obs})
-	r.Start()
-	for r.Stats().Ticks < 5 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	r.Stop(EndShutdown)
-	<-r.Done()
-	hs := r.TickHistogram()
-	if st := r.Stats(); hs.Count() != st.Ticks || st.Ticks == 0 {
-		t.Fatalf("histogram counts %d ticks, stats %d", hs.Count(), st.Ticks)
-	}
-}
-
-type countingObserver struct{}
-
-func (countingObserver) Tick(*Sim)          {}
-func (countingObserver) Ended(*Sim, Result) {}
 
 // BenchmarkHistogramObserve is the cost a room's tick pays for its histogram.
 func BenchmarkHistogramObserve(b *testing.B) {

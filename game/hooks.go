@@ -1,0 +1,64 @@
+package game
+
+import "fmt"
+
+// Refusal is a game's answer to a join it refuses. The client gets it as a
+// JOIN_REFUSED error whose reason is Code and whose message is Message.
+type Refusal struct {
+	// Code is stable, for programs: a short snake_case word the game defines
+	// ("team_full", "rating_too_low").
+	Code string
+	// Message is for the player.
+	Message string
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("join refused: %s: %s", r.Code, r.Message) }
+
+// JoinRequest is a player asking for a seat.
+type JoinRequest struct {
+	Name string
+	// Account is the lobby's player id; empty for open-room players.
+	Account string
+}
+
+// Admitter is implemented by a Game that decides who may take a seat.
+// AdmitPlayer runs on the room goroutine before the player is seated, after
+// the room's own checks (seats, match ended, already seated); a non-nil
+// Refusal refuses the join and nothing of the player enters the world.
+type Admitter interface {
+	AdmitPlayer(w *World, j JoinRequest) *Refusal
+}
+
+// Holder is implemented by a Game that wants to know when a player's
+// connection drops and its seat is held for a rejoin (PlayerHeld, after the
+// neutral input), and when the player comes back (PlayerBack). A player that
+// leaves, or whose hold runs out, goes through Game.RemovePlayer as always.
+type Holder interface {
+	PlayerHeld(w *World, p *Player)
+	PlayerBack(w *World, p *Player)
+}
+
+// EndMatch ends the match at the end of this tick with the game's own
+// reason: a stable code for programs ("last_team_standing", "board_full").
+// The result's standings rank the players by score, so set the scores
+// first. It does nothing unless the match is running; a second call keeps
+// the first reason.
+func (w *World) EndMatch(reason string) {
+	if w.phase == PhaseRunning && w.endReason == "" {
+		w.endReason = reason
+		if w.endReason == "" {
+			w.endReason = "game"
+		}
+	}
+}
+
+// SetScore sets a player's score. Like AddScore it does nothing unless the
+// match is running.
+func (w *World) SetScore(id PlayerID, score int64) {
+	if w.phase != PhaseRunning {
+		return
+	}
+	if p := w.Player(id); p != nil {
+		p.Score = score
+	}
+}

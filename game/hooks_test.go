@@ -1,0 +1,89 @@
+package game
+
+import (
+	"errors"
+	"testing"
+)
+
+// hooked is the dots game with every hook: it refuses the name "mallory",
+// ends the match when a player reaches round 3, and records held seats.
+type hooked struct {
+	*dots
+	held, back []PlayerID
+}
+
+func (g *hooked) AdmitPlayer(w *World, j JoinRequest) *Refusal {
+	if j.Name == "mallory" {
+		return &Refusal{Code: "banned", Message: "not in this room"}
+	}
+	return nil
+}
+
+func (g *hooked) PlayerHeld(w *World, p *Player) { g.held = append(g.held, p.ID) }
+func (g *hooked) PlayerBack(w *World, p *Player) { g.back = append(g.back, p.ID) }
+
+func (g *hooked) Step(w *World) {
+	w.SetInt(g.round, int64(w.Tick()))
+	if w.Int(g.round) == 3 {
+		for _, p := range w.Players() {
+			w.SetScore(p.ID, int64(p.ID)*10)
+		}
+		w.EndMatch("round_three")
+	}
+}
+
+func TestAdmitterRefusesJoin(t *testing.T) {
+	g := &hooked{dots: newDots()}
+	s, err := NewSim(g, Rules{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AddPlayer("mallory")
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != "banned" || r.Message != "not in this room" {
+		t.Fatalf("join of a refused name: %v, want the game's Refusal", err)
+	}
+	if len(s.World().Players()) != 0 || len(s.World().Entities()) != 0 {
+		t.Fatal("a refused join left a player or an entity in the world")
+	}
+	if _, err := s.AddPlayer("alice"); err != nil {
+		t.Fatalf("join of an accepted name: %v", err)
+	}
+}
+
+func TestGameEndsItsMatch(t *testing.T) {
+	g := &hooked{dots: newDots()}
+	s, _ := NewSim(g, Rules{MinPlayers: 2}, 1)
+	a, _ := s.AddPlayer("a")
+	s.World().EndMatch("too_early") // waiting: does nothing
+	if s.Advance(1, nil) {
+		t.Fatal("ended while waiting")
+	}
+	b, _ := s.AddPlayer("b")
+	var ended bool
+	tick := uint64(2)
+	for ; !ended && tick < 10; tick++ {
+		ended = s.Advance(tick, nil)
+	}
+	r := s.Result()
+	if !ended || r.Reason != EndGame || r.Detail != "round_three" || r.Tick != 3 {
+		t.Fatalf("result %+v, want the game's end at tick 3", r)
+	}
+	if r.Standings[0].Player != b.ID || r.Standings[0].Score != 20 || r.Standings[1].Player != a.ID {
+		t.Fatalf("standings %+v, want b (20) then a (10): the scores the game set", r.Standings)
+	}
+}
+
+func TestHolderHearsHeldAndBack(t *testing.T) {
+	g := &hooked{dots: newDots()}
+	s, _ := NewSim(g, Rules{}, 1)
+	p, _ := s.AddPlayer("a")
+	s.Disconnect(p.ID, 10)
+	s.Disconnect(p.ID, 10) // already held: no second call
+	if _, err := s.Reconnect(p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.held) != 1 || g.held[0] != p.ID || len(g.back) != 1 || g.back[0] != p.ID {
+		t.Fatalf("held %v back %v, want one of each for player %d", g.held, g.back, p.ID)
+	}
+}
