@@ -1,5 +1,6 @@
 // What one frame costs the SDK: decoding an arena delta of 64 entities (16
-// players and 48 orbs, the reference room) and applying and verifying it.
+// players and 48 orbs, the reference room) and applying it by the room's
+// schema and verifying its checksum.
 // Records real frames from a real tickwire serve, then replays them.
 //
 //   npm run bench
@@ -7,7 +8,8 @@
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { WebSocket } from "ws";
 import { ClientFrameSchema, ServerFrameSchema, type Delta } from "../src/gen/tickwire/v1/tickwire_pb.js";
-import { ArenaMirror, Connection, PROTOCOL_VERSION } from "../src/index.js";
+import { writeFileSync } from "node:fs";
+import { Connection, PROTOCOL_VERSION, SchemaMirror, stateChecksum } from "../src/index.js";
 import { startServer } from "../test/server.js";
 
 const PLAYERS = 16;
@@ -51,9 +53,9 @@ try {
   const snapshot = first.body.value.snapshot!;
   const deltas = frames.slice(1).filter((f) => fromBinary(ServerFrameSchema, f).body.case === "delta");
   const sizes = deltas.map((f) => f.length).sort((a, b) => a - b);
-  const entities = snapshot.entityIds.length;
+  const entities = snapshot.entities?.ids.length ?? 0;
 
-  const m = new ArenaMirror();
+  const m = SchemaMirror.fromWelcome(first.body.value);
   const run = () => {
     m.applySnapshot(snapshot);
     const t0 = performance.now();
@@ -74,10 +76,17 @@ try {
     for (let i = 0; i < 50; i++) per.push((f() * 1000) / deltas.length);
     return per.sort((a, b) => a - b);
   };
+  const checksumOnly = () => {
+    const t0 = performance.now();
+    for (let i = 0; i < deltas.length; i++) stateChecksum(m.schema, m.entities, m.players, m.room);
+    return performance.now() - t0;
+  };
+  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(frames.map((f) => Buffer.from(f).toString("base64"))));
   const perDelta = median(run);
   const med = perDelta[perDelta.length >> 1]!;
   const dec = median(decodeOnly);
-  console.log(`decode alone per delta: median ${dec[dec.length >> 1]!.toFixed(2)} µs`);
+  const sum = median(checksumOnly);
+  console.log(`decode alone per delta: median ${dec[dec.length >> 1]!.toFixed(2)} µs; checksum alone: median ${sum[sum.length >> 1]!.toFixed(2)} µs`);
   console.log(`node ${process.version}, ${entities} entities (${PLAYERS} players), ${deltas.length} recorded deltas of ${sizes[0]}-${sizes.at(-1)} bytes (median ${sizes[sizes.length >> 1]})`);
   console.log(`decode + apply + checksum per delta: median ${med.toFixed(2)} µs over 50 runs (best ${perDelta[0]!.toFixed(2)}, worst ${perDelta.at(-1)!.toFixed(2)})`);
 } finally {

@@ -9,14 +9,14 @@ import {
   ProtocolVersion,
   ServerFrameSchema,
   type Delta,
-  type InputSchema,
   type MatchEnd,
   type MatchEndReason,
   type MatchInfo,
   type Snapshot,
   type Welcome,
 } from "./gen/tickwire/v1/tickwire_pb.js";
-import { ArenaMirror } from "./arena.js";
+import { SchemaMirror } from "./schemamirror.js";
+import { Schema, encodeInput, type InputFields } from "./schema.js";
 import { ServerClock, TickSchedule, nowUs } from "./clock.js";
 import { Emitter } from "./emitter.js";
 import { ProtocolError, ServerError, TickwireError, describeClose, errorCodeName, type CloseReason } from "./errors.js";
@@ -28,8 +28,6 @@ export const PROTOCOL_VERSION: number = Math.max(
   ...Object.values(ProtocolVersion).filter((v): v is number => typeof v === "number"),
 );
 
-/** The fields of an input, without its sequence number (which the connection assigns). */
-export type InputFields = Omit<MessageInitShape<typeof InputSchema>, "seq" | "$typeName">;
 
 export interface ReconnectOptions {
   /** Attempts before giving up with reason `network` (default 10). */
@@ -44,7 +42,7 @@ export interface ReconnectOptions {
   jitter: number;
 }
 
-export interface ConnectionOptions<M extends StateMirror = ArenaMirror> {
+export interface ConnectionOptions<M extends StateMirror = SchemaMirror> {
   /** The node's ws base URL (a lobby seat's `address`) or a full `ws://host:port/ws` URL. */
   url: string;
   roomId: string;
@@ -54,7 +52,7 @@ export interface ConnectionOptions<M extends StateMirror = ArenaMirror> {
   ticket?: string;
   /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
   resumeToken?: string;
-  /** Builds the state mirror from the Welcome (default: the arena mirror). */
+  /** Builds the state mirror from the Welcome (default: SchemaMirror, decoded by the Welcome's schema). */
   mirror?: MirrorFactory<M>;
   /** Reconnect settings, or false to never reconnect on your own. */
   reconnect?: Partial<ReconnectOptions> | false;
@@ -172,7 +170,7 @@ type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
  * One player's session in one room. Create it, subscribe to events, then
  * `await connect()`.
  */
-export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<ConnectionEvents<M>> {
+export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
     framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
     resyncs: 0, deltasSkipped: 0, inputsSent: 0, reconnects: 0,
@@ -185,6 +183,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
   private socket: SocketLike | undefined;
   private generation = 0;
   private mirrorValue: M | undefined;
+  private schemaValue: Schema | undefined;
   private welcomeValue: WelcomeEvent | undefined;
   private scheduleValue: TickSchedule | undefined;
   private token: string | undefined;
@@ -256,15 +255,23 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     return this.phase === "open";
   }
 
+  /** The room's schema, from the first Welcome (undefined before it). */
+  get schema(): Schema | undefined {
+    return this.schemaValue;
+  }
+
   /**
-   * Sends an input and returns its seq. While disconnected the input is not
-   * sent (the seq is still used up, so a predictor stays consistent: the next
-   * acked input covers it).
+   * Sends an input, its fields named as the schema's input fields declare
+   * them, and returns its seq. Throws a RangeError for a field the schema
+   * does not have or a value its type cannot hold. While disconnected the
+   * input is not sent (the seq is still used up, so a predictor stays
+   * consistent: the next acked input covers it).
    */
   sendInput(fields: InputFields): number {
+    const values = this.schemaValue ? encodeInput(this.schemaValue.input, fields) : undefined;
     const seq = ++this.seq;
-    if (this.phase === "open") {
-      this.send({ body: { case: "input", value: { ...fields, seq } } });
+    if (this.phase === "open" && values) {
+      this.send({ body: { case: "input", value: { seq, values } } });
       this.stats.inputsSent++;
     }
     return seq;
@@ -444,7 +451,15 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       match: w.match, resumed: w.resumed, welcome: w,
     };
     this.welcomeValue = ev;
-    this.mirrorValue ??= (this.opts.mirror ?? (ArenaMirror.fromWelcome as unknown as MirrorFactory<M>))(w);
+    try {
+      this.schemaValue ??= new Schema(w.schema);
+      this.mirrorValue ??= (this.opts.mirror ?? (SchemaMirror.fromWelcome as unknown as MirrorFactory<M>))(w);
+    } catch (err) {
+      // A schema this SDK cannot decode: nothing can be mirrored, and a
+      // resync would bring the same schema back.
+      this.finish("error", 1000, new ProtocolError(`cannot decode the room's schema: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
     const wasReconnecting = this.phase === "reconnecting";
     this.phase = "open";
     this.attempt = 0;
@@ -627,7 +642,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
 }
 
 /** Opens a connection and waits for the Welcome. */
-export async function connect<M extends StateMirror = ArenaMirror>(options: ConnectionOptions<M>): Promise<Connection<M>> {
+export async function connect<M extends StateMirror = SchemaMirror>(options: ConnectionOptions<M>): Promise<Connection<M>> {
   const c = new Connection<M>(options);
   await c.connect();
   return c;

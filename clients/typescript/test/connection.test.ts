@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
-  ArenaMirror, Connection, InterpolationBuffer, Predictor, ServerError, type ArenaState, type ClosedEvent, type ConnectionOptions,
+  Connection, InterpolationBuffer, Predictor, SchemaMirror, ServerError, type Entity, type FieldValue, type GameState, type ClosedEvent, type ConnectionOptions, type Vec2,
 } from "../src/index.js";
 import { startProxy } from "./proxy.js";
 import { startServer, type TestServer } from "./server.js";
@@ -21,22 +21,29 @@ after(async () => {
   await srv.stop();
 });
 
-function conn(room: string, name: string, extra: Partial<ConnectionOptions<ArenaMirror>> = {}): Connection<ArenaMirror> {
-  const c = new Connection<ArenaMirror>({ url: srv.ws, roomId: room, name, ...extra });
+function conn(room: string, name: string, extra: Partial<ConnectionOptions<SchemaMirror>> = {}): Connection<SchemaMirror> {
+  const c = new Connection<SchemaMirror>({ url: srv.ws, roomId: room, name, ...extra });
   open.push(c);
   return c;
 }
 
+/** An arena entity's position (its `pos` field, in 1/16 world unit). */
+function pos(e: Entity): Vec2 {
+  return e.get("pos") as Vec2;
+}
+
 /** The arena direction toward the nearest orb, each axis in {-1, 0, 1}. */
-function towardNearestOrb(m: ArenaMirror, self: number): { dx: number; dy: number } {
-  const me = m.entity(self);
-  if (!me) return { dx: 0, dy: 0 };
-  let best: { x: number; y: number } | undefined;
+function towardNearestOrb(m: SchemaMirror, self: number): { dx: number; dy: number } {
+  const ent = m.entity(self);
+  if (!ent) return { dx: 0, dy: 0 };
+  const me = pos(ent);
+  let best: Vec2 | undefined;
   let bestD = Infinity;
   for (const e of m.entities) {
-    if (e.kind !== 2) continue;
-    const d = (e.x - me.x) ** 2 + (e.y - me.y) ** 2;
-    if (d < bestD) [best, bestD] = [e, d];
+    if (e.kindName !== "orb") continue;
+    const p = pos(e);
+    const d = (p.x - me.x) ** 2 + (p.y - me.y) ** 2;
+    if (d < bestD) [best, bestD] = [p, d];
   }
   if (!best) return { dx: 0, dy: 0 };
   const axis = (d: number) => (Math.abs(d) < 40 ? 0 : Math.sign(d)); // 40 = 2.5 world units
@@ -62,7 +69,7 @@ test("three clients join an open room and mirror it with 0 checksum mismatches",
     assert.equal(c.stats.resyncs, 0);
     assert.ok(c.stats.framesVerified >= 60);
     assert.equal(c.mirror!.players.length, 3);
-    assert.equal(c.mirror!.entities.filter((e) => e.kind === 2).length, 48);
+    assert.equal(c.mirror!.entities.filter((e) => e.kindName === "orb").length, 48);
   }
   // Every client holds the same state at the same tick.
   let common = 0;
@@ -81,7 +88,7 @@ test("three clients join an open room and mirror it with 0 checksum mismatches",
 test("inputs are acknowledged, the predictor drains, and the avatar moves the way it was sent", async () => {
   const c = conn(roomId("predict"), "p");
   const w = await c.connect();
-  const start = { ...c.mirror!.entity(w.entityId)! };
+  const start = pos(c.mirror!.entity(w.entityId)!);
   type Pos = { x: number; y: number };
   // The arena moves a player 5 units (80 wire units) a tick in its latest
   // direction; the predictor's step applies an input's direction for a tick.
@@ -91,8 +98,7 @@ test("inputs are acknowledged, the predictor drains, and the avatar moves the wa
   let sent = 0;
   const done = waitFor(c, "ack", ({ seq }) => seq >= 5, 15000, "the ack of input 5");
   c.on("state", ({ mirror }) => {
-    const me = mirror.entity(w.entityId)!;
-    predictor.reconcile({ x: me.x, y: me.y }, c.lastAck);
+    predictor.reconcile(pos(mirror.entity(w.entityId)!), c.lastAck);
     if (sent < 5 && mirror.tick % 2 === 0) {
       const input = { dx: 1, dy: sent % 2 };
       predictor.push(c.sendInput(input), input);
@@ -104,7 +110,7 @@ test("inputs are acknowledged, the predictor drains, and the avatar moves the wa
   assert.ok(acks.every((a, i) => i === 0 || a > acks[i - 1]!), `acks rise: ${acks}`);
   await states(c, 2);
   assert.equal(predictor.unacked.length, 0);
-  const now = c.mirror!.entity(w.entityId)!;
+  const now = pos(c.mirror!.entity(w.entityId)!);
   assert.ok(now.x > start.x, `moved +x: ${start.x} -> ${now.x}`);
   assert.equal(c.stats.checksumMismatches, 0);
 });
@@ -208,7 +214,7 @@ test("a corrupted mirror is caught by the checksum, resynced from a snapshot, an
   await states(c, 3);
   const resync = waitFor(c, "resync");
   const snap = waitFor(c, "state", (e) => e.kind === "snapshot", 15000, "the resync snapshot");
-  c.mirror!.entities[0]!.x += 1; // what a bug in a game's own code could do
+  c.mirror!.entities[0]!.values[0]! += 1; // what a bug in a game's own code could do
   const r = await resync;
   assert.equal(r.fault, "checksum");
   await snap;
@@ -235,7 +241,7 @@ test("pings give a server clock and an interpolation buffer samples between real
   assert.ok(Number.isFinite(c.clock.rttMs));
   // Same machine: the offset is the estimate's error, far under a second.
   assert.ok(Math.abs(c.clock.offsetUs) < 1_000_000, `offset ${c.clock.offsetUs} µs`);
-  const buf = new InterpolationBuffer<ArenaState>(c.schedule!, { delayMs: 100 });
+  const buf = new InterpolationBuffer<GameState>(c.schedule!, { delayMs: 100 });
   c.on("state", ({ tick, mirror }) => buf.push(tick, mirror.state()));
   await states(c, 10);
   const s = buf.sample(c.clock.serverNowUs())!;
@@ -262,7 +268,7 @@ test("leave() frees the seat: the resume token no longer works", async () => {
 test("the end of a match arrives as a matchEnd event and a match_ended close, with no reconnect", async () => {
   const short = await startServer(["--match-duration", "1s"]);
   try {
-    const c = new Connection<ArenaMirror>({ url: short.ws, roomId: roomId("end"), name: "e" });
+    const c = new Connection<SchemaMirror>({ url: short.ws, roomId: roomId("end"), name: "e" });
     let attempts = 0;
     c.on("reconnecting", () => attempts++);
     const ended = waitFor(c, "matchEnd");
@@ -304,7 +310,7 @@ test("a server that never answers the join ends connect() with a network close a
 test("change callbacks rebuild the state exactly, across players joining and leaving and a forced resync", async () => {
   const room = roomId("changes");
   const c = conn(room, "cb");
-  const scene = new Map<number, Record<string, number>>();
+  const scene = new Map<number, Record<string, FieldValue>>();
   const scores = new Map<number, number>();
   const counts = { added: 0, removed: 0, changed: 0, joined: 0, left: 0, room: 0, unverified: 0 };
   let corrupted = false;
@@ -313,7 +319,7 @@ test("change callbacks rebuild the state exactly, across players joining and lea
   c.once("welcome", () => {
     const m = c.mirror!;
     m.on("entityAdded", ({ entity }) => {
-      scene.set(entity.id, { ...entity });
+      scene.set(entity.id, entity.fields());
       counts.added++;
     });
     m.on("entityRemoved", ({ entity }) => {
@@ -348,7 +354,7 @@ test("change callbacks rebuild the state exactly, across players joining and lea
   // A corruption the next checksum catches: no callback may report it, and
   // the snapshot that repairs the mirror reports only the real difference.
   const resynced = waitFor(c, "state", (e) => e.kind === "snapshot", 15000, "the resync snapshot");
-  c.mirror!.entities[5]!.x += 3;
+  c.mirror!.entities[5]!.values[0]! += 3;
   corrupted = true;
   await resynced;
   await states(c, 5);
@@ -357,7 +363,7 @@ test("change callbacks rebuild the state exactly, across players joining and lea
   assert.equal(c.stats.resyncs, 1);
   assert.equal(counts.unverified, 0, "a callback fired for a frame that failed its checksum");
   assert.deepEqual([...scene.keys()], m.entities.map((e) => e.id));
-  for (const e of m.entities) assert.deepEqual(scene.get(e.id), { ...e }, `entity ${e.id}`);
+  for (const e of m.entities) assert.deepEqual(scene.get(e.id), e.fields(), `entity ${e.id}`);
   assert.deepEqual([...scores.entries()].sort(), m.players.map((p) => [p.id, p.score]).sort());
   assert.ok(counts.added >= 50, `${counts.added} added: 48 orbs and two avatars`);
   assert.ok(counts.changed > 100, `${counts.changed} changes`);

@@ -1,0 +1,522 @@
+// The generic mirror: any game's state, decoded by the schema from the
+// room's Welcome, applied as PROTOCOL.md "Applying a delta" says and checked
+// with its checksum after every frame.
+
+import type { Delta, EntityColumns, EntityUpdates, FieldValues, Player as PlayerProto, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
+import { MatchPhase } from "./gen/tickwire/v1/tickwire_pb.js";
+import { Emitter } from "./emitter.js";
+import { MirrorError, toSafeNumber, type MirrorChanges, type StateMirror } from "./mirror.js";
+import { Entity, Player, RoomRecord, emptyValues, type FieldRecord } from "./records.js";
+import {
+  BIT_SIGNED, BIT_TEXT, FNV_OFFSET, MAX_BITS, Schema, changedValue, fieldDiffers, fieldValue, fullValue, stateChecksum, type Shape,
+} from "./schema.js";
+
+/** A copy of the whole state at one tick, safe to keep (e.g. in an interpolation buffer). */
+export interface GameState {
+  tick: number;
+  phase: MatchPhase;
+  endTick: number;
+  entities: ReadonlyMap<number, Entity>;
+  players: ReadonlyMap<number, Player>;
+  room: RoomRecord;
+}
+
+export type GameChanges = MirrorChanges<Entity, Player>;
+
+// Scratch for applying updates, shared by every mirror (JavaScript runs one
+// apply at a time): counts and offsets per mask bit.
+const count = new Int32Array(MAX_BITS);
+const tcount = new Int32Array(MAX_BITS);
+let maskLo = 0;
+let maskHi = 0;
+
+/** Splits a 64-bit mask into maskLo and maskHi (32-bit words). */
+function splitMask(m: bigint): void {
+  const n = Number(m);
+  if (n <= 0xffffffff) {
+    maskLo = n;
+    maskHi = 0;
+  } else {
+    maskLo = Number(m & 0xffffffffn);
+    maskHi = Number((m >> 32n) & 0xffffffffn);
+    if (m >> 64n !== 0n) maskHi = -1; // never a valid mask: refused below
+  }
+}
+
+/**
+ * A room's state, decoded by its schema. Entities and players are kept in
+ * ascending id order; each has its fields by name (`get`, `fields()`).
+ * `on(...)` subscribes to the change callbacks (MirrorChanges) and returns the
+ * unsubscribe function; subscribe in the connection's `welcome` handler to
+ * get an `entityAdded` for everything in the first snapshot.
+ */
+export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
+  tick = 0;
+  synced = false;
+  checksum = FNV_OFFSET;
+  phase: MatchPhase = MatchPhase.UNSPECIFIED;
+  endTick = 0;
+  /** Entities in ascending id order. Read-only for the game: use state() for a copy. */
+  entities: Entity[] = [];
+  /** Players in ascending id order. */
+  players: Player[] = [];
+  /** The room's own fields. */
+  room: RoomRecord;
+
+  private readonly recs: FieldRecord[] = [];
+  private readonly lo: number[] = [];
+  private readonly hi: number[] = [];
+
+  constructor(readonly schema: Schema) {
+    super();
+    const r = emptyValues(schema.room);
+    this.room = new RoomRecord(schema.room, r.values, r.texts);
+  }
+
+  /** Builds a mirror for a Welcome's schema; the connection applies the Welcome's snapshot. */
+  static fromWelcome(welcome: Welcome): SchemaMirror {
+    return new SchemaMirror(new Schema(welcome.schema));
+  }
+
+  entity(id: number): Entity | undefined {
+    const i = findById(this.entities, id);
+    return i >= 0 ? this.entities[i] : undefined;
+  }
+
+  player(id: number): Player | undefined {
+    const i = findById(this.players, id);
+    return i >= 0 ? this.players[i] : undefined;
+  }
+
+  /** A copy of the state, for interpolation, prediction or rendering. */
+  state(): GameState {
+    return {
+      tick: this.tick,
+      phase: this.phase,
+      endTick: this.endTick,
+      entities: new Map(this.entities.map((e) => [e.id, e.clone()])),
+      players: new Map(this.players.map((p) => [p.id, p.clone()])),
+      room: this.room.clone(),
+    };
+  }
+
+  applySnapshot(s: Snapshot): void {
+    this.synced = false;
+    const what = `snapshot ${s.tick}`;
+    const ents = s.entities ? this.decodeEntities(s.entities, what) : [];
+    const room = this.loadRow(this.schema.room, s.room?.values ?? [], s.room?.texts ?? [], `${what}: room`);
+    const players = s.players.map((p) => this.playerFrom(p, what)).sort((a, b) => a.id - b.id);
+    for (let i = 1; i < players.length; i++) {
+      if (players[i]!.id === players[i - 1]!.id) throw new MirrorError("malformed", `${what}: duplicate player ${players[i]!.id}`);
+    }
+    this.entities = ents;
+    this.players = players;
+    this.room = new RoomRecord(this.schema.room, room.values, room.texts);
+    this.tick = toSafeNumber(s.tick, "tick");
+    this.phase = s.phase;
+    this.endTick = toSafeNumber(s.endTick, "end tick");
+    this.verify(s.checksum, what);
+  }
+
+  /** Hot path: runs on every frame; allocates only for created entities and joined players. */
+  applyDelta(d: Delta): void {
+    const base = toSafeNumber(d.baseTick, "base tick");
+    if (!this.synced || base !== this.tick) {
+      this.synced = false;
+      throw new MirrorError("base_tick", `delta ${d.tick}: base tick ${base}, mirror at ${this.tick}`);
+    }
+    this.synced = false; // until the delta is applied and verified
+    const tick = toSafeNumber(d.tick, "tick");
+    const what = `delta ${tick}`;
+    if (tick <= base) throw new MirrorError("malformed", `${what}: tick not after base tick ${base}`);
+    for (const id of d.removed) {
+      const i = findById(this.entities, id);
+      if (i < 0) throw new MirrorError("malformed", `${what}: remove of unknown entity ${id}`);
+      this.entities.splice(i, 1);
+    }
+    if (d.updates) this.updateEntities(d.updates, what);
+    if (d.created) this.createEntities(d.created, what);
+    for (const id of d.playersLeft) {
+      const i = findById(this.players, id);
+      if (i < 0) throw new MirrorError("malformed", `${what}: unknown player ${id} left`);
+      this.players.splice(i, 1);
+    }
+    for (const p of d.playersJoined) {
+      if (findById(this.players, p.id) >= 0) throw new MirrorError("malformed", `${what}: player ${p.id} joined twice`);
+      this.players.splice(insertAt(this.players, p.id), 0, this.playerFrom(p, what));
+    }
+    if (d.scorePlayers.length !== d.scores.length) {
+      throw new MirrorError("malformed", `${what}: ${d.scorePlayers.length} score players, ${d.scores.length} scores`);
+    }
+    for (let k = 0; k < d.scorePlayers.length; k++) {
+      const i = findById(this.players, d.scorePlayers[k]!);
+      if (i < 0) throw new MirrorError("malformed", `${what}: score of unknown player ${d.scorePlayers[k]}`);
+      this.players[i]!.score = toSafeNumber(d.scores[k]!, "score");
+    }
+    if (d.playerUpdates) this.updatePlayers(d.playerUpdates, what);
+    if (d.ackPlayers.length !== d.ackSeqs.length) {
+      throw new MirrorError("malformed", `${what}: ${d.ackPlayers.length} ack players, ${d.ackSeqs.length} ack seqs`);
+    }
+    if (d.room) this.applyRow(this.schema.room, this.room, d.room, `${what}: room`);
+    if (d.phase !== MatchPhase.UNSPECIFIED) {
+      this.phase = d.phase;
+      this.endTick = toSafeNumber(d.endTick, "end tick");
+    }
+    this.tick = tick;
+    this.verify(d.checksum, what);
+  }
+
+  // --- decoding ---
+
+  /** Every entity of c, every field present, values column by column. */
+  private decodeEntities(c: EntityColumns, what: string): Entity[] {
+    const ids = c.ids, kinds = c.kinds;
+    if (kinds.length !== ids.length) throw new MirrorError("malformed", `${what}: ${ids.length} entity ids, ${kinds.length} kinds`);
+    const out: Entity[] = [];
+    let bits = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (i > 0 && id <= ids[i - 1]!) throw new MirrorError("malformed", `${what}: entity ids not ascending at ${id}`);
+      const sh = this.schema.kind(kinds[i]!);
+      if (!sh) throw new MirrorError("malformed", `${what}: entity ${id} has unknown kind ${kinds[i]}`);
+      if (sh.bits > bits) bits = sh.bits;
+      const r = emptyValues(sh);
+      out.push(new Entity(id, kinds[i]!, sh, r.values, r.texts));
+    }
+    const vals = c.values, texts = c.texts;
+    let v = 0, t = 0;
+    for (let b = 0; b < bits; b++) {
+      for (let i = 0; i < out.length; i++) {
+        const e = out[i]!;
+        const sh = e.shape;
+        if (b >= sh.bits) continue;
+        const k = sh.bitKind[b]!;
+        if (k === BIT_TEXT) {
+          if (t >= texts.length) throw new MirrorError("malformed", `${what}: entity texts too short at entity ${e.id}`);
+          e.texts![b] = texts[t++]!;
+        } else {
+          if (v >= vals.length) throw new MirrorError("malformed", `${what}: entity values too short at entity ${e.id}`);
+          e.values[b] = fullValue(k === BIT_SIGNED, vals[v++]!);
+        }
+      }
+    }
+    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: entity columns longer than the entities use`);
+    return out;
+  }
+
+  /** One record's row of full values in bit order. */
+  private loadRow(sh: Shape, vals: readonly bigint[], texts: readonly string[], what: string): { values: number[]; texts: string[] | undefined } {
+    const r = emptyValues(sh);
+    let v = 0, t = 0;
+    for (let b = 0; b < sh.bits; b++) {
+      const k = sh.bitKind[b]!;
+      if (k === BIT_TEXT) {
+        if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
+        r.texts![b] = texts[t++]!;
+      } else {
+        if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
+        r.values[b] = fullValue(k === BIT_SIGNED, vals[v++]!);
+      }
+    }
+    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the fields`);
+    return r;
+  }
+
+  private playerFrom(p: PlayerProto, what: string): Player {
+    const r = this.loadRow(this.schema.player, p.values, p.texts, `${what}: player ${p.id}`);
+    return new Player(p.id, p.name, p.entityId, toSafeNumber(p.score, "score"), this.schema.player, r.values, r.texts);
+  }
+
+  /** One record's changes in bit order (the room's FieldValues). */
+  private applyRow(sh: Shape, r: FieldRecord, f: FieldValues, what: string): void {
+    splitMask(f.mask);
+    if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
+      throw new MirrorError("malformed", `${what}: unknown field mask bits in ${f.mask}`);
+    }
+    const vals = f.values, texts = f.texts;
+    let v = 0, t = 0;
+    for (let b = 0; b < sh.bits; b++) {
+      const set = b < 32 ? (maskLo >>> b) & 1 : (maskHi >>> (b - 32)) & 1;
+      if (!set) continue;
+      const k = sh.bitKind[b]!;
+      if (k === BIT_TEXT) {
+        if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
+        r.texts![b] = texts[t++]!;
+      } else {
+        if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
+        r.values[b] = changedValue(k === BIT_SIGNED, r.values[b]!, vals[v++]!);
+      }
+    }
+    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the mask uses`);
+  }
+
+  private updateEntities(u: EntityUpdates, what: string): void {
+    const recs = this.collect(u, this.entities, what, "entity");
+    this.applyColumns(u, recs, what);
+  }
+
+  private updatePlayers(u: EntityUpdates, what: string): void {
+    const recs = this.collect(u, this.players, what, "player");
+    this.applyColumns(u, recs, `${what}: player updates`);
+  }
+
+  /** The records an EntityUpdates names, in order (into this.recs). */
+  private collect(u: EntityUpdates, list: readonly (FieldRecord & { id: number })[], what: string, noun: string): FieldRecord[] {
+    const recs = this.recs;
+    recs.length = 0;
+    const gaps = u.idGaps;
+    if (u.all) {
+      if (gaps.length !== 0) throw new MirrorError("malformed", `${what}: ${noun} updates with both all and id_gaps`);
+      for (let i = 0; i < list.length; i++) recs.push(list[i]!);
+      return recs;
+    }
+    let id = 0;
+    let pos = 0;
+    for (let k = 0; k < gaps.length; k++) {
+      if (k === 0) id = gaps[0]!;
+      else {
+        const next = id + gaps[k]!;
+        if (next <= id || next > 0xffffffff) throw new MirrorError("malformed", `${what}: updated ${noun} ids not ascending after ${id}`);
+        id = next;
+      }
+      const i = findById(list, id, pos);
+      if (i < 0) throw new MirrorError("malformed", `${what}: update of unknown ${noun} ${id}`);
+      recs.push(list[i]!);
+      pos = i + 1;
+    }
+    return recs;
+  }
+
+  /**
+   * Applies the column-by-column values of u to recs: counts what each mask
+   * bit's column holds, then reads every column from its start.
+   */
+  private applyColumns(u: EntityUpdates, recs: readonly FieldRecord[], what: string): void {
+    const masks = u.masks;
+    const n = recs.length;
+    if (masks.length !== n && masks.length !== 1) {
+      if (n === 0 && masks.length === 0) return;
+      throw new MirrorError("malformed", `${what}: ${masks.length} masks for ${n} updated records`);
+    }
+    const lo = this.lo, hi = this.hi;
+    lo.length = 0;
+    hi.length = 0;
+    count.fill(0);
+    tcount.fill(0);
+    let top = 0; // the highest bit any record uses, plus one
+    for (let k = 0; k < n; k++) {
+      if (k === 0 || masks.length > 1) splitMask(masks[k]!);
+      const sh = recs[k]!.shape;
+      if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
+        throw new MirrorError("malformed", `${what}: record ${k}: unknown field mask bits in ${masks.length > 1 ? masks[k] : masks[0]}`);
+      }
+      lo.push(maskLo);
+      hi.push(maskHi);
+      const kinds = sh.bitKind;
+      for (let u32 = maskLo | 0, base = 0; base < 64; u32 = maskHi | 0, base += 32) {
+        while (u32 !== 0) {
+          const b = base + 31 - Math.clz32(u32 & -u32);
+          u32 &= u32 - 1;
+          if (kinds[b] === BIT_TEXT) tcount[b]!++;
+          else count[b]!++;
+          if (b >= top) top = b + 1;
+        }
+        if (maskHi === 0) break;
+      }
+    }
+    // Turn the counts into each column's start.
+    let vn = 0, tn = 0;
+    for (let b = 0; b < top; b++) {
+      const c = count[b]!, t = tcount[b]!;
+      count[b] = vn;
+      tcount[b] = tn;
+      vn += c;
+      tn += t;
+    }
+    const vals = u.values, texts = u.texts;
+    if (vn !== vals.length || tn !== texts.length) {
+      throw new MirrorError("malformed", `${what}: masks use ${vn} values and ${tn} texts, the columns hold ${vals.length} and ${texts.length}`);
+    }
+    for (let k = 0; k < n; k++) {
+      const r = recs[k]!;
+      const kinds = r.shape.bitKind;
+      const values = r.values;
+      const h = hi[k]!;
+      for (let u32 = lo[k]! | 0, base = 0; base < 64; u32 = h | 0, base += 32) {
+        while (u32 !== 0) {
+          const b = base + 31 - Math.clz32(u32 & -u32);
+          u32 &= u32 - 1;
+          const kind = kinds[b];
+          if (kind === BIT_TEXT) {
+            r.texts![b] = texts[tcount[b]!++]!;
+          } else if (kind === BIT_SIGNED) {
+            const v = values[b]! + fullValue(true, vals[count[b]!++]!);
+            if (!Number.isSafeInteger(v)) throw new MirrorError("malformed", `${what}: value at bit ${b} is outside the safe integer range`);
+            values[b] = v;
+          } else {
+            values[b] = fullValue(false, vals[count[b]!++]!);
+          }
+        }
+        if (h === 0) break;
+      }
+    }
+  }
+
+  private createEntities(c: EntityColumns, what: string): void {
+    const created = this.decodeEntities(c, `${what}: created`);
+    for (const e of created) {
+      const n = this.entities.length;
+      if (n === 0 || e.id > this.entities[n - 1]!.id) {
+        this.entities.push(e); // ids only grow: the usual case
+        continue;
+      }
+      if (findById(this.entities, e.id) >= 0) throw new MirrorError("malformed", `${what}: duplicate create of entity ${e.id}`);
+      this.entities.splice(insertAt(this.entities, e.id), 0, e);
+    }
+  }
+
+  private verify(want: number, what: string): void {
+    this.checksum = stateChecksum(this.schema, this.entities, this.players, this.room);
+    if (this.checksum !== want >>> 0) {
+      throw new MirrorError("checksum", `${what}: state checksum ${hex(this.checksum)}, server ${hex(want)}`);
+    }
+    this.synced = true;
+    this.publish();
+  }
+
+  // --- change callbacks ---
+
+  // The last verified state, as the change callbacks last described it; kept
+  // only while something listens.
+  private seen: { entities: Entity[]; players: Player[]; room: RoomRecord; phase: number; endTick: number } | undefined;
+
+  override on<K extends keyof GameChanges>(type: K, fn: (e: GameChanges[K]) => void): () => void {
+    if (!this.seen) {
+      // Start from what is already verified: only later changes are news.
+      this.seen = this.synced
+        ? { entities: this.entities.map((e) => e.clone()), players: this.players.map((p) => p.clone()), room: this.room.clone(), phase: this.phase, endTick: this.endTick }
+        : { entities: [], players: [], room: this.room.clone(), phase: MatchPhase.UNSPECIFIED, endTick: 0 };
+    }
+    return super.on(type, fn);
+  }
+
+  /** Fires the change callbacks from the last verified state to this one. */
+  private publish(): void {
+    const seen = this.seen;
+    if (!seen) return;
+    if (!this.listening()) {
+      this.seen = undefined;
+      return;
+    }
+    const removed: Entity[] = [];
+    const added: Entity[] = [];
+    const changed: GameChanges["entityChanged"][] = [];
+    seen.entities = diffRecords(seen.entities, this.entities, removed, added, (a, b) => {
+      if (a.kind !== b.kind) return false;
+      diffFields(a, b, (field, value, previous) => changed.push({ entity: b, field, value, previous }));
+      return true;
+    });
+    const left: Player[] = [];
+    const joined: Player[] = [];
+    const pchanged: GameChanges["playerChanged"][] = [];
+    seen.players = diffRecords(seen.players, this.players, left, joined, (a, b) => {
+      if (a.name !== b.name) pchanged.push({ player: b, field: "name", value: b.name, previous: a.name });
+      if (a.entityId !== b.entityId) pchanged.push({ player: b, field: "entityId", value: b.entityId, previous: a.entityId });
+      if (a.score !== b.score) pchanged.push({ player: b, field: "score", value: b.score, previous: a.score });
+      a.name = b.name;
+      a.entityId = b.entityId;
+      a.score = b.score;
+      diffFields(a, b, (field, value, previous) => pchanged.push({ player: b, field, value, previous }));
+      return true;
+    });
+    const room: GameChanges["roomChanged"][] = [];
+    if (seen.phase !== this.phase) room.push({ field: "phase", value: this.phase, previous: seen.phase });
+    if (seen.endTick !== this.endTick) room.push({ field: "endTick", value: this.endTick, previous: seen.endTick });
+    seen.phase = this.phase;
+    seen.endTick = this.endTick;
+    diffFields(seen.room, this.room, (field, value, previous) => room.push({ field, value, previous }));
+    for (const entity of removed) this.emit("entityRemoved", { entity });
+    for (const c of changed) this.emit("entityChanged", c);
+    for (const entity of added) this.emit("entityAdded", { entity });
+    for (const player of left) this.emit("playerLeft", { player });
+    for (const player of joined) this.emit("playerJoined", { player });
+    for (const c of pchanged) this.emit("playerChanged", c);
+    for (const c of room) this.emit("roomChanged", c);
+  }
+}
+
+/**
+ * Reports each declared field that differs from `seen` to `cur` and copies it
+ * into `seen`, so that `seen` ends equal to `cur`.
+ */
+function diffFields(seen: FieldRecord, cur: FieldRecord, changed: (field: string, value: ReturnType<typeof fieldValue>, previous: ReturnType<typeof fieldValue>) => void): void {
+  for (const f of cur.shape.fields) {
+    if (!fieldDiffers(f, seen.values, seen.texts, cur.values, cur.texts)) continue;
+    const previous = fieldValue(f, seen.values, seen.texts);
+    changed(f.name, fieldValue(f, cur.values, cur.texts), previous);
+    for (let c = f.bit; c < f.bit + f.components; c++) {
+      seen.values[c] = cur.values[c]!;
+      if (seen.texts) seen.texts[c] = cur.texts![c]!;
+    }
+  }
+}
+
+/**
+ * Compares the records last reported with the current ones (both sorted by
+ * id): collects the removed and added ones, lets `same` report the changes of
+ * the ones in both (and bring the old copy up to date; false: treat it as
+ * removed and added), and returns the new report state.
+ */
+function diffRecords<T extends { id: number; clone(): T }>(
+  before: readonly T[],
+  after: readonly T[],
+  removed: T[],
+  added: T[],
+  same: (seen: T, cur: T) => boolean,
+): T[] {
+  const next: T[] = [];
+  let i = 0, j = 0;
+  while (i < before.length || j < after.length) {
+    const a = before[i], b = after[j];
+    if (b === undefined || (a !== undefined && a.id < b.id)) {
+      removed.push(a!);
+      i++;
+    } else if (a === undefined || b.id < a.id) {
+      added.push(b);
+      next.push(b.clone());
+      j++;
+    } else {
+      if (same(a, b)) next.push(a);
+      else {
+        removed.push(a);
+        added.push(b);
+        next.push(b.clone());
+      }
+      i++;
+      j++;
+    }
+  }
+  return next;
+}
+
+/** The index of id in a list sorted by id, searching from `from`; -1 when absent. */
+function findById(list: readonly { id: number }[], id: number, from = 0): number {
+  if (from < list.length && list[from]!.id === id) return from;
+  const i = insertAt(list, id, from);
+  return i < list.length && list[i]!.id === id ? i : -1;
+}
+
+/** The first index at or after `from` whose id is not below id. */
+function insertAt(list: readonly { id: number }[], id: number, from = 0): number {
+  let lo = from, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function hex(v: number): string {
+  return "0x" + (v >>> 0).toString(16).padStart(8, "0");
+}
