@@ -272,28 +272,38 @@ function hashRecord(h: number, sh: Shape, r: RecordValues): number {
   return h;
 }
 
+// FNV-1a of a zero byte is a multiply by the prime, so k zero bytes are one
+// multiply by the prime's k-th power (mod 2^32): most words are small, and
+// their high bytes cost one multiply together.
+const P = 16777619;
+const P2 = Math.imul(P, P);
+const P3 = Math.imul(P2, P);
+const P4 = Math.imul(P3, P);
+const P6 = Math.imul(P4, P2);
+const P7 = Math.imul(P6, P);
+
 /** FNV-1a over the four little-endian bytes of a 32-bit word. */
 function mix32(h: number, v: number): number {
-  h = Math.imul(h ^ (v & 0xff), 16777619);
-  h = Math.imul(h ^ ((v >>> 8) & 0xff), 16777619);
-  h = Math.imul(h ^ ((v >>> 16) & 0xff), 16777619);
-  return Math.imul(h ^ (v >>> 24), 16777619);
+  v >>>= 0;
+  if (v < 0x100) return Math.imul(Math.imul(h ^ v, P), P3);
+  if (v < 0x10000) return Math.imul(Math.imul(Math.imul(h ^ (v & 0xff), P) ^ (v >>> 8), P), P2);
+  h = Math.imul(h ^ (v & 0xff), P);
+  h = Math.imul(h ^ ((v >>> 8) & 0xff), P);
+  h = Math.imul(h ^ ((v >>> 16) & 0xff), P);
+  return Math.imul(h ^ (v >>> 24), P);
 }
 
 /**
  * An i64 in two's complement, low word first; exact for any safe integer
- * (ToUint32 takes the value modulo 2^32, negative ones included). Most
- * values fit in 32 bits, whose high word is 0 or all ones: no division then.
+ * (ToUint32 takes the value modulo 2^32, negative ones included).
  */
 function mix64(h: number, v: number): number {
-  h = mix32(h, v >>> 0);
-  if (v >= 0 && v <= 0xffffffff) {
-    // The high word is zero: FNV-1a of a zero byte is a multiply.
-    h = Math.imul(h, 16777619);
-    h = Math.imul(h, 16777619);
-    h = Math.imul(h, 16777619);
-    return Math.imul(h, 16777619);
+  if (v >= 0) {
+    if (v < 0x100) return Math.imul(Math.imul(h ^ v, P), P7);
+    if (v < 0x10000) return Math.imul(Math.imul(Math.imul(h ^ (v & 0xff), P) ^ (v >>> 8), P), P6);
+    if (v <= 0xffffffff) return Math.imul(mix32(h, v), P4);
   }
+  h = mix32(h, v >>> 0);
   return mix32(h, v < 0 && v >= -0x100000000 ? 0xffffffff : Math.floor(v / 4294967296) >>> 0);
 }
 
@@ -313,23 +323,23 @@ function hashText(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
-      h = Math.imul(h ^ c, 16777619);
+      h = Math.imul(h ^ c, P);
       continue;
     }
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
-      h = Math.imul(h ^ (0xf0 | (c >> 18)), 16777619);
-      h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), 16777619);
+      h = Math.imul(h ^ (0xf0 | (c >> 18)), P);
+      h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), P);
     } else if (c < 0x800) {
-      h = Math.imul(h ^ (0xc0 | (c >> 6)), 16777619);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 16777619);
+      h = Math.imul(h ^ (0xc0 | (c >> 6)), P);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), P);
       continue;
     } else {
       if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
-      h = Math.imul(h ^ (0xe0 | (c >> 12)), 16777619);
+      h = Math.imul(h ^ (0xe0 | (c >> 12)), P);
     }
-    h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 16777619);
-    h = Math.imul(h ^ (0x80 | (c & 0x3f)), 16777619);
+    h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), P);
+    h = Math.imul(h ^ (0x80 | (c & 0x3f)), P);
   }
   return h;
 }

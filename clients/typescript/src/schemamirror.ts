@@ -63,9 +63,12 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   /** The room's own fields. */
   room: RoomRecord;
 
-  private readonly recs: FieldRecord[] = [];
-  private readonly lo: number[] = [];
-  private readonly hi: number[] = [];
+  // Scratch for applying updates, reused so that a delta allocates nothing:
+  // the updated records (the first nrecs) and their masks' two words.
+  private recs: FieldRecord[] = [];
+  private nrecs = 0;
+  private lo = new Int32Array(64);
+  private hi = new Int32Array(64);
 
   constructor(readonly schema: Schema) {
     super();
@@ -251,24 +254,25 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   }
 
   private updateEntities(u: EntityUpdates, what: string): void {
-    const recs = this.collect(u, this.entities, what, "entity");
-    this.applyColumns(u, recs, what);
+    this.collect(u, this.entities, what, "entity");
+    this.applyColumns(u, what);
   }
 
   private updatePlayers(u: EntityUpdates, what: string): void {
-    const recs = this.collect(u, this.players, what, "player");
-    this.applyColumns(u, recs, `${what}: player updates`);
+    this.collect(u, this.players, what, "player");
+    this.applyColumns(u, `${what}: player updates`);
   }
 
-  /** The records an EntityUpdates names, in order (into this.recs). */
-  private collect(u: EntityUpdates, list: readonly (FieldRecord & { id: number })[], what: string, noun: string): FieldRecord[] {
+  /** Puts the records an EntityUpdates names, in order, into this.recs. */
+  private collect(u: EntityUpdates, list: readonly (FieldRecord & { id: number })[], what: string, noun: string): void {
     const recs = this.recs;
-    recs.length = 0;
+    this.nrecs = 0;
     const gaps = u.idGaps;
     if (u.all) {
       if (gaps.length !== 0) throw new MirrorError("malformed", `${what}: ${noun} updates with both all and id_gaps`);
-      for (let i = 0; i < list.length; i++) recs.push(list[i]!);
-      return recs;
+      for (let i = 0; i < list.length; i++) recs[i] = list[i]!;
+      this.nrecs = list.length;
+      return;
     }
     let id = 0;
     let pos = 0;
@@ -281,26 +285,29 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
       }
       const i = findById(list, id, pos);
       if (i < 0) throw new MirrorError("malformed", `${what}: update of unknown ${noun} ${id}`);
-      recs.push(list[i]!);
+      recs[k] = list[i]!;
       pos = i + 1;
     }
-    return recs;
+    this.nrecs = gaps.length;
   }
 
   /**
    * Applies the column-by-column values of u to recs: counts what each mask
    * bit's column holds, then reads every column from its start.
    */
-  private applyColumns(u: EntityUpdates, recs: readonly FieldRecord[], what: string): void {
+  private applyColumns(u: EntityUpdates, what: string): void {
     const masks = u.masks;
-    const n = recs.length;
+    const recs = this.recs;
+    const n = this.nrecs;
     if (masks.length !== n && masks.length !== 1) {
       if (n === 0 && masks.length === 0) return;
       throw new MirrorError("malformed", `${what}: ${masks.length} masks for ${n} updated records`);
     }
+    if (this.lo.length < n) {
+      this.lo = new Int32Array(n * 2);
+      this.hi = new Int32Array(n * 2);
+    }
     const lo = this.lo, hi = this.hi;
-    lo.length = 0;
-    hi.length = 0;
     count.fill(0);
     tcount.fill(0);
     let top = 0; // the highest bit any record uses, plus one
@@ -310,8 +317,8 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
       if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
         throw new MirrorError("malformed", `${what}: record ${k}: unknown field mask bits in ${masks.length > 1 ? masks[k] : masks[0]}`);
       }
-      lo.push(maskLo);
-      hi.push(maskHi);
+      lo[k] = maskLo;
+      hi[k] = maskHi;
       const kinds = sh.bitKind;
       for (let u32 = maskLo | 0, base = 0; base < 64; u32 = maskHi | 0, base += 32) {
         while (u32 !== 0) {

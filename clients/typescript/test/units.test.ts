@@ -69,6 +69,23 @@ test("checksum: PROTOCOL.md's worked example, the empty state, and texts as UTF-
   );
 });
 
+test("checksum: equals FNV-1a over the protocol's bytes for values of every size and sign", () => {
+  const s = new Schema(arenaSchema);
+  // Deterministic values around every byte boundary, both signs, up to ±2^53.
+  const edges = [0, 1, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+  const vals = edges.flatMap((v) => [v, -v, v - 1, -(v + 1)]).filter((v) => Number.isSafeInteger(v));
+  for (let i = 0; i < vals.length; i++) {
+    const x = vals[i]!, y = vals[(i * 7 + 3) % vals.length]!, a = vals[(i * 5 + 1) % vals.length]!;
+    const id = [1, 0xff, 0x100, 0x10000, 0xffffffff][i % 5]!;
+    const got = stateChecksum(s, [{ id, kind: 1, values: [x, y, a] }], [{ id: 2, score: y, values: [] }], { values: [] });
+    const want = fnv([
+      ...le(BigInt(id), 4), ...le(1n, 4), ...le(BigInt(x), 8), ...le(BigInt(y), 8), ...le(BigInt(a), 8),
+      ...le(2n, 4), ...le(BigInt(y), 8),
+    ]);
+    assert.equal(got, want, `id ${id}, values ${x}, ${y}, ${a}`);
+  }
+});
+
 test("mirror: decodes PROTOCOL.md's worked example from a snapshot, with named fields", () => {
   const m = new SchemaMirror(exampleSchema);
   m.applySnapshot(create(SnapshotSchema, {
