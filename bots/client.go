@@ -490,6 +490,21 @@ func (c *Client) SendInput(in Input) error {
 	return c.sendInputLocked(in)
 }
 
+// SendMessage sends a game message: an op code the game defines (from 1)
+// and its bytes.
+func (c *Client) SendMessage(op uint32, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send message: %w", net.ErrClosed)
+	}
+	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Message{Message: &tickwirev1.GameMessage{Op: op, Data: data}}})
+	if err != nil {
+		return fmt.Errorf("send message %d: %w", op, err)
+	}
+	return nil
+}
+
 func (c *Client) active() bool {
 	return c.welcomed && !c.closed && c.stats.MatchEnd == nil
 }

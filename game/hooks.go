@@ -38,6 +38,27 @@ type Holder interface {
 	PlayerBack(w *World, p *Player)
 }
 
+// Message is a game message from a player: an op code the game defines and
+// its bytes (typically the game's own protobuf). The game owns Data.
+type Message struct {
+	Op   uint32
+	Data []byte
+}
+
+// PlayerMessage is a message addressed from a player.
+type PlayerMessage struct {
+	Player PlayerID
+	Message
+}
+
+// Messenger is implemented by a Game that takes game messages. The room
+// delivers each player's messages to HandleMessage in the order they
+// arrived, at the start of the next tick, after that tick's inputs and
+// before Step; messages of a player whose seat is held are dropped.
+type Messenger interface {
+	HandleMessage(w *World, p *Player, m Message)
+}
+
 // EndMatch ends the match at the end of this tick with the game's own
 // reason: a stable code for programs ("last_team_standing", "board_full").
 // The result's standings rank the players by score, so set the scores

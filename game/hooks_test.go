@@ -2,6 +2,7 @@ package game
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -85,5 +86,55 @@ func TestHolderHearsHeldAndBack(t *testing.T) {
 	}
 	if len(g.held) != 1 || g.held[0] != p.ID || len(g.back) != 1 || g.back[0] != p.ID {
 		t.Fatalf("held %v back %v, want one of each for player %d", g.held, g.back, p.ID)
+	}
+}
+
+// chatty is the dots game that records the messages it is given.
+type chatty struct {
+	*dots
+	got []string
+}
+
+func (g *chatty) HandleMessage(w *World, p *Player, m Message) {
+	g.got = append(g.got, fmt.Sprintf("%d:%d:%s", p.ID, m.Op, m.Data))
+}
+
+func TestMessagesDeliveredInOrder(t *testing.T) {
+	g := &chatty{dots: newDots()}
+	s, _ := NewSim(g, Rules{}, 1)
+	a, _ := s.AddPlayer("a")
+	b, _ := s.AddPlayer("b")
+	s.AdvanceWith(1, nil, []PlayerMessage{
+		{Player: b.ID, Message: Message{Op: 2, Data: []byte("x")}},
+		{Player: a.ID, Message: Message{Op: 1, Data: []byte("y")}},
+		{Player: b.ID, Message: Message{Op: 1, Data: []byte("z")}},
+		{Player: 99, Message: Message{Op: 1}}, // unknown player
+	})
+	s.Disconnect(a.ID, 10)
+	s.AdvanceWith(2, nil, []PlayerMessage{{Player: a.ID, Message: Message{Op: 3}}}) // held: dropped
+	want := []string{"2:2:x", "1:1:y", "2:1:z"}
+	if fmt.Sprint(g.got) != fmt.Sprint(want) {
+		t.Fatalf("delivered %v, want %v", g.got, want)
+	}
+}
+
+// A room delivers queued messages at its next tick; they share a player's
+// queue with its inputs.
+func TestRoomMessagesShareTheQueue(t *testing.T) {
+	g := &chatty{dots: newDots()}
+	r, err := NewRoom(RoomConfig{ID: "m", Game: g, Rules: Rules{MaxPlayers: 1}, Observer: &tickLog{}, MaxQueuedInputs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sim.AddPlayer("a")
+	if !r.Input(1, Input{Seq: 1}) || !r.Message(1, Message{Op: 7, Data: []byte("hi")}) || r.Message(1, Message{Op: 8}) {
+		t.Fatal("the third item of a share of two was taken")
+	}
+	r.tick(1, nil, nil)
+	if fmt.Sprint(g.got) != "[1:7:hi]" {
+		t.Fatalf("delivered %v, want [1:7:hi]", g.got)
+	}
+	if !r.Message(1, Message{Op: 9}) {
+		t.Fatal("the share was not whole again after the tick")
 	}
 }

@@ -52,13 +52,17 @@ type Room struct {
 	sim      *Sim // owned by the room goroutine once started
 
 	// inboxMu guards the inbox: work handed to the room goroutine.
-	inboxMu      sync.Mutex
-	inputs       []PlayerInput
-	queued       map[PlayerID]int // inputs queued per player since the last tick
-	calls        []func(*Sim)
-	stopReason   EndReason
-	droppedInput uint64
-	closed       bool // set when the goroutine exits; no more calls run
+	inboxMu  sync.Mutex
+	inputs   []PlayerInput
+	messages []PlayerMessage
+	// spareMessages is the last tick's message slice, reused; owned by the
+	// room goroutine.
+	spareMessages []PlayerMessage
+	queued        map[PlayerID]int // inputs queued per player since the last tick
+	calls         []func(*Sim)
+	stopReason    EndReason
+	droppedInput  uint64
+	closed        bool // set when the goroutine exits; no more calls run
 
 	start time.Time
 	stop  chan struct{} // closed by Stop
@@ -151,12 +155,34 @@ func (r *Room) Do(f func(*Sim)) bool {
 func (r *Room) Input(p PlayerID, in Input) bool {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+// takeShare takes one item of the player's share of the queue, or counts a
+// drop when the share is used up; inboxMu must be held.
+func (r *Room) takeShare(p PlayerID) bool {
 	if r.queued[p] >= r.cfg.MaxQueuedInputs {
 		r.droppedInput++
 		return false
 	}
 	r.queued[p]++
-	r.inputs = append(r.inputs, PlayerInput{Player: p, Input: in})
+	return true
+}
+
+// Message queues a game message for the next tick. It shares the player's
+// share of the queue with its inputs, and reports false when that is full
+// and the message was dropped.
+func (r *Room) Message(p PlayerID, m Message) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.messages = append(r.messages, PlayerMessage{Player: p, Message: m})
 	return true
 }
 
@@ -196,6 +222,8 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	began := time.Now()
 	r.inboxMu.Lock()
 	inputs, r.inputs = r.inputs, inputs[:0]
+	msgs := r.messages
+	r.messages = r.spareMessages[:0]
 	clear(r.queued)
 	calls, r.calls = r.calls, calls[:0]
 	reason := r.stopReason
@@ -205,7 +233,9 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 		f(r.sim)
 	}
 	clear(calls)
-	r.sim.Advance(n, inputs)
+	r.sim.AdvanceWith(n, inputs, msgs)
+	clear(msgs) // the game owns the data now
+	r.spareMessages = msgs[:0]
 	if reason != 0 {
 		r.sim.End(reason)
 	}

@@ -300,6 +300,13 @@ func (s *Sim) expireHeld(tick uint64) {
 // moves the match lifecycle on. It reports whether the match has ended. The
 // inputs slice is sorted in place.
 func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
+	return s.AdvanceWith(tick, inputs, nil)
+}
+
+// AdvanceWith is Advance with the game messages that arrived since the last
+// tick, in arrival order: they are delivered after the inputs and before the
+// game steps (see Messenger).
+func (s *Sim) AdvanceWith(tick uint64, inputs []PlayerInput, msgs []PlayerMessage) (ended bool) {
 	w := s.world
 	if w.phase == PhaseEnded {
 		return true
@@ -318,6 +325,7 @@ func (s *Sim) Advance(tick uint64, inputs []PlayerInput) (ended bool) {
 		}
 	}
 	s.applyInputs(inputs)
+	s.deliver(msgs)
 	s.game.Step(w)
 	if w.phase != PhaseRunning {
 		return false
@@ -354,6 +362,18 @@ func (s *Sim) applyInputs(inputs []PlayerInput) {
 		}
 		p.LastSeq = in.Seq
 		s.game.ApplyInput(s.world, p, in.Input)
+	}
+}
+
+func (s *Sim) deliver(msgs []PlayerMessage) {
+	m, ok := s.game.(Messenger)
+	if !ok {
+		return
+	}
+	for i := range msgs {
+		if p := s.world.Player(msgs[i].Player); p != nil && !p.Disconnected {
+			m.HandleMessage(s.world, p, msgs[i].Message)
+		}
 	}
 }
 

@@ -222,6 +222,14 @@ func (e *events) OnPong(c *gws.Conn, payload []byte) {
 // reports whether to act on the frame, which it does not once the session is
 // closing. Hot path: every client frame; it allocates nothing.
 func (sess *session) admit() bool {
+	select {
+	case <-sess.done:
+		// The connection has ended (a failed write, a reset): what gws
+		// still holds in its buffer is neither acted on nor counted, and no
+		// pause would hold it back.
+		return false
+	default:
+	}
 	now := sess.env.clock.Now()
 	sess.lastRead.Store(now.UnixNano())
 	sess.env.stats.framesIn.Add(1)

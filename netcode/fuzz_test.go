@@ -39,6 +39,7 @@ func addClientFrameSeeds(f *testing.F) {
 		{Body: &pb.ClientFrame_Ping{Ping: &pb.Ping{ClientTimeUs: 1 << 50}}},
 		{Body: &pb.ClientFrame_Leave{Leave: &pb.Leave{}}},
 		{Body: &pb.ClientFrame_Resync{Resync: &pb.ResyncRequest{}}},
+		{Body: &pb.ClientFrame_Message{Message: &pb.GameMessage{Op: 1, Data: []byte("hi")}}},
 		{},
 	} {
 		f.Add(clientFrame(f, cf))
@@ -189,7 +190,7 @@ func FuzzDispatch(f *testing.F) {
 		case fast:
 		case perr != nil:
 			want = pb.ErrorCode_ERROR_CODE_BAD_FRAME
-		case cf.GetInput() != nil:
+		case cf.GetInput() != nil, cf.GetMessage() != nil: // ignored before the join
 		case cf.GetPing() != nil:
 			var sf pb.ServerFrame
 			if len(frames) != 1 || frames[0].op != opBinary || proto.Unmarshal(frames[0].payload, &sf) != nil ||

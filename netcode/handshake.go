@@ -49,6 +49,8 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 			return
 		}
 		s.input(sess, in)
+	case *pb.ClientFrame_Message:
+		s.message(sess, h, body.Message)
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {
@@ -86,6 +88,23 @@ func (s *Server) input(sess *session, in game.Input) {
 		return
 	}
 	if !h.room.Input(sess.playerID(), in) {
+		s.stats.inputsDropped.Add(1)
+	}
+}
+
+// message hands a client's game message to its room.
+func (s *Server) message(sess *session, h *hub, m *pb.GameMessage) {
+	switch {
+	case h == nil: // join still in flight, as for inputs
+		return
+	case !h.takesMessages:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "this room's game takes no game messages")
+		return
+	case m.Op == 0:
+		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "game message op 0: op codes start at 1")
+		return
+	}
+	if !h.room.Message(sess.playerID(), game.Message{Op: m.Op, Data: m.Data}) {
 		s.stats.inputsDropped.Add(1)
 	}
 }

@@ -81,3 +81,65 @@ func TestGameEndsMatchOverTheWire(t *testing.T) {
 		t.Fatalf("match end %+v, desyncs %d; want GAME (ten_ticks), verified", st.MatchEnd, st.Desyncs)
 	}
 }
+
+// counter is the arena where game message op 1 with one byte n sets the
+// sender's score to score*10 + n: the score spells out the order the
+// messages arrived in.
+type counter struct{ *arena.Arena }
+
+func (g counter) HandleMessage(w *game.World, p *game.Player, m game.Message) {
+	if m.Op == 1 && len(m.Data) == 1 {
+		w.SetScore(p.ID, p.Score*10+int64(m.Data[0]))
+	}
+}
+
+// Game messages reach the game in order within the next tick; op 0 and a
+// game that takes none get BAD_FRAME.
+func TestGameMessagesOverTheWire(t *testing.T) {
+	_, addr := serve(t, netcode.Config{OpenRooms: true, TickRate: 50,
+		NewGame: func(string) game.Game { return counter{arena.New(arena.Config{PickupOdds: -1, TouchRadius: -1})} }})
+	url := "ws://" + addr
+	c, err := bots.Dial(t.Context(), bots.Config{URL: url, RoomID: "r", Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, n := range []byte{1, 2, 3} {
+		if err := c.SendMessage(1, []byte{n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the messages' score", func() bool {
+		p, ok := playerIn(c.State(), c.Session().PlayerID)
+		return ok && p.Score == 123
+	})
+	if err := c.SendMessage(0, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("op 0 did not end the connection")
+	}
+	if se := c.Stats().ServerError; se == nil || se.Code != pb.ErrorCode_ERROR_CODE_BAD_FRAME {
+		t.Fatalf("op 0: %v, want BAD_FRAME", se)
+	}
+
+	_, plain := serve(t, netcode.Config{OpenRooms: true, NewGame: func(string) game.Game { return arena.New(arena.Config{}) }})
+	q, err := bots.Dial(t.Context(), bots.Config{URL: "ws://" + plain, RoomID: "r", Name: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.SendMessage(1, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-q.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a message to a game that takes none did not end the connection")
+	}
+	if se := q.Stats().ServerError; se == nil || se.Code != pb.ErrorCode_ERROR_CODE_BAD_FRAME {
+		t.Fatalf("message to a game that takes none: %v, want BAD_FRAME", se)
+	}
+}

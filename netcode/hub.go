@@ -17,9 +17,11 @@ type hub struct {
 	rooms *registry // that the hub leaves when its room ends
 	room  *game.Room
 	codec *codec // the room's schema, read-only: sessions decode inputs by it
-	enc   *encoder
-	hist  history
-	log   zerolog.Logger
+	// takesMessages is set when the game is a game.Messenger; read-only.
+	takesMessages bool
+	enc           *encoder
+	hist          history
+	log           zerolog.Logger
 
 	sessions   []*session // joined sessions, welcomed or about to be
 	emptySince time.Time  // when the last session left; zero while occupied

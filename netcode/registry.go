@@ -92,6 +92,7 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 		return nil, false, fmt.Errorf("mode %s: %w", r.Mode, err)
 	}
 	h.codec = newCodec(gm.Schema())
+	_, h.takesMessages = gm.(game.Messenger)
 	h.enc = newEncoder(h.codec)
 	h.capacity = h.room.Rules().MaxPlayers
 	h.phase.Store(uint32(game.PhaseWaiting))

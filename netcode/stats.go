@@ -44,7 +44,9 @@ type Stats struct {
 	Resyncs        uint64 `json:"resyncs"`
 	SlowConsumers  uint64 `json:"slow_consumers"`
 	Errors         uint64 `json:"errors"`
-	InputsDropped  uint64 `json:"inputs_dropped"`
+	// InputsDropped counts inputs and game messages dropped because their
+	// player's share of the room's queue was full.
+	InputsDropped uint64 `json:"inputs_dropped"`
 	// SeatsHeld counts players whose connection dropped and whose seat was
 	// held for RejoinGrace; Rejoins those who came back (a connection that
 	// took over a seat still open included); SeatsExpired those who did not.

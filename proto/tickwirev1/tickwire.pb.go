@@ -391,6 +391,7 @@ type ClientFrame struct {
 	//	*ClientFrame_Ping
 	//	*ClientFrame_Leave
 	//	*ClientFrame_Resync
+	//	*ClientFrame_Message
 	Body          isClientFrame_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -478,6 +479,15 @@ func (x *ClientFrame) GetResync() *ResyncRequest {
 	return nil
 }
 
+func (x *ClientFrame) GetMessage() *GameMessage {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Body interface {
 	isClientFrame_Body()
 }
@@ -502,6 +512,10 @@ type ClientFrame_Resync struct {
 	Resync *ResyncRequest `protobuf:"bytes,5,opt,name=resync,proto3,oneof"`
 }
 
+type ClientFrame_Message struct {
+	Message *GameMessage `protobuf:"bytes,6,opt,name=message,proto3,oneof"`
+}
+
 func (*ClientFrame_Join) isClientFrame_Body() {}
 
 func (*ClientFrame_Input) isClientFrame_Body() {}
@@ -511,6 +525,64 @@ func (*ClientFrame_Ping) isClientFrame_Body() {}
 func (*ClientFrame_Leave) isClientFrame_Body() {}
 
 func (*ClientFrame_Resync) isClientFrame_Body() {}
+
+func (*ClientFrame_Message) isClientFrame_Body() {}
+
+// GameMessage is a message for the game itself, beside the state: an op code
+// the game defines (from 1) and its bytes, typically the game's own protobuf.
+// The room delivers a player's messages to the game in order, at the start of
+// the next tick. It counts against the read limit and the frame rate limit.
+type GameMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            uint32                 `protobuf:"varint,1,opt,name=op,proto3" json:"op,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GameMessage) Reset() {
+	*x = GameMessage{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GameMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GameMessage) ProtoMessage() {}
+
+func (x *GameMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GameMessage.ProtoReflect.Descriptor instead.
+func (*GameMessage) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GameMessage) GetOp() uint32 {
+	if x != nil {
+		return x.Op
+	}
+	return 0
+}
+
+func (x *GameMessage) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
 
 // ServerFrame is the envelope of every message the server sends.
 type ServerFrame struct {
@@ -530,7 +602,7 @@ type ServerFrame struct {
 
 func (x *ServerFrame) Reset() {
 	*x = ServerFrame{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +614,7 @@ func (x *ServerFrame) String() string {
 func (*ServerFrame) ProtoMessage() {}
 
 func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +627,7 @@ func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
 func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ServerFrame) GetBody() isServerFrame_Body {
@@ -684,7 +756,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +768,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +781,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Join) GetProtocolVersion() uint32 {
@@ -762,7 +834,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +846,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +859,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Input) GetSeq() uint32 {
@@ -815,7 +887,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +899,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +912,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Ping) GetClientTimeUs() uint64 {
@@ -859,7 +931,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +943,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +956,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
 }
 
 // ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -898,7 +970,7 @@ type ResyncRequest struct {
 
 func (x *ResyncRequest) Reset() {
 	*x = ResyncRequest{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +982,7 @@ func (x *ResyncRequest) String() string {
 func (*ResyncRequest) ProtoMessage() {}
 
 func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +995,7 @@ func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResyncRequest.ProtoReflect.Descriptor instead.
 func (*ResyncRequest) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResyncRequest) GetLastTick() uint64 {
@@ -975,7 +1047,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1059,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1072,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Welcome) GetPlayerId() uint32 {
@@ -1097,7 +1169,7 @@ type Schema struct {
 
 func (x *Schema) Reset() {
 	*x = Schema{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1181,7 @@ func (x *Schema) String() string {
 func (*Schema) ProtoMessage() {}
 
 func (x *Schema) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1194,7 @@ func (x *Schema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schema.ProtoReflect.Descriptor instead.
 func (*Schema) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Schema) GetKinds() []*EntityKind {
@@ -1164,7 +1236,7 @@ type EntityKind struct {
 
 func (x *EntityKind) Reset() {
 	*x = EntityKind{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1248,7 @@ func (x *EntityKind) String() string {
 func (*EntityKind) ProtoMessage() {}
 
 func (x *EntityKind) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1261,7 @@ func (x *EntityKind) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityKind.ProtoReflect.Descriptor instead.
 func (*EntityKind) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EntityKind) GetName() string {
@@ -1223,7 +1295,7 @@ type FieldSpec struct {
 
 func (x *FieldSpec) Reset() {
 	*x = FieldSpec{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1307,7 @@ func (x *FieldSpec) String() string {
 func (*FieldSpec) ProtoMessage() {}
 
 func (x *FieldSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1320,7 @@ func (x *FieldSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
 func (*FieldSpec) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FieldSpec) GetName() string {
@@ -1305,7 +1377,7 @@ type MatchInfo struct {
 
 func (x *MatchInfo) Reset() {
 	*x = MatchInfo{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1389,7 @@ func (x *MatchInfo) String() string {
 func (*MatchInfo) ProtoMessage() {}
 
 func (x *MatchInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1402,7 @@ func (x *MatchInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchInfo.ProtoReflect.Descriptor instead.
 func (*MatchInfo) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MatchInfo) GetMode() string {
@@ -1391,7 +1463,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +1475,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +1488,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Snapshot) GetTick() uint64 {
@@ -1493,7 +1565,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1577,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1590,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Player) GetId() uint32 {
@@ -1578,7 +1650,7 @@ type FieldValues struct {
 
 func (x *FieldValues) Reset() {
 	*x = FieldValues{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1662,7 @@ func (x *FieldValues) String() string {
 func (*FieldValues) ProtoMessage() {}
 
 func (x *FieldValues) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1675,7 @@ func (x *FieldValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
 func (*FieldValues) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FieldValues) GetMask() uint64 {
@@ -1667,7 +1739,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1751,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1764,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Delta) GetTick() uint64 {
@@ -1826,7 +1898,7 @@ type EntityColumns struct {
 
 func (x *EntityColumns) Reset() {
 	*x = EntityColumns{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +1910,7 @@ func (x *EntityColumns) String() string {
 func (*EntityColumns) ProtoMessage() {}
 
 func (x *EntityColumns) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1923,7 @@ func (x *EntityColumns) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityColumns.ProtoReflect.Descriptor instead.
 func (*EntityColumns) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EntityColumns) GetIds() []uint32 {
@@ -1905,7 +1977,7 @@ type EntityUpdates struct {
 
 func (x *EntityUpdates) Reset() {
 	*x = EntityUpdates{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1989,7 @@ func (x *EntityUpdates) String() string {
 func (*EntityUpdates) ProtoMessage() {}
 
 func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2002,7 @@ func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityUpdates.ProtoReflect.Descriptor instead.
 func (*EntityUpdates) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EntityUpdates) GetIdGaps() []uint32 {
@@ -1980,7 +2052,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2064,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2077,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Pong) GetClientTimeUs() uint64 {
@@ -2042,7 +2114,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2126,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2139,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2113,7 +2185,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2197,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2210,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MatchEnd) GetTick() uint64 {
@@ -2191,7 +2263,7 @@ type FinalScore struct {
 
 func (x *FinalScore) Reset() {
 	*x = FinalScore{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2275,7 @@ func (x *FinalScore) String() string {
 func (*FinalScore) ProtoMessage() {}
 
 func (x *FinalScore) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2288,7 @@ func (x *FinalScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalScore.ProtoReflect.Descriptor instead.
 func (*FinalScore) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FinalScore) GetPlayerId() uint32 {
@@ -2251,14 +2323,18 @@ var File_tickwire_v1_tickwire_proto protoreflect.FileDescriptor
 
 const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickwire/v1/tickwire.proto\x12\vtickwire.v1\"\xf5\x01\n" +
+	"\x1atickwire/v1/tickwire.proto\x12\vtickwire.v1\"\xab\x02\n" +
 	"\vClientFrame\x12'\n" +
 	"\x04join\x18\x01 \x01(\v2\x11.tickwire.v1.JoinH\x00R\x04join\x12*\n" +
 	"\x05input\x18\x02 \x01(\v2\x12.tickwire.v1.InputH\x00R\x05input\x12'\n" +
 	"\x04ping\x18\x03 \x01(\v2\x11.tickwire.v1.PingH\x00R\x04ping\x12*\n" +
 	"\x05leave\x18\x04 \x01(\v2\x12.tickwire.v1.LeaveH\x00R\x05leave\x124\n" +
-	"\x06resync\x18\x05 \x01(\v2\x1a.tickwire.v1.ResyncRequestH\x00R\x06resyncB\x06\n" +
-	"\x04body\"\xb3\x02\n" +
+	"\x06resync\x18\x05 \x01(\v2\x1a.tickwire.v1.ResyncRequestH\x00R\x06resync\x124\n" +
+	"\amessage\x18\x06 \x01(\v2\x18.tickwire.v1.GameMessageH\x00R\amessageB\x06\n" +
+	"\x04body\"1\n" +
+	"\vGameMessage\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\rR\x02op\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\xb3\x02\n" +
 	"\vServerFrame\x120\n" +
 	"\awelcome\x18\x01 \x01(\v2\x14.tickwire.v1.WelcomeH\x00R\awelcome\x12*\n" +
 	"\x05delta\x18\x02 \x01(\v2\x12.tickwire.v1.DeltaH\x00R\x05delta\x12'\n" +
@@ -2455,7 +2531,7 @@ func file_tickwire_v1_tickwire_proto_rawDescGZIP() []byte {
 }
 
 var file_tickwire_v1_tickwire_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ProtocolVersion)(0),  // 0: tickwire.v1.ProtocolVersion
 	(FieldType)(0),        // 1: tickwire.v1.FieldType
@@ -2463,67 +2539,69 @@ var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ErrorCode)(0),        // 3: tickwire.v1.ErrorCode
 	(MatchEndReason)(0),   // 4: tickwire.v1.MatchEndReason
 	(*ClientFrame)(nil),   // 5: tickwire.v1.ClientFrame
-	(*ServerFrame)(nil),   // 6: tickwire.v1.ServerFrame
-	(*Join)(nil),          // 7: tickwire.v1.Join
-	(*Input)(nil),         // 8: tickwire.v1.Input
-	(*Ping)(nil),          // 9: tickwire.v1.Ping
-	(*Leave)(nil),         // 10: tickwire.v1.Leave
-	(*ResyncRequest)(nil), // 11: tickwire.v1.ResyncRequest
-	(*Welcome)(nil),       // 12: tickwire.v1.Welcome
-	(*Schema)(nil),        // 13: tickwire.v1.Schema
-	(*EntityKind)(nil),    // 14: tickwire.v1.EntityKind
-	(*FieldSpec)(nil),     // 15: tickwire.v1.FieldSpec
-	(*MatchInfo)(nil),     // 16: tickwire.v1.MatchInfo
-	(*Snapshot)(nil),      // 17: tickwire.v1.Snapshot
-	(*Player)(nil),        // 18: tickwire.v1.Player
-	(*FieldValues)(nil),   // 19: tickwire.v1.FieldValues
-	(*Delta)(nil),         // 20: tickwire.v1.Delta
-	(*EntityColumns)(nil), // 21: tickwire.v1.EntityColumns
-	(*EntityUpdates)(nil), // 22: tickwire.v1.EntityUpdates
-	(*Pong)(nil),          // 23: tickwire.v1.Pong
-	(*Error)(nil),         // 24: tickwire.v1.Error
-	(*MatchEnd)(nil),      // 25: tickwire.v1.MatchEnd
-	(*FinalScore)(nil),    // 26: tickwire.v1.FinalScore
+	(*GameMessage)(nil),   // 6: tickwire.v1.GameMessage
+	(*ServerFrame)(nil),   // 7: tickwire.v1.ServerFrame
+	(*Join)(nil),          // 8: tickwire.v1.Join
+	(*Input)(nil),         // 9: tickwire.v1.Input
+	(*Ping)(nil),          // 10: tickwire.v1.Ping
+	(*Leave)(nil),         // 11: tickwire.v1.Leave
+	(*ResyncRequest)(nil), // 12: tickwire.v1.ResyncRequest
+	(*Welcome)(nil),       // 13: tickwire.v1.Welcome
+	(*Schema)(nil),        // 14: tickwire.v1.Schema
+	(*EntityKind)(nil),    // 15: tickwire.v1.EntityKind
+	(*FieldSpec)(nil),     // 16: tickwire.v1.FieldSpec
+	(*MatchInfo)(nil),     // 17: tickwire.v1.MatchInfo
+	(*Snapshot)(nil),      // 18: tickwire.v1.Snapshot
+	(*Player)(nil),        // 19: tickwire.v1.Player
+	(*FieldValues)(nil),   // 20: tickwire.v1.FieldValues
+	(*Delta)(nil),         // 21: tickwire.v1.Delta
+	(*EntityColumns)(nil), // 22: tickwire.v1.EntityColumns
+	(*EntityUpdates)(nil), // 23: tickwire.v1.EntityUpdates
+	(*Pong)(nil),          // 24: tickwire.v1.Pong
+	(*Error)(nil),         // 25: tickwire.v1.Error
+	(*MatchEnd)(nil),      // 26: tickwire.v1.MatchEnd
+	(*FinalScore)(nil),    // 27: tickwire.v1.FinalScore
 }
 var file_tickwire_v1_tickwire_proto_depIdxs = []int32{
-	7,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
-	8,  // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
-	9,  // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
-	10, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
-	11, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
-	12, // 5: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
-	20, // 6: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
-	23, // 7: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
-	24, // 8: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
-	25, // 9: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
-	17, // 10: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
-	16, // 11: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
-	17, // 12: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
-	13, // 13: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
-	14, // 14: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
-	15, // 15: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
-	15, // 16: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
-	15, // 17: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
-	15, // 18: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
-	1,  // 19: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
-	2,  // 20: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
-	21, // 21: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
-	19, // 22: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
-	18, // 23: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
-	22, // 24: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
-	21, // 25: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
-	18, // 26: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
-	2,  // 27: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
-	22, // 28: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
-	19, // 29: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
-	3,  // 30: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
-	4,  // 31: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
-	26, // 32: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	8,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
+	9,  // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
+	10, // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
+	11, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
+	12, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
+	6,  // 5: tickwire.v1.ClientFrame.message:type_name -> tickwire.v1.GameMessage
+	13, // 6: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
+	21, // 7: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
+	24, // 8: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
+	25, // 9: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
+	26, // 10: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
+	18, // 11: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
+	17, // 12: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
+	18, // 13: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
+	14, // 14: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
+	15, // 15: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
+	16, // 16: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
+	16, // 17: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
+	16, // 18: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
+	16, // 19: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
+	1,  // 20: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
+	2,  // 21: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
+	22, // 22: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
+	20, // 23: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
+	19, // 24: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
+	23, // 25: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
+	22, // 26: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
+	19, // 27: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
+	2,  // 28: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
+	23, // 29: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
+	20, // 30: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
+	3,  // 31: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
+	4,  // 32: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
+	27, // 33: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_tickwire_v1_tickwire_proto_init() }
@@ -2537,8 +2615,9 @@ func file_tickwire_v1_tickwire_proto_init() {
 		(*ClientFrame_Ping)(nil),
 		(*ClientFrame_Leave)(nil),
 		(*ClientFrame_Resync)(nil),
+		(*ClientFrame_Message)(nil),
 	}
-	file_tickwire_v1_tickwire_proto_msgTypes[1].OneofWrappers = []any{
+	file_tickwire_v1_tickwire_proto_msgTypes[2].OneofWrappers = []any{
 		(*ServerFrame_Welcome)(nil),
 		(*ServerFrame_Delta)(nil),
 		(*ServerFrame_Pong)(nil),
@@ -2552,7 +2631,7 @@ func file_tickwire_v1_tickwire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickwire_v1_tickwire_proto_rawDesc), len(file_tickwire_v1_tickwire_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
