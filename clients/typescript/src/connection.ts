@@ -158,6 +158,8 @@ export interface ConnectionStats {
   /** Deltas ignored while waiting for a requested snapshot. */
   deltasSkipped: number;
   inputsSent: number;
+  /** Game messages sent. */
+  messagesSent: number;
   /** Successful reconnects (resumed Welcomes). */
   reconnects: number;
 }
@@ -173,7 +175,7 @@ type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
 export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
     framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
-    resyncs: 0, deltasSkipped: 0, inputsSent: 0, reconnects: 0,
+    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, reconnects: 0,
   };
   readonly clock = new ServerClock();
 
@@ -275,6 +277,23 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       this.stats.inputsSent++;
     }
     return seq;
+  }
+
+  /**
+   * Sends the game a message of its own (PROTOCOL.md, "Game messages"): an op
+   * code the game defines, from 1, and its bytes (typically the game's own
+   * protobuf). The room hands a player's messages to the game in order at the
+   * next tick; what they change shows in that tick's state. Returns false when
+   * it was not sent because the connection is not open (messages, unlike
+   * inputs, are not numbered: resend what still matters after a reconnect).
+   * A server whose game takes no messages closes with BAD_FRAME.
+   */
+  sendMessage(op: number, data: Uint8Array = new Uint8Array(0)): boolean {
+    if (!Number.isInteger(op) || op < 1 || op > 0xffffffff) throw new RangeError(`game message op ${op}: want an integer from 1 to 2^32 - 1`);
+    if (this.phase !== "open") return false;
+    this.send({ body: { case: "message", value: { op, data } } });
+    this.stats.messagesSent++;
+    return true;
   }
 
   /**

@@ -396,3 +396,33 @@ test("close() holds the seat: a new connection with the saved resume token takes
   assert.ok(b.sendInput({ dx: 0, dy: 0 }) > seq);
   assert.equal(b.mirror!.players.length, 1);
 });
+
+test("inputs are named by the room's schema: a field the arena lacks is refused before anything is sent", async () => {
+  const c = conn(roomId("schema-input"), "i");
+  await c.connect();
+  const schema = c.schema!;
+  assert.deepEqual(schema.input.fields.map((f) => f.name), ["dx", "dy"]);
+  assert.deepEqual(schema.kinds.map((k) => k.name), ["avatar", "orb"]);
+  const seq = c.lastSeq;
+  assert.throws(() => c.sendInput({ jump: 1 }), /input field "jump" is not in the schema \(dx, dy\)/);
+  assert.equal(c.lastSeq, seq, "a refused input uses up no seq");
+  assert.equal(c.stats.inputsSent, 0);
+  const s = c.sendInput({ dx: -1 });
+  await waitFor(c, "ack", (e) => e.seq === s);
+  await states(c, 3);
+  assert.equal(c.stats.checksumMismatches, 0);
+});
+
+test("a game message reaches the server as a GameMessage: the arena, which takes none, closes with BAD_FRAME", async () => {
+  const c = conn(roomId("message"), "m", { reconnect: false });
+  await c.connect();
+  assert.throws(() => c.sendMessage(0), RangeError);
+  const closed = waitFor(c, "closed");
+  assert.equal(c.sendMessage(1, new Uint8Array([1, 2, 3])), true);
+  const ev = await closed;
+  assert.equal(ev.reason, "error");
+  assert.equal(ev.code, 4001);
+  assert.equal((ev.error as ServerError).codeName, "BAD_FRAME");
+  assert.match(ev.error!.message, /message/i);
+  assert.equal(c.sendMessage(1), false, "not sent once closed");
+});
