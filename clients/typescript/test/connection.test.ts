@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
-  Connection, InterpolationBuffer, Predictor, SchemaMirror, ServerError, type Entity, type FieldValue, type GameState, type ClosedEvent, type ConnectionOptions, type Vec2,
+  Connection, InterpolationBuffer, Predictor, ProtocolError, SchemaMirror, ServerError, type Entity, type FieldValue, type GameState, type ClosedEvent, type ConnectionOptions, type Vec2,
 } from "../src/index.js";
 import { startProxy } from "./proxy.js";
 import { startServer, type TestServer } from "./server.js";
@@ -425,4 +425,36 @@ test("a game message reaches the server as a GameMessage: the arena, which takes
   assert.equal((ev.error as ServerError).codeName, "BAD_FRAME");
   assert.match(ev.error!.message, /message/i);
   assert.equal(c.sendMessage(1), false, "not sent once closed");
+});
+
+test("a Welcome whose schema cannot be decoded ends connect() with a ProtocolError naming the field", async () => {
+  // A server of our own on loopback that answers any join with a bad schema
+  // (tickwire serve validates its games' schemas at start, so it never would).
+  const { WebSocketServer } = await import("ws");
+  const { create, toBinary } = await import("@bufbuild/protobuf");
+  const pb = await import("../src/gen/tickwire/v1/tickwire_pb.js");
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.once("listening", r));
+  wss.on("connection", (ws) => {
+    ws.once("message", () => {
+      const schema = create(pb.SchemaSchema, {
+        roomFields: [create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT }), create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT })],
+      });
+      ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, {
+        body: { case: "welcome", value: { playerId: 1, entityId: 1, roomId: "bad", tickRate: 20, schema, snapshot: { tick: 1n, checksum: 0x811c9dc5 } } },
+      })));
+    });
+  });
+  try {
+    const port = (wss.address() as import("node:net").AddressInfo).port;
+    const c = new Connection({ url: `ws://127.0.0.1:${port}`, roomId: "bad", name: "b" });
+    const closed = waitFor(c, "closed");
+    await assert.rejects(c.connect(), (e: unknown) => e instanceof ProtocolError && /room: field "round" declared twice/.test(e.message));
+    const ev = await closed;
+    assert.equal(ev.reason, "error");
+    assert.equal(c.mirror, undefined);
+  } finally {
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
 });
