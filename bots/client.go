@@ -55,6 +55,11 @@ type Config struct {
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
+	// OnEvent, if set, is called with each game message the server sends
+	// this client (GameEvents), in order, with the tick they came with. It
+	// runs on the client's read goroutine with the client locked: it must
+	// not block or call the client.
+	OnEvent func(tick uint64, op uint32, data []byte)
 	// ResumeToken, from an earlier [Session] in the same room, makes the join
 	// a rejoin: the server gives back that seat (player, entity and score)
 	// if it still holds it, and refuses with RESUME_EXPIRED otherwise. See
@@ -197,8 +202,10 @@ type Stats struct {
 	// LastAckedSeq the last one the server acknowledged.
 	InputsSent    int64
 	InputsDropped int64
-	LastSentSeq   uint32
-	LastAckedSeq  uint32
+	// Events counts the game messages received from the server.
+	Events       int64
+	LastSentSeq  uint32
+	LastAckedSeq uint32
 	// Latency holds, per delta or snapshot arriving in the window, its arrival
 	// time minus the time its tick was scheduled on the server. It is only
 	// meaningful when client and server clocks agree, e.g. on one host.
@@ -787,6 +794,13 @@ func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time) {
 		c.onDelta(body.Delta, now)
 	case *tickwirev1.ServerFrame_Snapshot:
 		c.onSnapshot(body.Snapshot, now)
+	case *tickwirev1.ServerFrame_Events:
+		for _, m := range body.Events.GetMessages() {
+			c.stats.Events++
+			if c.cfg.OnEvent != nil {
+				c.cfg.OnEvent(body.Events.GetTick(), m.GetOp(), m.GetData())
+			}
+		}
 	case *tickwirev1.ServerFrame_Pong:
 		sent := int64(body.Pong.GetClientTimeUs())
 		c.stats.RTT.Record(time.Duration(now.UnixMicro()-sent) * time.Microsecond)

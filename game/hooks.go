@@ -59,6 +59,26 @@ type Messenger interface {
 	HandleMessage(w *World, p *Player, m Message)
 }
 
+// Event is a game message from the game to some players: To lists them,
+// and an empty To means every player in the room.
+type Event struct {
+	To []PlayerID
+	Message
+}
+
+// Send sends a game message to the given players, or to every player when
+// none is given. Events go out with this tick's frame, after it, in the order
+// they were sent; a client that has fallen behind and is caught up later
+// does not get the events of the frames it missed. The game must not change
+// Data afterwards.
+func (w *World) Send(m Message, to ...PlayerID) {
+	w.events = append(w.events, Event{To: to, Message: m})
+}
+
+// Events returns the events sent during this tick, in order, for the room's
+// observer; callers must not modify it.
+func (w *World) Events() []Event { return w.events }
+
 // EndMatch ends the match at the end of this tick with the game's own
 // reason: a stable code for programs ("last_team_standing", "board_full").
 // The result's standings rank the players by score, so set the scores

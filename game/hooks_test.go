@@ -138,3 +138,49 @@ func TestRoomMessagesShareTheQueue(t *testing.T) {
 		t.Fatal("the share was not whole again after the tick")
 	}
 }
+
+// echo is the dots game that answers each message: to its sender, and to
+// everyone when the op is 2.
+type echo struct{ *dots }
+
+func (g *echo) HandleMessage(w *World, p *Player, m Message) {
+	if m.Op == 2 {
+		w.Send(Message{Op: 20, Data: m.Data})
+		return
+	}
+	w.Send(Message{Op: 10, Data: m.Data}, p.ID)
+}
+
+// eventLog is an Observer that keeps each tick's events.
+type eventLog struct {
+	ticks chan []Event
+}
+
+func (l *eventLog) Tick(s *Sim) {
+	if evs := s.World().Events(); len(evs) > 0 {
+		l.ticks <- append([]Event(nil), evs...)
+	}
+}
+func (l *eventLog) Ended(*Sim, Result) {}
+
+// A tick's events reach its observer in order, and are gone at the next
+// tick.
+func TestEventsPerTick(t *testing.T) {
+	log := &eventLog{ticks: make(chan []Event, 4)}
+	r, err := NewRoom(RoomConfig{ID: "e", Game: &echo{newDots()}, Observer: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sim.AddPlayer("a")
+	r.Message(1, Message{Op: 1, Data: []byte("x")})
+	r.Message(1, Message{Op: 2, Data: []byte("y")})
+	r.tick(1, nil, nil)
+	r.tick(2, nil, nil)
+	got := fmt.Sprint(<-log.ticks)
+	if want := "[{[1] {10 [120]}} {[] {20 [121]}}]"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+	if len(log.ticks) != 0 || len(r.sim.World().Events()) != 0 {
+		t.Fatal("events outlived their tick")
+	}
+}

@@ -240,6 +240,9 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 		r.sim.End(reason)
 	}
 	r.cfg.Observer.Tick(r.sim)
+	w := r.sim.world
+	clear(w.events)
+	w.events = w.events[:0]
 
 	took := time.Since(began)
 	r.statsMu.Lock()

@@ -64,7 +64,8 @@ type World struct {
 	players    []*Player
 	nextEntity EntityID
 	rand       *rand.Rand
-	endReason  string // set by EndMatch
+	endReason  string  // set by EndMatch
+	events     []Event // sent this tick; cleared after the observer saw them
 }
 
 func newWorld(schema *Schema, seed uint64) *World {

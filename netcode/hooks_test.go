@@ -2,6 +2,8 @@ package netcode_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +143,58 @@ func TestGameMessagesOverTheWire(t *testing.T) {
 	}
 	if se := q.Stats().ServerError; se == nil || se.Code != pb.ErrorCode_ERROR_CODE_BAD_FRAME {
 		t.Fatalf("message to a game that takes none: %v, want BAD_FRAME", se)
+	}
+}
+
+// echoGame is the arena that answers game messages: op 1 back to its sender
+// as op 10, op 2 to everyone as op 20.
+type echoGame struct{ *arena.Arena }
+
+func (g echoGame) HandleMessage(w *game.World, p *game.Player, m game.Message) {
+	if m.Op == 2 {
+		w.Send(game.Message{Op: 20, Data: m.Data})
+		return
+	}
+	w.Send(game.Message{Op: 10, Data: m.Data}, p.ID)
+}
+
+// The game's events reach the players they are for, in order, with the tick
+// they were sent at.
+func TestGameEventsOverTheWire(t *testing.T) {
+	_, addr := serve(t, netcode.Config{OpenRooms: true, TickRate: 50,
+		NewGame: func(string) game.Game { return echoGame{arena.New(arena.Config{})} }})
+	type got struct {
+		mu  sync.Mutex
+		evs []string
+	}
+	dial := func(name string, g *got) *bots.Client {
+		c, err := bots.Dial(t.Context(), bots.Config{URL: "ws://" + addr, RoomID: "r", Name: name,
+			OnEvent: func(tick uint64, op uint32, data []byte) {
+				g.mu.Lock()
+				g.evs = append(g.evs, fmt.Sprintf("%d:%s", op, data))
+				g.mu.Unlock()
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	var ga, gb got
+	a := dial("ann", &ga)
+	dial("bob", &gb)
+	for _, m := range []struct {
+		op   uint32
+		data string
+	}{{1, "a"}, {2, "b"}, {1, "c"}} {
+		if err := a.SendMessage(m.op, []byte(m.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := func(g *got) string { g.mu.Lock(); defer g.mu.Unlock(); return fmt.Sprint(g.evs) }
+	waitFor(t, "ann's events", func() bool { return seen(&ga) == "[10:a 20:b 10:c]" })
+	waitFor(t, "bob's event", func() bool { return seen(&gb) == "[20:b]" })
+	if st := a.Stats(); st.Events != 3 || st.Desyncs != 0 {
+		t.Fatalf("ann: %d events, %d desyncs; want 3, 0", st.Events, st.Desyncs)
 	}
 }

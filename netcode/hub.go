@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,36 @@ func (h *hub) Tick(sim *game.Sim) {
 	}
 	if shared != nil {
 		shared.release()
+	}
+	if evs := sim.World().Events(); len(evs) > 0 {
+		h.sendEvents(evs, cur.tick)
+	}
+}
+
+// sendEvents sends each session that got this tick's frame the game's events
+// addressed to it, in one frame right after that one. A session that is
+// behind gets none: it is caught up with state, not with past events.
+func (h *hub) sendEvents(evs []game.Event, tick uint64) {
+	for _, s := range h.sessions {
+		if !s.welcomed || s.sentTick != tick {
+			continue
+		}
+		pid := s.playerID()
+		var msgs []*pb.GameMessage
+		for i := range evs {
+			if len(evs[i].To) == 0 || slices.Contains(evs[i].To, pid) {
+				msgs = append(msgs, &pb.GameMessage{Op: evs[i].Op, Data: evs[i].Data})
+			}
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Events{Events: &pb.GameEvents{Tick: tick, Messages: msgs}}}), tick)
+		if s.deflate {
+			f.compress(h.env.cfg.DeflateLevel)
+		}
+		s.send(f)
+		f.release()
 	}
 }
 

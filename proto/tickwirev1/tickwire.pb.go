@@ -584,6 +584,60 @@ func (x *GameMessage) GetData() []byte {
 	return nil
 }
 
+// GameEvents are the game's messages to one client at one tick, in the order
+// the game sent them. They follow that tick's Delta (or Welcome, Snapshot).
+type GameEvents struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tick          uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	Messages      []*GameMessage         `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GameEvents) Reset() {
+	*x = GameEvents{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GameEvents) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GameEvents) ProtoMessage() {}
+
+func (x *GameEvents) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GameEvents.ProtoReflect.Descriptor instead.
+func (*GameEvents) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GameEvents) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *GameEvents) GetMessages() []*GameMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 // ServerFrame is the envelope of every message the server sends.
 type ServerFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -595,6 +649,7 @@ type ServerFrame struct {
 	//	*ServerFrame_Error
 	//	*ServerFrame_MatchEnd
 	//	*ServerFrame_Snapshot
+	//	*ServerFrame_Events
 	Body          isServerFrame_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -602,7 +657,7 @@ type ServerFrame struct {
 
 func (x *ServerFrame) Reset() {
 	*x = ServerFrame{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +669,7 @@ func (x *ServerFrame) String() string {
 func (*ServerFrame) ProtoMessage() {}
 
 func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +682,7 @@ func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
 func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ServerFrame) GetBody() isServerFrame_Body {
@@ -691,6 +746,15 @@ func (x *ServerFrame) GetSnapshot() *Snapshot {
 	return nil
 }
 
+func (x *ServerFrame) GetEvents() *GameEvents {
+	if x != nil {
+		if x, ok := x.Body.(*ServerFrame_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Body interface {
 	isServerFrame_Body()
 }
@@ -720,6 +784,12 @@ type ServerFrame_Snapshot struct {
 	Snapshot *Snapshot `protobuf:"bytes,6,opt,name=snapshot,proto3,oneof"`
 }
 
+type ServerFrame_Events struct {
+	// The game's messages to this client at a tick, right after that tick's
+	// frame.
+	Events *GameEvents `protobuf:"bytes,7,opt,name=events,proto3,oneof"`
+}
+
 func (*ServerFrame_Welcome) isServerFrame_Body() {}
 
 func (*ServerFrame_Delta) isServerFrame_Body() {}
@@ -731,6 +801,8 @@ func (*ServerFrame_Error) isServerFrame_Body() {}
 func (*ServerFrame_MatchEnd) isServerFrame_Body() {}
 
 func (*ServerFrame_Snapshot) isServerFrame_Body() {}
+
+func (*ServerFrame_Events) isServerFrame_Body() {}
 
 // Join is the first frame a client sends. Until the server answers with Welcome
 // (or Error), it answers Ping (with server_tick 0), ignores Input, closes with
@@ -756,7 +828,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +840,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +853,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Join) GetProtocolVersion() uint32 {
@@ -834,7 +906,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +918,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +931,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Input) GetSeq() uint32 {
@@ -887,7 +959,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +971,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +984,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Ping) GetClientTimeUs() uint64 {
@@ -931,7 +1003,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1015,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1028,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
 }
 
 // ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -970,7 +1042,7 @@ type ResyncRequest struct {
 
 func (x *ResyncRequest) Reset() {
 	*x = ResyncRequest{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1054,7 @@ func (x *ResyncRequest) String() string {
 func (*ResyncRequest) ProtoMessage() {}
 
 func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1067,7 @@ func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResyncRequest.ProtoReflect.Descriptor instead.
 func (*ResyncRequest) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResyncRequest) GetLastTick() uint64 {
@@ -1047,7 +1119,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1131,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1144,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Welcome) GetPlayerId() uint32 {
@@ -1169,7 +1241,7 @@ type Schema struct {
 
 func (x *Schema) Reset() {
 	*x = Schema{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1253,7 @@ func (x *Schema) String() string {
 func (*Schema) ProtoMessage() {}
 
 func (x *Schema) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1266,7 @@ func (x *Schema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schema.ProtoReflect.Descriptor instead.
 func (*Schema) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Schema) GetKinds() []*EntityKind {
@@ -1236,7 +1308,7 @@ type EntityKind struct {
 
 func (x *EntityKind) Reset() {
 	*x = EntityKind{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1320,7 @@ func (x *EntityKind) String() string {
 func (*EntityKind) ProtoMessage() {}
 
 func (x *EntityKind) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1333,7 @@ func (x *EntityKind) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityKind.ProtoReflect.Descriptor instead.
 func (*EntityKind) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EntityKind) GetName() string {
@@ -1295,7 +1367,7 @@ type FieldSpec struct {
 
 func (x *FieldSpec) Reset() {
 	*x = FieldSpec{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1379,7 @@ func (x *FieldSpec) String() string {
 func (*FieldSpec) ProtoMessage() {}
 
 func (x *FieldSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1392,7 @@ func (x *FieldSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
 func (*FieldSpec) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FieldSpec) GetName() string {
@@ -1377,7 +1449,7 @@ type MatchInfo struct {
 
 func (x *MatchInfo) Reset() {
 	*x = MatchInfo{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1461,7 @@ func (x *MatchInfo) String() string {
 func (*MatchInfo) ProtoMessage() {}
 
 func (x *MatchInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1474,7 @@ func (x *MatchInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchInfo.ProtoReflect.Descriptor instead.
 func (*MatchInfo) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MatchInfo) GetMode() string {
@@ -1463,7 +1535,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1547,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1560,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Snapshot) GetTick() uint64 {
@@ -1565,7 +1637,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1649,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1662,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Player) GetId() uint32 {
@@ -1650,7 +1722,7 @@ type FieldValues struct {
 
 func (x *FieldValues) Reset() {
 	*x = FieldValues{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1734,7 @@ func (x *FieldValues) String() string {
 func (*FieldValues) ProtoMessage() {}
 
 func (x *FieldValues) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1747,7 @@ func (x *FieldValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
 func (*FieldValues) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FieldValues) GetMask() uint64 {
@@ -1739,7 +1811,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1823,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1836,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Delta) GetTick() uint64 {
@@ -1898,7 +1970,7 @@ type EntityColumns struct {
 
 func (x *EntityColumns) Reset() {
 	*x = EntityColumns{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +1982,7 @@ func (x *EntityColumns) String() string {
 func (*EntityColumns) ProtoMessage() {}
 
 func (x *EntityColumns) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +1995,7 @@ func (x *EntityColumns) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityColumns.ProtoReflect.Descriptor instead.
 func (*EntityColumns) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EntityColumns) GetIds() []uint32 {
@@ -1977,7 +2049,7 @@ type EntityUpdates struct {
 
 func (x *EntityUpdates) Reset() {
 	*x = EntityUpdates{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2061,7 @@ func (x *EntityUpdates) String() string {
 func (*EntityUpdates) ProtoMessage() {}
 
 func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2074,7 @@ func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityUpdates.ProtoReflect.Descriptor instead.
 func (*EntityUpdates) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EntityUpdates) GetIdGaps() []uint32 {
@@ -2052,7 +2124,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2136,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2149,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Pong) GetClientTimeUs() uint64 {
@@ -2114,7 +2186,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2198,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2211,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2185,7 +2257,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2269,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2282,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MatchEnd) GetTick() uint64 {
@@ -2263,7 +2335,7 @@ type FinalScore struct {
 
 func (x *FinalScore) Reset() {
 	*x = FinalScore{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2347,7 @@ func (x *FinalScore) String() string {
 func (*FinalScore) ProtoMessage() {}
 
 func (x *FinalScore) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2360,7 @@ func (x *FinalScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalScore.ProtoReflect.Descriptor instead.
 func (*FinalScore) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{22}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FinalScore) GetPlayerId() uint32 {
@@ -2334,14 +2406,19 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x04body\"1\n" +
 	"\vGameMessage\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\rR\x02op\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"\xb3\x02\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"V\n" +
+	"\n" +
+	"GameEvents\x12\x12\n" +
+	"\x04tick\x18\x01 \x01(\x04R\x04tick\x124\n" +
+	"\bmessages\x18\x02 \x03(\v2\x18.tickwire.v1.GameMessageR\bmessages\"\xe6\x02\n" +
 	"\vServerFrame\x120\n" +
 	"\awelcome\x18\x01 \x01(\v2\x14.tickwire.v1.WelcomeH\x00R\awelcome\x12*\n" +
 	"\x05delta\x18\x02 \x01(\v2\x12.tickwire.v1.DeltaH\x00R\x05delta\x12'\n" +
 	"\x04pong\x18\x03 \x01(\v2\x11.tickwire.v1.PongH\x00R\x04pong\x12*\n" +
 	"\x05error\x18\x04 \x01(\v2\x12.tickwire.v1.ErrorH\x00R\x05error\x124\n" +
 	"\tmatch_end\x18\x05 \x01(\v2\x15.tickwire.v1.MatchEndH\x00R\bmatchEnd\x123\n" +
-	"\bsnapshot\x18\x06 \x01(\v2\x15.tickwire.v1.SnapshotH\x00R\bsnapshotB\x06\n" +
+	"\bsnapshot\x18\x06 \x01(\v2\x15.tickwire.v1.SnapshotH\x00R\bsnapshot\x121\n" +
+	"\x06events\x18\a \x01(\v2\x17.tickwire.v1.GameEventsH\x00R\x06eventsB\x06\n" +
 	"\x04body\"\x99\x01\n" +
 	"\x04Join\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x17\n" +
@@ -2531,7 +2608,7 @@ func file_tickwire_v1_tickwire_proto_rawDescGZIP() []byte {
 }
 
 var file_tickwire_v1_tickwire_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ProtocolVersion)(0),  // 0: tickwire.v1.ProtocolVersion
 	(FieldType)(0),        // 1: tickwire.v1.FieldType
@@ -2540,68 +2617,71 @@ var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(MatchEndReason)(0),   // 4: tickwire.v1.MatchEndReason
 	(*ClientFrame)(nil),   // 5: tickwire.v1.ClientFrame
 	(*GameMessage)(nil),   // 6: tickwire.v1.GameMessage
-	(*ServerFrame)(nil),   // 7: tickwire.v1.ServerFrame
-	(*Join)(nil),          // 8: tickwire.v1.Join
-	(*Input)(nil),         // 9: tickwire.v1.Input
-	(*Ping)(nil),          // 10: tickwire.v1.Ping
-	(*Leave)(nil),         // 11: tickwire.v1.Leave
-	(*ResyncRequest)(nil), // 12: tickwire.v1.ResyncRequest
-	(*Welcome)(nil),       // 13: tickwire.v1.Welcome
-	(*Schema)(nil),        // 14: tickwire.v1.Schema
-	(*EntityKind)(nil),    // 15: tickwire.v1.EntityKind
-	(*FieldSpec)(nil),     // 16: tickwire.v1.FieldSpec
-	(*MatchInfo)(nil),     // 17: tickwire.v1.MatchInfo
-	(*Snapshot)(nil),      // 18: tickwire.v1.Snapshot
-	(*Player)(nil),        // 19: tickwire.v1.Player
-	(*FieldValues)(nil),   // 20: tickwire.v1.FieldValues
-	(*Delta)(nil),         // 21: tickwire.v1.Delta
-	(*EntityColumns)(nil), // 22: tickwire.v1.EntityColumns
-	(*EntityUpdates)(nil), // 23: tickwire.v1.EntityUpdates
-	(*Pong)(nil),          // 24: tickwire.v1.Pong
-	(*Error)(nil),         // 25: tickwire.v1.Error
-	(*MatchEnd)(nil),      // 26: tickwire.v1.MatchEnd
-	(*FinalScore)(nil),    // 27: tickwire.v1.FinalScore
+	(*GameEvents)(nil),    // 7: tickwire.v1.GameEvents
+	(*ServerFrame)(nil),   // 8: tickwire.v1.ServerFrame
+	(*Join)(nil),          // 9: tickwire.v1.Join
+	(*Input)(nil),         // 10: tickwire.v1.Input
+	(*Ping)(nil),          // 11: tickwire.v1.Ping
+	(*Leave)(nil),         // 12: tickwire.v1.Leave
+	(*ResyncRequest)(nil), // 13: tickwire.v1.ResyncRequest
+	(*Welcome)(nil),       // 14: tickwire.v1.Welcome
+	(*Schema)(nil),        // 15: tickwire.v1.Schema
+	(*EntityKind)(nil),    // 16: tickwire.v1.EntityKind
+	(*FieldSpec)(nil),     // 17: tickwire.v1.FieldSpec
+	(*MatchInfo)(nil),     // 18: tickwire.v1.MatchInfo
+	(*Snapshot)(nil),      // 19: tickwire.v1.Snapshot
+	(*Player)(nil),        // 20: tickwire.v1.Player
+	(*FieldValues)(nil),   // 21: tickwire.v1.FieldValues
+	(*Delta)(nil),         // 22: tickwire.v1.Delta
+	(*EntityColumns)(nil), // 23: tickwire.v1.EntityColumns
+	(*EntityUpdates)(nil), // 24: tickwire.v1.EntityUpdates
+	(*Pong)(nil),          // 25: tickwire.v1.Pong
+	(*Error)(nil),         // 26: tickwire.v1.Error
+	(*MatchEnd)(nil),      // 27: tickwire.v1.MatchEnd
+	(*FinalScore)(nil),    // 28: tickwire.v1.FinalScore
 }
 var file_tickwire_v1_tickwire_proto_depIdxs = []int32{
-	8,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
-	9,  // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
-	10, // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
-	11, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
-	12, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
+	9,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
+	10, // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
+	11, // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
+	12, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
+	13, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
 	6,  // 5: tickwire.v1.ClientFrame.message:type_name -> tickwire.v1.GameMessage
-	13, // 6: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
-	21, // 7: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
-	24, // 8: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
-	25, // 9: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
-	26, // 10: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
-	18, // 11: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
-	17, // 12: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
-	18, // 13: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
-	14, // 14: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
-	15, // 15: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
-	16, // 16: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
-	16, // 17: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
-	16, // 18: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
-	16, // 19: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
-	1,  // 20: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
-	2,  // 21: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
-	22, // 22: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
-	20, // 23: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
-	19, // 24: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
-	23, // 25: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
-	22, // 26: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
-	19, // 27: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
-	2,  // 28: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
-	23, // 29: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
-	20, // 30: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
-	3,  // 31: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
-	4,  // 32: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
-	27, // 33: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	6,  // 6: tickwire.v1.GameEvents.messages:type_name -> tickwire.v1.GameMessage
+	14, // 7: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
+	22, // 8: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
+	25, // 9: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
+	26, // 10: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
+	27, // 11: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
+	19, // 12: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
+	7,  // 13: tickwire.v1.ServerFrame.events:type_name -> tickwire.v1.GameEvents
+	18, // 14: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
+	19, // 15: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
+	15, // 16: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
+	16, // 17: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
+	17, // 18: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
+	17, // 19: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
+	17, // 20: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
+	17, // 21: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
+	1,  // 22: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
+	2,  // 23: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
+	23, // 24: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
+	21, // 25: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
+	20, // 26: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
+	24, // 27: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
+	23, // 28: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
+	20, // 29: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
+	2,  // 30: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
+	24, // 31: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
+	21, // 32: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
+	3,  // 33: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
+	4,  // 34: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
+	28, // 35: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tickwire_v1_tickwire_proto_init() }
@@ -2617,13 +2697,14 @@ func file_tickwire_v1_tickwire_proto_init() {
 		(*ClientFrame_Resync)(nil),
 		(*ClientFrame_Message)(nil),
 	}
-	file_tickwire_v1_tickwire_proto_msgTypes[2].OneofWrappers = []any{
+	file_tickwire_v1_tickwire_proto_msgTypes[3].OneofWrappers = []any{
 		(*ServerFrame_Welcome)(nil),
 		(*ServerFrame_Delta)(nil),
 		(*ServerFrame_Pong)(nil),
 		(*ServerFrame_Error)(nil),
 		(*ServerFrame_MatchEnd)(nil),
 		(*ServerFrame_Snapshot)(nil),
+		(*ServerFrame_Events)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2631,7 +2712,7 @@ func file_tickwire_v1_tickwire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickwire_v1_tickwire_proto_rawDesc), len(file_tickwire_v1_tickwire_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
