@@ -9,6 +9,7 @@ import {
   ProtocolVersion,
   ServerFrameSchema,
   type Delta,
+  type GameEvents,
   type MatchEnd,
   type MatchEndReason,
   type MatchInfo,
@@ -105,6 +106,16 @@ export interface MatchEndEvent {
   verified: boolean | undefined;
 }
 
+/** A game message from the game to this client (PROTOCOL.md, "Game messages"). */
+export interface GameEvent {
+  /** The tick whose frame it came with. */
+  tick: number;
+  /** The game's op code. */
+  op: number;
+  /** The game's bytes (typically its own protobuf). */
+  data: Uint8Array;
+}
+
 export interface DisconnectedEvent {
   /** The WebSocket close code (1006: the network dropped). */
   code: number;
@@ -136,6 +147,13 @@ export interface ConnectionEvents<M> {
   resync: ResyncEvent;
   pong: { rttMs: number; offsetUs: number; serverTick: number };
   matchEnd: MatchEndEvent;
+  /**
+   * A game message from the game, in the order the game sent them, right
+   * after the `state` of the tick it came with. Events of frames a resync or
+   * a catch-up skipped are not sent again: a game keeps in its state what
+   * must survive them.
+   */
+  event: GameEvent;
   /** The server sent an Error frame (a close follows). */
   serverError: ServerError;
   disconnected: DisconnectedEvent;
@@ -160,6 +178,8 @@ export interface ConnectionStats {
   inputsSent: number;
   /** Game messages sent. */
   messagesSent: number;
+  /** Game messages received (each an `event`). */
+  eventsIn: number;
   /** Successful reconnects (resumed Welcomes). */
   reconnects: number;
 }
@@ -175,7 +195,7 @@ type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
 export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
     framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
-    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, reconnects: 0,
+    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, eventsIn: 0, reconnects: 0,
   };
   readonly clock = new ServerClock();
 
@@ -446,6 +466,9 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
         case "matchEnd":
           this.onMatchEnd(frame.body.value);
           break;
+        case "events":
+          this.onEvents(frame.body.value);
+          break;
       }
     } catch (err) {
       if (err instanceof MirrorError) this.requestResync(err);
@@ -522,6 +545,14 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     this.mirrorValue.applyDelta(d); // throws MirrorError
     this.stats.framesVerified++;
     this.emit("state", { tick: this.mirrorValue.tick, kind: "delta", mirror: this.mirrorValue });
+  }
+
+  private onEvents(e: GameEvents): void {
+    const tick = toSafeNumber(e.tick, "tick");
+    for (const m of e.messages) {
+      this.stats.eventsIn++;
+      this.emit("event", { tick, op: m.op, data: m.data });
+    }
   }
 
   private setAck(seq: number): void {

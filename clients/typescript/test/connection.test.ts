@@ -5,6 +5,10 @@ import { after, before, test } from "node:test";
 import {
   Connection, InterpolationBuffer, Predictor, ProtocolError, SchemaMirror, ServerError, type Entity, type FieldValue, type GameState, type ClosedEvent, type ConnectionOptions, type Vec2,
 } from "../src/index.js";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import * as pb from "../src/gen/tickwire/v1/tickwire_pb.js";
 import { startProxy } from "./proxy.js";
 import { startServer, type TestServer } from "./server.js";
 import { roomId, states, waitFor } from "./util.js";
@@ -427,34 +431,71 @@ test("a game message reaches the server as a GameMessage: the arena, which takes
   assert.equal(c.sendMessage(1), false, "not sent once closed");
 });
 
-test("a Welcome whose schema cannot be decoded ends connect() with a ProtocolError naming the field", async () => {
-  // A server of our own on loopback that answers any join with a bad schema
-  // (tickwire serve validates its games' schemas at start, so it never would).
-  const { WebSocketServer } = await import("ws");
-  const { create, toBinary } = await import("@bufbuild/protobuf");
-  const pb = await import("../src/gen/tickwire/v1/tickwire_pb.js");
+/**
+ * A server of our own on loopback that answers a join with the given frames,
+ * for what tickwire serve's games never send (a bad schema) or do not send
+ * yet (game events: none of the shipped games sends any).
+ */
+async function scriptedServer(frames: MessageInitShape<typeof pb.ServerFrameSchema>[]): Promise<{ url: string; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));
   wss.on("connection", (ws) => {
     ws.once("message", () => {
-      const schema = create(pb.SchemaSchema, {
-        roomFields: [create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT }), create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT })],
-      });
-      ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, {
-        body: { case: "welcome", value: { playerId: 1, entityId: 1, roomId: "bad", tickRate: 20, schema, snapshot: { tick: 1n, checksum: 0x811c9dc5 } } },
-      })));
+      for (const f of frames) ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, f)));
     });
   });
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((r) => wss.close(r));
+    },
+  };
+}
+
+const EMPTY_CHECKSUM = 0x811c9dc5;
+
+test("a Welcome whose schema cannot be decoded ends connect() with a ProtocolError naming the field", async () => {
+  const schema = create(pb.SchemaSchema, {
+    roomFields: [create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT }), create(pb.FieldSpecSchema, { name: "round", type: pb.FieldType.INT })],
+  });
+  const fake = await scriptedServer([
+    { body: { case: "welcome", value: { playerId: 1, entityId: 1, roomId: "bad", tickRate: 20, schema, snapshot: { tick: 1n, checksum: EMPTY_CHECKSUM } } } },
+  ]);
   try {
-    const port = (wss.address() as import("node:net").AddressInfo).port;
-    const c = new Connection({ url: `ws://127.0.0.1:${port}`, roomId: "bad", name: "b" });
+    const c = new Connection({ url: fake.url, roomId: "bad", name: "b" });
     const closed = waitFor(c, "closed");
     await assert.rejects(c.connect(), (e: unknown) => e instanceof ProtocolError && /room: field "round" declared twice/.test(e.message));
     const ev = await closed;
     assert.equal(ev.reason, "error");
     assert.equal(c.mirror, undefined);
   } finally {
-    for (const ws of wss.clients) ws.terminate();
-    await new Promise((r) => wss.close(r));
+    await fake.close();
+  }
+});
+
+test("game events arrive in order, each after the state of the tick it came with", async () => {
+  const enc = new TextEncoder();
+  const fake = await scriptedServer([
+    { body: { case: "welcome", value: { playerId: 1, entityId: 0, roomId: "ev", tickRate: 20, schema: {}, snapshot: { tick: 1n, checksum: EMPTY_CHECKSUM } } } },
+    { body: { case: "events", value: { tick: 1n, messages: [{ op: 7, data: enc.encode("a") }, { op: 8, data: enc.encode("b") }] } } },
+    { body: { case: "delta", value: { tick: 2n, baseTick: 1n, checksum: EMPTY_CHECKSUM } } },
+    { body: { case: "events", value: { tick: 2n, messages: [{ op: 9 }] } } },
+  ]);
+  try {
+    const c = new Connection({ url: fake.url, roomId: "ev", name: "e", reconnect: false, pingIntervalMs: 0 });
+    const seen: string[] = [];
+    c.on("state", ({ tick }) => seen.push(`state ${tick}`));
+    c.on("event", ({ tick, op, data }) => seen.push(`event ${tick} op ${op} ${new TextDecoder().decode(data)}`));
+    const last = waitFor(c, "event", (e) => e.op === 9);
+    await c.connect();
+    await last;
+    assert.deepEqual(seen, ["state 1", "event 1 op 7 a", "event 1 op 8 b", "state 2", "event 2 op 9 "]);
+    assert.equal(c.stats.eventsIn, 3);
+    assert.equal(c.stats.checksumMismatches, 0);
+    await c.close();
+  } finally {
+    await fake.close();
   }
 });

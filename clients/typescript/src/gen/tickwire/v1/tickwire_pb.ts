@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickwire/v1/tickwire.proto.
  */
 export const file_tickwire_v1_tickwire: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEigAIKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIABIrCgdtZXNzYWdlGAYgASgLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2VIAEIGCgRib2R5IicKC0dhbWVNZXNzYWdlEgoKAm9wGAEgASgNEgwKBGRhdGEYAiABKAwiggIKC1NlcnZlckZyYW1lEicKB3dlbGNvbWUYASABKAsyFC50aWNrd2lyZS52MS5XZWxjb21lSAASIwoFZGVsdGEYAiABKAsyEi50aWNrd2lyZS52MS5EZWx0YUgAEiEKBHBvbmcYAyABKAsyES50aWNrd2lyZS52MS5Qb25nSAASIwoFZXJyb3IYBCABKAsyEi50aWNrd2lyZS52MS5FcnJvckgAEioKCW1hdGNoX2VuZBgFIAEoCzIVLnRpY2t3aXJlLnYxLk1hdGNoRW5kSAASKQoIc25hcHNob3QYBiABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdEgAQgYKBGJvZHkiZQoESm9pbhIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3Jvb21faWQYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZ0aWNrZXQYBCABKAkSFAoMcmVzdW1lX3Rva2VuGAUgASgJIkcKBUlucHV0EgsKA3NlcRgBIAEoDRIOCgZ2YWx1ZXMYBSADKARKBAgCEANKBAgDEARKBAgEEAVSAmR4UgJkeVIHYnV0dG9ucyIeCgRQaW5nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEIgcKBUxlYXZlIiIKDVJlc3luY1JlcXVlc3QSEQoJbGFzdF90aWNrGAEgASgEIp4CCgdXZWxjb21lEhEKCXBsYXllcl9pZBgBIAEoDRIRCgllbnRpdHlfaWQYAiABKA0SDwoHcm9vbV9pZBgDIAEoCRIRCgl0aWNrX3JhdGUYBCABKA0SFQoNdGljazBfdW5peF91cxgFIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgGIAEoAxIlCgVtYXRjaBgHIAEoCzIWLnRpY2t3aXJlLnYxLk1hdGNoSW5mbxInCghzbmFwc2hvdBgIIAEoCzIVLnRpY2t3aXJlLnYxLlNuYXBzaG90EhQKDHJlc3VtZV90b2tlbhgJIAEoCRIPCgdyZXN1bWVkGAogASgIEiMKBnNjaGVtYRgLIAEoCzITLnRpY2t3aXJlLnYxLlNjaGVtYSK6AQoGU2NoZW1hEiYKBWtpbmRzGAEgAygLMhcudGlja3dpcmUudjEuRW50aXR5S2luZBItCg1wbGF5ZXJfZmllbGRzGAIgAygLMhYudGlja3dpcmUudjEuRmllbGRTcGVjEisKC3Jvb21fZmllbGRzGAMgAygLMhYudGlja3dpcmUudjEuRmllbGRTcGVjEiwKDGlucHV0X2ZpZWxkcxgEIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYyJCCgpFbnRpdHlLaW5kEgwKBG5hbWUYASABKAkSJgoGZmllbGRzGAIgAygLMhYudGlja3dpcmUudjEuRmllbGRTcGVjImwKCUZpZWxkU3BlYxIMCgRuYW1lGAEgASgJEiQKBHR5cGUYAiABKA4yFi50aWNrd2lyZS52MS5GaWVsZFR5cGUSDQoFc2NhbGUYAyABKA0SDAoEYml0cxgEIAEoDRIOCgZ2YWx1ZXMYBSADKAkicAoJTWF0Y2hJbmZvEgwKBG1vZGUYASABKAkSEwoLbWF4X3BsYXllcnMYAiABKA0SEwoLbWluX3BsYXllcnMYAyABKA0SFgoOZHVyYXRpb25fdGlja3MYBCABKAQSEwoLc2NvcmVfbGltaXQYBSABKAMipQIKCFNuYXBzaG90EgwKBHRpY2sYASABKAQSJgoFcGhhc2UYAiABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGAMgASgEEiwKCGVudGl0aWVzGA0gASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxImCgRyb29tGA4gASgLMhgudGlja3dpcmUudjEuRmllbGRWYWx1ZXMSJAoHcGxheWVycxgKIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIWCg5sYXN0X2lucHV0X3NlcRgLIAEoDRIQCghjaGVja3N1bRgMIAEoB0oECAQQClIKZW50aXR5X2lkc1IFa2luZHNSAXhSAXlSBWFuZ2xlUgV2YWx1ZSJjCgZQbGF5ZXISCgoCaWQYASABKA0SDAoEbmFtZRgCIAEoCRIRCgllbnRpdHlfaWQYAyABKA0SDQoFc2NvcmUYBCABKAMSDgoGdmFsdWVzGAUgAygEEg0KBXRleHRzGAYgAygJIjoKC0ZpZWxkVmFsdWVzEgwKBG1hc2sYASABKAQSDgoGdmFsdWVzGAIgAygEEg0KBXRleHRzGAMgAygJIswDCgVEZWx0YRIMCgR0aWNrGAEgASgEEhEKCWJhc2VfdGljaxgCIAEoBBIPCgdyZW1vdmVkGAMgAygNEisKB3VwZGF0ZXMYBCABKAsyGi50aWNrd2lyZS52MS5FbnRpdHlVcGRhdGVzEisKB2NyZWF0ZWQYBSABKAsyGi50aWNrd2lyZS52MS5FbnRpdHlDb2x1bW5zEisKDnBsYXllcnNfam9pbmVkGAYgAygLMhMudGlja3dpcmUudjEuUGxheWVyEhQKDHBsYXllcnNfbGVmdBgHIAMoDRIVCg1zY29yZV9wbGF5ZXJzGAggAygNEg4KBnNjb3JlcxgJIAMoEhITCgthY2tfcGxheWVycxgKIAMoDRIQCghhY2tfc2VxcxgLIAMoDRImCgVwaGFzZRgMIAEoDjIXLnRpY2t3aXJlLnYxLk1hdGNoUGhhc2USEAoIZW5kX3RpY2sYDSABKAQSEAoIY2hlY2tzdW0YDiABKAcSMgoOcGxheWVyX3VwZGF0ZXMYDyABKAsyGi50aWNrd2lyZS52MS5FbnRpdHlVcGRhdGVzEiYKBHJvb20YECABKAsyGC50aWNrd2lyZS52MS5GaWVsZFZhbHVlcyJkCg1FbnRpdHlDb2x1bW5zEgsKA2lkcxgBIAMoDRINCgVraW5kcxgCIAMoDRIOCgZ2YWx1ZXMYByADKAQSDQoFdGV4dHMYCCADKAlKBAgDEAdSAXhSAXlSBWFuZ2xlUgV2YWx1ZSJ+Cg1FbnRpdHlVcGRhdGVzEg8KB2lkX2dhcHMYASADKA0SCwoDYWxsGAIgASgIEg0KBW1hc2tzGAMgAygEEg4KBnZhbHVlcxgJIAMoBBINCgV0ZXh0cxgKIAMoCUoECAQQCVICZHhSAmR5UgVhbmdsZVIFa2luZHNSBXZhbHVlIksKBFBvbmcSFgoOY2xpZW50X3RpbWVfdXMYASABKAQSFgoOc2VydmVyX3RpbWVfdXMYAiABKAMSEwoLc2VydmVyX3RpY2sYAyABKAQiTgoFRXJyb3ISJAoEY29kZRgBIAEoDjIWLnRpY2t3aXJlLnYxLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKQAQoITWF0Y2hFbmQSDAoEdGljaxgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy50aWNrd2lyZS52MS5NYXRjaEVuZFJlYXNvbhInCgZzY29yZXMYAyADKAsyFy50aWNrd2lyZS52MS5GaW5hbFNjb3JlEhAKCGNoZWNrc3VtGAQgASgHEg4KBmRldGFpbBgFIAEoCSJKCgpGaW5hbFNjb3JlEhEKCXBsYXllcl9pZBgBIAEoDRIMCgRuYW1lGAIgASgJEg0KBXNjb3JlGAMgASgDEgwKBHJhbmsYBCABKA0qYwoPUHJvdG9jb2xWZXJzaW9uEiAKHFBST1RPQ09MX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIWChJQUk9UT0NPTF9WRVJTSU9OXzEQARIWChJQUk9UT0NPTF9WRVJTSU9OXzIQAirQAQoJRmllbGRUeXBlEhoKFkZJRUxEX1RZUEVfVU5TUEVDSUZJRUQQABISCg5GSUVMRF9UWVBFX0lOVBABEhQKEEZJRUxEX1RZUEVfRklYRUQQAhIUChBGSUVMRF9UWVBFX0FOR0xFEAMSEwoPRklFTERfVFlQRV9CT09MEAQSEwoPRklFTERfVFlQRV9FTlVNEAUSEwoPRklFTERfVFlQRV9QT1MyEAYSEwoPRklFTERfVFlQRV9QT1MzEAcSEwoPRklFTERfVFlQRV9URVhUEAgqcgoKTWF0Y2hQaGFzZRIbChdNQVRDSF9QSEFTRV9VTlNQRUNJRklFRBAAEhcKE01BVENIX1BIQVNFX1dBSVRJTkcQARIXChNNQVRDSF9QSEFTRV9SVU5OSU5HEAISFQoRTUFUQ0hfUEhBU0VfRU5ERUQQAyqeBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIYChRFUlJPUl9DT0RFX0JBRF9GUkFNRRABEiIKHkVSUk9SX0NPREVfVU5TVVBQT1JURURfVkVSU0lPThACEh0KGUVSUk9SX0NPREVfUk9PTV9OT1RfRk9VTkQQAxIYChRFUlJPUl9DT0RFX1JPT01fRlVMTBAEEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAUSIAocRVJST1JfQ09ERV9IQU5EU0hBS0VfVElNRU9VVBAGEhsKF0VSUk9SX0NPREVfSURMRV9USU1FT1VUEAcSHAoYRVJST1JfQ09ERV9TTE9XX0NPTlNVTUVSEAgSGgoWRVJST1JfQ09ERV9NQVRDSF9FTkRFRBAJEh4KGkVSUk9SX0NPREVfU0VSVkVSX1NIVVRET1dOEAoSFwoTRVJST1JfQ09ERV9JTlRFUk5BTBALEh4KGkVSUk9SX0NPREVfRlJBTUVfVE9PX0xBUkdFEAwSGwoXRVJST1JfQ09ERV9SQVRFX0xJTUlURUQQDRIdChlFUlJPUl9DT0RFX1JFU1VNRV9FWFBJUkVEEA4SFwoTRVJST1JfQ09ERV9SRVBMQUNFRBAPEh0KGUVSUk9SX0NPREVfQUxSRUFEWV9TRUFURUQQEBIbChdFUlJPUl9DT0RFX0pPSU5fUkVGVVNFRBARKs8BCg5NYXRjaEVuZFJlYXNvbhIgChxNQVRDSF9FTkRfUkVBU09OX1VOU1BFQ0lGSUVEEAASHwobTUFUQ0hfRU5EX1JFQVNPTl9USU1FX0xJTUlUEAESIAocTUFUQ0hfRU5EX1JFQVNPTl9TQ09SRV9MSU1JVBACEh4KGk1BVENIX0VORF9SRUFTT05fQUJBTkRPTkVEEAMSHQoZTUFUQ0hfRU5EX1JFQVNPTl9TSFVURE9XThAEEhkKFU1BVENIX0VORF9SRUFTT05fR0FNRRAFQi9aLWdpdGh1Yi5jb20vdGlja3dpcmUvdGlja3dpcmUvcHJvdG8vdGlja3dpcmV2MWIGcHJvdG8z");
+  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEigAIKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIABIrCgdtZXNzYWdlGAYgASgLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2VIAEIGCgRib2R5IicKC0dhbWVNZXNzYWdlEgoKAm9wGAEgASgNEgwKBGRhdGEYAiABKAwiRgoKR2FtZUV2ZW50cxIMCgR0aWNrGAEgASgEEioKCG1lc3NhZ2VzGAIgAygLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2UirQIKC1NlcnZlckZyYW1lEicKB3dlbGNvbWUYASABKAsyFC50aWNrd2lyZS52MS5XZWxjb21lSAASIwoFZGVsdGEYAiABKAsyEi50aWNrd2lyZS52MS5EZWx0YUgAEiEKBHBvbmcYAyABKAsyES50aWNrd2lyZS52MS5Qb25nSAASIwoFZXJyb3IYBCABKAsyEi50aWNrd2lyZS52MS5FcnJvckgAEioKCW1hdGNoX2VuZBgFIAEoCzIVLnRpY2t3aXJlLnYxLk1hdGNoRW5kSAASKQoIc25hcHNob3QYBiABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdEgAEikKBmV2ZW50cxgHIAEoCzIXLnRpY2t3aXJlLnYxLkdhbWVFdmVudHNIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSJHCgVJbnB1dBILCgNzZXEYASABKA0SDgoGdmFsdWVzGAUgAygESgQIAhADSgQIAxAESgQIBBAFUgJkeFICZHlSB2J1dHRvbnMiHgoEUGluZxIWCg5jbGllbnRfdGltZV91cxgBIAEoBCIHCgVMZWF2ZSIiCg1SZXN5bmNSZXF1ZXN0EhEKCWxhc3RfdGljaxgBIAEoBCKeAgoHV2VsY29tZRIRCglwbGF5ZXJfaWQYASABKA0SEQoJZW50aXR5X2lkGAIgASgNEg8KB3Jvb21faWQYAyABKAkSEQoJdGlja19yYXRlGAQgASgNEhUKDXRpY2swX3VuaXhfdXMYBSABKAMSFgoOc2VydmVyX3RpbWVfdXMYBiABKAMSJQoFbWF0Y2gYByABKAsyFi50aWNrd2lyZS52MS5NYXRjaEluZm8SJwoIc25hcHNob3QYCCABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdBIUCgxyZXN1bWVfdG9rZW4YCSABKAkSDwoHcmVzdW1lZBgKIAEoCBIjCgZzY2hlbWEYCyABKAsyEy50aWNrd2lyZS52MS5TY2hlbWEiugEKBlNjaGVtYRImCgVraW5kcxgBIAMoCzIXLnRpY2t3aXJlLnYxLkVudGl0eUtpbmQSLQoNcGxheWVyX2ZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIrCgtyb29tX2ZpZWxkcxgDIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIsCgxpbnB1dF9maWVsZHMYBCADKAsyFi50aWNrd2lyZS52MS5GaWVsZFNwZWMiQgoKRW50aXR5S2luZBIMCgRuYW1lGAEgASgJEiYKBmZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYyJsCglGaWVsZFNwZWMSDAoEbmFtZRgBIAEoCRIkCgR0eXBlGAIgASgOMhYudGlja3dpcmUudjEuRmllbGRUeXBlEg0KBXNjYWxlGAMgASgNEgwKBGJpdHMYBCABKA0SDgoGdmFsdWVzGAUgAygJInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIqUCCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBIsCghlbnRpdGllcxgNIAEoCzIaLnRpY2t3aXJlLnYxLkVudGl0eUNvbHVtbnMSJgoEcm9vbRgOIAEoCzIYLnRpY2t3aXJlLnYxLkZpZWxkVmFsdWVzEiQKB3BsYXllcnMYCiADKAsyEy50aWNrd2lyZS52MS5QbGF5ZXISFgoObGFzdF9pbnB1dF9zZXEYCyABKA0SEAoIY2hlY2tzdW0YDCABKAdKBAgEEApSCmVudGl0eV9pZHNSBWtpbmRzUgF4UgF5UgVhbmdsZVIFdmFsdWUiYwoGUGxheWVyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSEQoJZW50aXR5X2lkGAMgASgNEg0KBXNjb3JlGAQgASgDEg4KBnZhbHVlcxgFIAMoBBINCgV0ZXh0cxgGIAMoCSI6CgtGaWVsZFZhbHVlcxIMCgRtYXNrGAEgASgEEg4KBnZhbHVlcxgCIAMoBBINCgV0ZXh0cxgDIAMoCSLMAwoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHEjIKDnBsYXllcl91cGRhdGVzGA8gASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxImCgRyb29tGBAgASgLMhgudGlja3dpcmUudjEuRmllbGRWYWx1ZXMiZAoNRW50aXR5Q29sdW1ucxILCgNpZHMYASADKA0SDQoFa2luZHMYAiADKA0SDgoGdmFsdWVzGAcgAygEEg0KBXRleHRzGAggAygJSgQIAxAHUgF4UgF5UgVhbmdsZVIFdmFsdWUifgoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoBBIOCgZ2YWx1ZXMYCSADKAQSDQoFdGV4dHMYCiADKAlKBAgEEAlSAmR4UgJkeVIFYW5nbGVSBWtpbmRzUgV2YWx1ZSJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIk4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikAEKCE1hdGNoRW5kEgwKBHRpY2sYASABKAQSKwoGcmVhc29uGAIgASgOMhsudGlja3dpcmUudjEuTWF0Y2hFbmRSZWFzb24SJwoGc2NvcmVzGAMgAygLMhcudGlja3dpcmUudjEuRmluYWxTY29yZRIQCghjaGVja3N1bRgEIAEoBxIOCgZkZXRhaWwYBSABKAkiSgoKRmluYWxTY29yZRIRCglwbGF5ZXJfaWQYASABKA0SDAoEbmFtZRgCIAEoCRINCgVzY29yZRgDIAEoAxIMCgRyYW5rGAQgASgNKmMKD1Byb3RvY29sVmVyc2lvbhIgChxQUk9UT0NPTF9WRVJTSU9OX1VOU1BFQ0lGSUVEEAASFgoSUFJPVE9DT0xfVkVSU0lPTl8xEAESFgoSUFJPVE9DT0xfVkVSU0lPTl8yEAIq0AEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoORklFTERfVFlQRV9JTlQQARIUChBGSUVMRF9UWVBFX0ZJWEVEEAISFAoQRklFTERfVFlQRV9BTkdMRRADEhMKD0ZJRUxEX1RZUEVfQk9PTBAEEhMKD0ZJRUxEX1RZUEVfRU5VTRAFEhMKD0ZJRUxEX1RZUEVfUE9TMhAGEhMKD0ZJRUxEX1RZUEVfUE9TMxAHEhMKD0ZJRUxEX1RZUEVfVEVYVBAIKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqngQKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ09ERV9CQURfRlJBTUUQARIiCh5FUlJPUl9DT0RFX1VOU1VQUE9SVEVEX1ZFUlNJT04QAhIdChlFUlJPUl9DT0RFX1JPT01fTk9UX0ZPVU5EEAMSGAoURVJST1JfQ09ERV9ST09NX0ZVTEwQBBIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAFEiAKHEVSUk9SX0NPREVfSEFORFNIQUtFX1RJTUVPVVQQBhIbChdFUlJPUl9DT0RFX0lETEVfVElNRU9VVBAHEhwKGEVSUk9SX0NPREVfU0xPV19DT05TVU1FUhAIEhoKFkVSUk9SX0NPREVfTUFUQ0hfRU5ERUQQCRIeChpFUlJPUl9DT0RFX1NFUlZFUl9TSFVURE9XThAKEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQCxIeChpFUlJPUl9DT0RFX0ZSQU1FX1RPT19MQVJHRRAMEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA0SHQoZRVJST1JfQ09ERV9SRVNVTUVfRVhQSVJFRBAOEhcKE0VSUk9SX0NPREVfUkVQTEFDRUQQDxIdChlFUlJPUl9DT0RFX0FMUkVBRFlfU0VBVEVEEBASGwoXRVJST1JfQ09ERV9KT0lOX1JFRlVTRUQQESrPAQoOTWF0Y2hFbmRSZWFzb24SIAocTUFUQ0hfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG01BVENIX0VORF9SRUFTT05fVElNRV9MSU1JVBABEiAKHE1BVENIX0VORF9SRUFTT05fU0NPUkVfTElNSVQQAhIeChpNQVRDSF9FTkRfUkVBU09OX0FCQU5ET05FRBADEh0KGU1BVENIX0VORF9SRUFTT05fU0hVVERPV04QBBIZChVNQVRDSF9FTkRfUkVBU09OX0dBTUUQBUIvWi1naXRodWIuY29tL3RpY2t3aXJlL3RpY2t3aXJlL3Byb3RvL3RpY2t3aXJldjFiBnByb3RvMw");
 
 /**
  * ClientFrame is the envelope of every message a client sends.
@@ -102,6 +102,31 @@ export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
   messageDesc(file_tickwire_v1_tickwire, 1);
 
 /**
+ * GameEvents are the game's messages to one client at one tick, in the order
+ * the game sent them. They follow that tick's Delta (or Welcome, Snapshot).
+ *
+ * @generated from message tickwire.v1.GameEvents
+ */
+export type GameEvents = Message<"tickwire.v1.GameEvents"> & {
+  /**
+   * @generated from field: uint64 tick = 1;
+   */
+  tick: bigint;
+
+  /**
+   * @generated from field: repeated tickwire.v1.GameMessage messages = 2;
+   */
+  messages: GameMessage[];
+};
+
+/**
+ * Describes the message tickwire.v1.GameEvents.
+ * Use `create(GameEventsSchema)` to create a new message.
+ */
+export const GameEventsSchema: GenMessage<GameEvents> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 2);
+
+/**
  * ServerFrame is the envelope of every message the server sends.
  *
  * @generated from message tickwire.v1.ServerFrame
@@ -148,6 +173,15 @@ export type ServerFrame = Message<"tickwire.v1.ServerFrame"> & {
      */
     value: Snapshot;
     case: "snapshot";
+  } | {
+    /**
+     * The game's messages to this client at a tick, right after that tick's
+     * frame.
+     *
+     * @generated from field: tickwire.v1.GameEvents events = 7;
+     */
+    value: GameEvents;
+    case: "events";
   } | { case: undefined; value?: undefined };
 };
 
@@ -156,7 +190,7 @@ export type ServerFrame = Message<"tickwire.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 2);
+  messageDesc(file_tickwire_v1_tickwire, 3);
 
 /**
  * Join is the first frame a client sends. Until the server answers with Welcome
@@ -209,7 +243,7 @@ export type Join = Message<"tickwire.v1.Join"> & {
  * Use `create(JoinSchema)` to create a new message.
  */
 export const JoinSchema: GenMessage<Join> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 3);
+  messageDesc(file_tickwire_v1_tickwire, 4);
 
 /**
  * Input is one player command. seq increases by one or more with every input a
@@ -238,7 +272,7 @@ export type Input = Message<"tickwire.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 4);
+  messageDesc(file_tickwire_v1_tickwire, 5);
 
 /**
  * Ping asks for a Pong; the client puts its own clock in it.
@@ -259,7 +293,7 @@ export type Ping = Message<"tickwire.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 5);
+  messageDesc(file_tickwire_v1_tickwire, 6);
 
 /**
  * Leave ends the session; the server removes the player and closes with 1000.
@@ -274,7 +308,7 @@ export type Leave = Message<"tickwire.v1.Leave"> & {
  * Use `create(LeaveSchema)` to create a new message.
  */
 export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 6);
+  messageDesc(file_tickwire_v1_tickwire, 7);
 
 /**
  * ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -295,7 +329,7 @@ export type ResyncRequest = Message<"tickwire.v1.ResyncRequest"> & {
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 7);
+  messageDesc(file_tickwire_v1_tickwire, 8);
 
 /**
  * Welcome answers a successful Join.
@@ -396,7 +430,7 @@ export type Welcome = Message<"tickwire.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 8);
+  messageDesc(file_tickwire_v1_tickwire, 9);
 
 /**
  * Schema is the game's declared state (PROTOCOL.md, "Schema").
@@ -438,7 +472,7 @@ export type Schema = Message<"tickwire.v1.Schema"> & {
  * Use `create(SchemaSchema)` to create a new message.
  */
 export const SchemaSchema: GenMessage<Schema> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 9);
+  messageDesc(file_tickwire_v1_tickwire, 10);
 
 /**
  * EntityKind is one kind of entity and its fields, in mask bit order.
@@ -462,7 +496,7 @@ export type EntityKind = Message<"tickwire.v1.EntityKind"> & {
  * Use `create(EntityKindSchema)` to create a new message.
  */
 export const EntityKindSchema: GenMessage<EntityKind> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 10);
+  messageDesc(file_tickwire_v1_tickwire, 11);
 
 /**
  * FieldSpec describes one declared field.
@@ -507,7 +541,7 @@ export type FieldSpec = Message<"tickwire.v1.FieldSpec"> & {
  * Use `create(FieldSpecSchema)` to create a new message.
  */
 export const FieldSpecSchema: GenMessage<FieldSpec> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 11);
+  messageDesc(file_tickwire_v1_tickwire, 12);
 
 /**
  * MatchInfo describes the rules of the match in the room.
@@ -554,7 +588,7 @@ export type MatchInfo = Message<"tickwire.v1.MatchInfo"> & {
  * Use `create(MatchInfoSchema)` to create a new message.
  */
 export const MatchInfoSchema: GenMessage<MatchInfo> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 12);
+  messageDesc(file_tickwire_v1_tickwire, 13);
 
 /**
  * Snapshot is the whole room state at one tick.
@@ -620,7 +654,7 @@ export type Snapshot = Message<"tickwire.v1.Snapshot"> & {
  * Use `create(SnapshotSchema)` to create a new message.
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 13);
+  messageDesc(file_tickwire_v1_tickwire, 14);
 
 /**
  * Player is one seat in the room.
@@ -669,7 +703,7 @@ export type Player = Message<"tickwire.v1.Player"> & {
  * Use `create(PlayerSchema)` to create a new message.
  */
 export const PlayerSchema: GenMessage<Player> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 14);
+  messageDesc(file_tickwire_v1_tickwire, 15);
 
 /**
  * FieldValues are the fields of one record. In a Snapshot every field is
@@ -701,7 +735,7 @@ export type FieldValues = Message<"tickwire.v1.FieldValues"> & {
  * Use `create(FieldValuesSchema)` to create a new message.
  */
 export const FieldValuesSchema: GenMessage<FieldValues> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 15);
+  messageDesc(file_tickwire_v1_tickwire, 16);
 
 /**
  * Delta carries what changed between base_tick and tick. Apply its parts in this
@@ -818,7 +852,7 @@ export type Delta = Message<"tickwire.v1.Delta"> & {
  * Use `create(DeltaSchema)` to create a new message.
  */
 export const DeltaSchema: GenMessage<Delta> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 16);
+  messageDesc(file_tickwire_v1_tickwire, 17);
 
 /**
  * EntityColumns lists whole entities, every field, column by column:
@@ -861,7 +895,7 @@ export type EntityColumns = Message<"tickwire.v1.EntityColumns"> & {
  * Use `create(EntityColumnsSchema)` to create a new message.
  */
 export const EntityColumnsSchema: GenMessage<EntityColumns> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 17);
+  messageDesc(file_tickwire_v1_tickwire, 18);
 
 /**
  * EntityUpdates lists changed fields of entities that exist at base_tick.
@@ -914,7 +948,7 @@ export type EntityUpdates = Message<"tickwire.v1.EntityUpdates"> & {
  * Use `create(EntityUpdatesSchema)` to create a new message.
  */
 export const EntityUpdatesSchema: GenMessage<EntityUpdates> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 18);
+  messageDesc(file_tickwire_v1_tickwire, 19);
 
 /**
  * Pong answers a Ping.
@@ -943,7 +977,7 @@ export type Pong = Message<"tickwire.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 19);
+  messageDesc(file_tickwire_v1_tickwire, 20);
 
 /**
  * Error is sent right before the server closes the connection with a 4xxx code.
@@ -974,7 +1008,7 @@ export type Error = Message<"tickwire.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 20);
+  messageDesc(file_tickwire_v1_tickwire, 21);
 
 /**
  * MatchEnd is sent once when the match ends; the server then closes with
@@ -1025,7 +1059,7 @@ export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
  * Use `create(MatchEndSchema)` to create a new message.
  */
 export const MatchEndSchema: GenMessage<MatchEnd> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 21);
+  messageDesc(file_tickwire_v1_tickwire, 22);
 
 /**
  * FinalScore is one player's result.
@@ -1063,7 +1097,7 @@ export type FinalScore = Message<"tickwire.v1.FinalScore"> & {
  * Use `create(FinalScoreSchema)` to create a new message.
  */
 export const FinalScoreSchema: GenMessage<FinalScore> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 22);
+  messageDesc(file_tickwire_v1_tickwire, 23);
 
 /**
  * ProtocolVersion is the value a client puts in Join.protocol_version.
