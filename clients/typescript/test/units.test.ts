@@ -105,6 +105,48 @@ test("mirror: decodes PROTOCOL.md's worked example from a snapshot, with named f
   assert.equal(m.room.get("round"), 2);
 });
 
+test("mirror: player updates, room fields and texts change by name, and the change callbacks say so", () => {
+  const m = new SchemaMirror(exampleSchema);
+  const events: string[] = [];
+  m.on("entityAdded", ({ entity }) => events.push(`added ${entity.kindName} ${entity.id}`));
+  m.on("entityChanged", ({ entity, field, value, previous }) => events.push(`entity ${entity.id} ${field} ${JSON.stringify(previous)} -> ${JSON.stringify(value)}`));
+  m.on("playerJoined", ({ player }) => events.push(`joined ${player.id}`));
+  m.on("playerChanged", ({ player, field, value, previous }) => events.push(`player ${player.id} ${field} ${String(previous)} -> ${String(value)}`));
+  m.on("roomChanged", ({ field, value, previous }) => events.push(`room ${field} ${String(previous)} -> ${String(value)}`));
+  m.applySnapshot(create(SnapshotSchema, {
+    tick: 5n,
+    entities: create(EntityColumnsSchema, { ids: [1], kinds: [1], values: [320n, 31n, 64n], texts: ["ab"] }),
+    players: [create(PlayerSchema, { id: 1, name: "p", entityId: 1, score: 3n, values: [1n] })],
+    room: create(FieldValuesSchema, { values: [4n] }),
+    checksum: 0x9ff90852,
+  }));
+  events.length = 0;
+  // The ship's label becomes "héllo" and it turns to heading 0; player 1
+  // moves to team red (0); the room goes to round 3 (a change of +1: zigzag 2).
+  const ship = { id: 1, kind: 1, values: [160, -16, 0, 0], texts: ["", "", "", "héllo"] };
+  const sum = stateChecksum(exampleSchema, [ship], [{ id: 1, score: 3, values: [0] }], { values: [3] });
+  m.applyDelta(create(DeltaSchema, {
+    tick: 6n, baseTick: 5n,
+    updates: create(EntityUpdatesSchema, { idGaps: [1], masks: [0b1100n], values: [0n], texts: ["héllo"] }),
+    playerUpdates: create(EntityUpdatesSchema, { all: true, masks: [1n], values: [0n] }),
+    room: create(FieldValuesSchema, { mask: 1n, values: [2n] }),
+    checksum: sum,
+  }));
+  assert.deepEqual(events, [
+    "entity 1 heading 64 -> 0",
+    `entity 1 label "ab" -> "héllo"`,
+    "player 1 team 1 -> 0",
+    "room round 2 -> 3",
+  ]);
+  assert.equal(m.entity(1)!.get("label"), "héllo");
+  assert.equal(m.player(1)!.num("team"), 0);
+  assert.equal(m.room.num("round"), 3);
+  // A room mask bit the room lacks is refused.
+  assert.throws(() => m.applyDelta(create(DeltaSchema, {
+    tick: 7n, baseTick: 6n, room: create(FieldValuesSchema, { mask: 2n, values: [1n] }), checksum: sum,
+  })), (e: unknown) => e instanceof MirrorError && e.fault === "malformed");
+});
+
 function arenaMirror(): SchemaMirror {
   const m = new SchemaMirror(new Schema(arenaSchema));
   const s = m.schema;
