@@ -184,6 +184,9 @@ export interface ConnectionStats {
   reconnects: number;
 }
 
+/** Snapshots in a row the mirror may refuse before the connection gives up with reason `error`. */
+const MAX_REFUSED_SNAPSHOTS = 3;
+
 const defaultReconnect: ReconnectOptions = { maxAttempts: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, jitter: 0.2 };
 
 type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
@@ -212,6 +215,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
   private seq = 0;
   private acked = 0;
   private awaitingSnapshot = false;
+  private refusedSnapshots = 0;
   private lastServerError: ServerError | undefined;
   private matchEnded = false;
   private intent: "leave" | "close" | undefined;
@@ -525,7 +529,20 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     if (!this.mirrorValue) return;
     this.setAck(s.lastInputSeq);
     this.awaitingSnapshot = false;
-    this.mirrorValue.applySnapshot(s); // throws MirrorError: resync again
+    try {
+      this.mirrorValue.applySnapshot(s);
+    } catch (err) {
+      // A snapshot is the whole state: if the mirror cannot take several in a
+      // row, asking for more would only loop (a value past 2^53, a server bug).
+      if (err instanceof MirrorError && ++this.refusedSnapshots >= MAX_REFUSED_SNAPSHOTS) {
+        if (err.fault === "checksum") this.stats.checksumMismatches++;
+        else this.stats.badFrames++;
+        this.finish("error", 1000, new ProtocolError(`${this.refusedSnapshots} snapshots in a row refused, giving up: ${err.message}`));
+        return;
+      }
+      throw err; // a MirrorError: resync again
+    }
+    this.refusedSnapshots = 0;
     this.stats.framesVerified++;
     this.emit("state", { tick: this.mirrorValue.tick, kind: "snapshot", mirror: this.mirrorValue });
   }

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import {
   Connection, InterpolationBuffer, Predictor, ProtocolError, SchemaMirror, ServerError, type Entity, type FieldValue, type GameState, type ClosedEvent, type ConnectionOptions, type Vec2,
 } from "../src/index.js";
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import * as pb from "../src/gen/tickwire/v1/tickwire_pb.js";
@@ -436,17 +436,30 @@ test("a game message reaches the server as a GameMessage: the arena, which takes
  * for what tickwire serve's games never send (a bad schema) or do not send
  * yet (game events: none of the shipped games sends any).
  */
-async function scriptedServer(frames: MessageInitShape<typeof pb.ServerFrameSchema>[]): Promise<{ url: string; close(): Promise<void> }> {
+async function scriptedServer(
+  frames: MessageInitShape<typeof pb.ServerFrameSchema>[],
+  onResync?: () => MessageInitShape<typeof pb.ServerFrameSchema>,
+): Promise<{ url: string; resyncs: () => number; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));
+  let resyncs = 0;
   wss.on("connection", (ws) => {
-    ws.once("message", () => {
-      for (const f of frames) ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, f)));
+    let joined = false;
+    ws.on("message", (data: Buffer) => {
+      const frame = fromBinary(pb.ClientFrameSchema, new Uint8Array(data));
+      if (!joined && frame.body.case === "join") {
+        joined = true;
+        for (const f of frames) ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, f)));
+      } else if (frame.body.case === "resync" && onResync) {
+        resyncs++;
+        ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, onResync())));
+      }
     });
   });
   const port = (wss.address() as AddressInfo).port;
   return {
     url: `ws://127.0.0.1:${port}`,
+    resyncs: () => resyncs,
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       await new Promise((r) => wss.close(r));
@@ -495,6 +508,32 @@ test("game events arrive in order, each after the state of the tick it came with
     assert.equal(c.stats.eventsIn, 3);
     assert.equal(c.stats.checksumMismatches, 0);
     await c.close();
+  } finally {
+    await fake.close();
+  }
+});
+
+test("a mirror that refuses three snapshots in a row gives up with reason error instead of asking forever", async () => {
+  // A score past 2^53: the SDK refuses it rather than round it, in every snapshot.
+  const snapshot = { tick: 1n, players: [{ id: 1, name: "big", score: 2n ** 60n }], checksum: EMPTY_CHECKSUM };
+  const fake = await scriptedServer(
+    [{ body: { case: "welcome", value: { playerId: 1, entityId: 0, roomId: "big", tickRate: 20, schema: {}, snapshot } } }],
+    () => ({ body: { case: "snapshot", value: snapshot } }),
+  );
+  try {
+    const c = new Connection({ url: fake.url, roomId: "big", name: "b", pingIntervalMs: 0 });
+    const closed = waitFor(c, "closed");
+    const resyncs: string[] = [];
+    c.on("resync", (e) => resyncs.push(e.fault));
+    await c.connect();
+    const ev = await closed;
+    assert.equal(ev.reason, "error");
+    assert.ok(ev.error instanceof ProtocolError);
+    assert.match(ev.error.message, /3 snapshots in a row refused.*safe integer range/);
+    assert.deepEqual(resyncs, ["malformed", "malformed"]);
+    assert.equal(fake.resyncs(), 2);
+    assert.equal(c.stats.badFrames, 3);
+    assert.equal(c.stats.framesVerified, 0);
   } finally {
     await fake.close();
   }
