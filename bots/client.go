@@ -60,6 +60,9 @@ type Config struct {
 	// runs on the client's read goroutine with the client locked: it must
 	// not block or call the client.
 	OnEvent func(tick uint64, op uint32, data []byte)
+	// OnChat, if set, is called with each chat line of the room, under the
+	// same terms as OnEvent.
+	OnChat func(tick uint64, player uint32, name, text string)
 	// ResumeToken, from an earlier [Session] in the same room, makes the join
 	// a rejoin: the server gives back that seat (player, entity and score)
 	// if it still holds it, and refuses with RESUME_EXPIRED otherwise. See
@@ -202,8 +205,12 @@ type Stats struct {
 	// LastAckedSeq the last one the server acknowledged.
 	InputsSent    int64
 	InputsDropped int64
-	// Events counts the game messages received from the server.
+	// Events counts the game messages received from the server; ChatSent
+	// and ChatReceived the chat lines sent and heard (the bot's own
+	// included, as the server sends every line to everyone).
 	Events       int64
+	ChatSent     int64
+	ChatReceived int64
 	LastSentSeq  uint32
 	LastAckedSeq uint32
 	// Latency holds, per delta or snapshot arriving in the window, its arrival
@@ -512,6 +519,20 @@ func (c *Client) SendMessage(op uint32, data []byte) error {
 	return nil
 }
 
+// SendChat sends a line of room chat.
+func (c *Client) SendChat(text string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active() {
+		return fmt.Errorf("send chat: %w", net.ErrClosed)
+	}
+	if err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Chat{Chat: &tickwirev1.Chat{Text: text}}}); err != nil {
+		return fmt.Errorf("send chat: %w", err)
+	}
+	c.stats.ChatSent++
+	return nil
+}
+
 func (c *Client) active() bool {
 	return c.welcomed && !c.closed && c.stats.MatchEnd == nil
 }
@@ -799,6 +820,12 @@ func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time) {
 			c.stats.Events++
 			if c.cfg.OnEvent != nil {
 				c.cfg.OnEvent(body.Events.GetTick(), m.GetOp(), m.GetData())
+			}
+		}
+		for _, l := range body.Events.GetChat() {
+			c.stats.ChatReceived++
+			if c.cfg.OnChat != nil {
+				c.cfg.OnChat(body.Events.GetTick(), l.GetPlayerId(), l.GetName(), l.GetText())
 			}
 		}
 	case *tickwirev1.ServerFrame_Pong:

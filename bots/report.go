@@ -74,6 +74,9 @@ type Report struct {
 
 	InputsSent    int64 `json:"inputs_sent"`
 	InputsDropped int64 `json:"inputs_dropped"`
+	// ChatSent and ChatReceived are the bots' chat lines said and heard.
+	ChatSent     int64 `json:"chat_sent"`
+	ChatReceived int64 `json:"chat_received"`
 
 	// Queue waits of bots seated by matchmaking, from ticket to assignment.
 	QueueWaitP50Ms float64 `json:"queue_wait_p50_ms,omitempty"`
@@ -173,6 +176,8 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 		r.BadFrames += s.BadFrames
 		r.InputsSent += s.InputsSent
 		r.InputsDropped += s.InputsDropped
+		r.ChatSent += s.ChatSent
+		r.ChatReceived += s.ChatReceived
 		r.CloseCodes[s.CloseCode]++
 		if s.Deflate {
 			deflated++
@@ -238,6 +243,7 @@ func (r Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs)
 	fmt.Fprintf(tw, "bytes/client/s\t%.0f on the wire, %.0f inflated\n", r.BytesPerClientPerS, r.PayloadBytesPerClientPerS)
 	fmt.Fprintf(tw, "inputs\t%d sent, %d dropped\n", r.InputsSent, r.InputsDropped)
+	fmt.Fprintf(tw, "chat\t%d lines said, %d heard\n", r.ChatSent, r.ChatReceived)
 	fmt.Fprintf(tw, "matches ended\t%d\n", r.MatchesEnded)
 	r.printServer(tw)
 	if r.QueueWaitMaxMs > 0 {

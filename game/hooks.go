@@ -59,6 +59,25 @@ type Messenger interface {
 	HandleMessage(w *World, p *Player, m Message)
 }
 
+// ChatLine is one line of room chat, as every player sees it.
+type ChatLine struct {
+	Player PlayerID
+	Name   string
+	Text   string
+}
+
+// Chatter is implemented by a Game that moderates room chat. Chat runs on
+// the room goroutine for each line, already cleaned and rate-limited by the
+// server, before anyone sees it; it returns the line to send (the same, or
+// rewritten) and false to drop it.
+type Chatter interface {
+	Chat(w *World, p *Player, text string) (string, bool)
+}
+
+// Chat returns the chat lines of this tick, in order, for the room's
+// observer; callers must not modify it.
+func (w *World) Chat() []ChatLine { return w.chat }
+
 // Event is a game message from the game to some players: To lists them,
 // and an empty To means every player in the room.
 type Event struct {

@@ -55,6 +55,7 @@ type Room struct {
 	inboxMu  sync.Mutex
 	inputs   []PlayerInput
 	messages []PlayerMessage
+	lines    []PlayerMessage // chat lines, the text in Data
 	// spareMessages is the last tick's message slice, reused; owned by the
 	// room goroutine.
 	spareMessages []PlayerMessage
@@ -173,6 +174,18 @@ func (r *Room) takeShare(p PlayerID) bool {
 	return true
 }
 
+// Chat queues a chat line (cleaned by the caller) for the next tick, from
+// the player's share of the queue; it reports false when that is full.
+func (r *Room) Chat(p PlayerID, text string) bool {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if !r.takeShare(p) {
+		return false
+	}
+	r.lines = append(r.lines, PlayerMessage{Player: p, Message: Message{Data: []byte(text)}})
+	return true
+}
+
 // Message queues a game message for the next tick. It shares the player's
 // share of the queue with its inputs, and reports false when that is full
 // and the message was dropped.
@@ -224,6 +237,8 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	inputs, r.inputs = r.inputs, inputs[:0]
 	msgs := r.messages
 	r.messages = r.spareMessages[:0]
+	lines := r.lines
+	r.lines = nil
 	clear(r.queued)
 	calls, r.calls = r.calls, calls[:0]
 	reason := r.stopReason
@@ -233,6 +248,7 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 		f(r.sim)
 	}
 	clear(calls)
+	r.sim.chatLines(lines)
 	r.sim.AdvanceWith(n, inputs, msgs)
 	clear(msgs) // the game owns the data now
 	r.spareMessages = msgs[:0]
@@ -242,7 +258,8 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	r.cfg.Observer.Tick(r.sim)
 	w := r.sim.world
 	clear(w.events)
-	w.events = w.events[:0]
+	clear(w.chat)
+	w.events, w.chat = w.events[:0], w.chat[:0]
 
 	took := time.Since(began)
 	r.statsMu.Lock()

@@ -365,6 +365,25 @@ func (s *Sim) applyInputs(inputs []PlayerInput) {
 	}
 }
 
+// chatLines runs the game's chat hook over queued lines and keeps the ones
+// it lets through for this tick's observer.
+func (s *Sim) chatLines(lines []PlayerMessage) {
+	c, moderated := s.game.(Chatter)
+	for i := range lines {
+		p := s.world.Player(lines[i].Player)
+		if p == nil {
+			continue
+		}
+		text, ok := string(lines[i].Data), true
+		if moderated {
+			text, ok = c.Chat(s.world, p, text)
+		}
+		if ok && text != "" {
+			s.world.chat = append(s.world.chat, ChatLine{Player: p.ID, Name: p.Name, Text: text})
+		}
+	}
+}
+
 func (s *Sim) deliver(msgs []PlayerMessage) {
 	m, ok := s.game.(Messenger)
 	if !ok {

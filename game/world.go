@@ -64,8 +64,9 @@ type World struct {
 	players    []*Player
 	nextEntity EntityID
 	rand       *rand.Rand
-	endReason  string  // set by EndMatch
-	events     []Event // sent this tick; cleared after the observer saw them
+	endReason  string     // set by EndMatch
+	events     []Event    // sent this tick; cleared after the observer saw them
+	chat       []ChatLine // said this tick; cleared likewise
 }
 
 func newWorld(schema *Schema, seed uint64) *World {

@@ -51,6 +51,8 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		s.input(sess, in)
 	case *pb.ClientFrame_Message:
 		s.message(sess, h, body.Message)
+	case *pb.ClientFrame_Chat:
+		s.chat(sess, h, body.Chat.GetText())
 	case *pb.ClientFrame_Ping:
 		var tick uint64
 		if h != nil {

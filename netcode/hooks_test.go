@@ -3,6 +3,7 @@ package netcode_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,5 +197,55 @@ func TestGameEventsOverTheWire(t *testing.T) {
 	waitFor(t, "bob's event", func() bool { return seen(&gb) == "[20:b]" })
 	if st := a.Stats(); st.Events != 3 || st.Desyncs != 0 {
 		t.Fatalf("ann: %d events, %d desyncs; want 3, 0", st.Events, st.Desyncs)
+	}
+}
+
+// moderated is the arena whose chat hook drops lines that say "spam" and
+// shouts the others.
+type moderated struct{ *arena.Arena }
+
+func (moderated) Chat(w *game.World, p *game.Player, text string) (string, bool) {
+	if strings.Contains(text, "spam") {
+		return "", false
+	}
+	return strings.ToUpper(text), true
+}
+
+// Chat is cleaned, rate-limited, moderated by the game and heard by every
+// player, in order.
+func TestChatOverTheWire(t *testing.T) {
+	srv, addr := serve(t, netcode.Config{OpenRooms: true, TickRate: 50,
+		NewGame: func(string) game.Game { return moderated{arena.New(arena.Config{})} }})
+	type heard struct {
+		mu    sync.Mutex
+		lines []string
+	}
+	dial := func(name string, h *heard) *bots.Client {
+		c, err := bots.Dial(t.Context(), bots.Config{URL: "ws://" + addr, RoomID: "r", Name: name,
+			OnChat: func(_ uint64, player uint32, name, text string) {
+				h.mu.Lock()
+				h.lines = append(h.lines, name+": "+text)
+				h.mu.Unlock()
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	var ha, hb heard
+	a := dial("ann", &ha)
+	dial("bob", &hb)
+	for _, line := range []string{"hi\x1b[31m", "buy spam", "gg", "4", "5", "6"} {
+		if err := a.SendChat(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := func(h *heard) string { h.mu.Lock(); defer h.mu.Unlock(); return fmt.Sprint(h.lines) }
+	want := "[ann: HI[31M ann: GG ann: 4 ann: 5]" // "6" is over the burst of 5
+	waitFor(t, "bob hears ann", func() bool { return lines(&hb) == want })
+	waitFor(t, "ann hears herself", func() bool { return lines(&ha) == want })
+	if got := srv.Stats().ChatDropped; got != 1 {
+		t.Fatalf("chat dropped %d, want 1", got)
 	}
 }

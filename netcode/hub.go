@@ -81,15 +81,19 @@ func (h *hub) Tick(sim *game.Sim) {
 	if shared != nil {
 		shared.release()
 	}
-	if evs := sim.World().Events(); len(evs) > 0 {
-		h.sendEvents(evs, cur.tick)
+	if w := sim.World(); len(w.Events()) > 0 || len(w.Chat()) > 0 {
+		h.sendEvents(w.Events(), w.Chat(), cur.tick)
 	}
 }
 
 // sendEvents sends each session that got this tick's frame the game's events
 // addressed to it, in one frame right after that one. A session that is
 // behind gets none: it is caught up with state, not with past events.
-func (h *hub) sendEvents(evs []game.Event, tick uint64) {
+func (h *hub) sendEvents(evs []game.Event, chat []game.ChatLine, tick uint64) {
+	var lines []*pb.ChatLine
+	for _, l := range chat {
+		lines = append(lines, &pb.ChatLine{PlayerId: uint32(l.Player), Name: l.Name, Text: l.Text})
+	}
 	for _, s := range h.sessions {
 		if !s.welcomed || s.sentTick != tick {
 			continue
@@ -101,10 +105,10 @@ func (h *hub) sendEvents(evs []game.Event, tick uint64) {
 				msgs = append(msgs, &pb.GameMessage{Op: evs[i].Op, Data: evs[i].Data})
 			}
 		}
-		if len(msgs) == 0 {
+		if len(msgs) == 0 && len(lines) == 0 {
 			continue
 		}
-		f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Events{Events: &pb.GameEvents{Tick: tick, Messages: msgs}}}), tick)
+		f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Events{Events: &pb.GameEvents{Tick: tick, Messages: msgs, Chat: lines}}}), tick)
 		if s.deflate {
 			f.compress(h.env.cfg.DeflateLevel)
 		}

@@ -26,6 +26,7 @@ import (
 // close could not be written within WriteTimeout. Then the socket is closed
 // and onEnd does the node's bookkeeping.
 type session struct {
+	chat    chatBucket // touched by the connection's read goroutine only
 	id      string
 	netConn net.Conn
 	raw     syscall.RawConn // nil when the conn has no file descriptor

@@ -13,6 +13,7 @@ type counters struct {
 	stateFramesOut                      atomic.Uint64
 	lagged, resyncs, slowConsumers      atomic.Uint64
 	errors, inputsDropped, roomsCreated atomic.Uint64
+	chatDropped                         atomic.Uint64
 	roomsRefused                        atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts, panics               atomic.Uint64
@@ -47,6 +48,8 @@ type Stats struct {
 	// InputsDropped counts inputs and game messages dropped because their
 	// player's share of the room's queue was full.
 	InputsDropped uint64 `json:"inputs_dropped"`
+	// ChatDropped counts chat lines dropped over a player's chat rate.
+	ChatDropped uint64 `json:"chat_dropped"`
 	// SeatsHeld counts players whose connection dropped and whose seat was
 	// held for RejoinGrace; Rejoins those who came back (a connection that
 	// took over a seat still open included); SeatsExpired those who did not.
@@ -100,7 +103,7 @@ func (s *Server) Stats() Stats {
 		Rooms: rooms, RoomsCreated: c.roomsCreated.Load(), MaxRooms: max(s.cfg.MaxRooms, 0), RoomsRefused: c.roomsRefused.Load(),
 		FramesOut: c.framesOut.Load(), StateFramesOut: c.stateFramesOut.Load(), BytesOut: c.bytesOut.Load(), FramesDropped: c.framesDropped.Load(),
 		Lagged: c.lagged.Load(), Resyncs: c.resyncs.Load(), SlowConsumers: c.slowConsumers.Load(),
-		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(),
+		Errors: c.errors.Load(), InputsDropped: c.inputsDropped.Load(), ChatDropped: c.chatDropped.Load(),
 		SeatsHeld: c.seatsHeld.Load(), Rejoins: c.rejoins.Load(), SeatsExpired: c.seatsExpired.Load(), WriteTimeouts: c.writeTimeouts.Load(), Panics: c.panics.Load(),
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
 		FramesTooLarge: c.framesTooLarge.Load(), ProtocolErrors: c.protocolErrors.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),

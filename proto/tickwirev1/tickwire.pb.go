@@ -392,6 +392,7 @@ type ClientFrame struct {
 	//	*ClientFrame_Leave
 	//	*ClientFrame_Resync
 	//	*ClientFrame_Message
+	//	*ClientFrame_Chat
 	Body          isClientFrame_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -488,6 +489,15 @@ func (x *ClientFrame) GetMessage() *GameMessage {
 	return nil
 }
 
+func (x *ClientFrame) GetChat() *Chat {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_Chat); ok {
+			return x.Chat
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Body interface {
 	isClientFrame_Body()
 }
@@ -516,6 +526,10 @@ type ClientFrame_Message struct {
 	Message *GameMessage `protobuf:"bytes,6,opt,name=message,proto3,oneof"`
 }
 
+type ClientFrame_Chat struct {
+	Chat *Chat `protobuf:"bytes,7,opt,name=chat,proto3,oneof"`
+}
+
 func (*ClientFrame_Join) isClientFrame_Body() {}
 
 func (*ClientFrame_Input) isClientFrame_Body() {}
@@ -527,6 +541,117 @@ func (*ClientFrame_Leave) isClientFrame_Body() {}
 func (*ClientFrame_Resync) isClientFrame_Body() {}
 
 func (*ClientFrame_Message) isClientFrame_Body() {}
+
+func (*ClientFrame_Chat) isClientFrame_Body() {}
+
+// Chat is a line of room chat. The server strips control and format
+// characters, trims spaces, cuts the line to 200 bytes and lets each player
+// say 5 lines in a burst and one more a second; the game may drop or
+// rewrite it. Lines over the rate are dropped.
+type Chat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chat) Reset() {
+	*x = Chat{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chat) ProtoMessage() {}
+
+func (x *Chat) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chat.ProtoReflect.Descriptor instead.
+func (*Chat) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Chat) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// ChatLine is a line of room chat as every player gets it.
+type ChatLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      uint32                 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatLine) Reset() {
+	*x = ChatLine{}
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatLine) ProtoMessage() {}
+
+func (x *ChatLine) ProtoReflect() protoreflect.Message {
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatLine.ProtoReflect.Descriptor instead.
+func (*ChatLine) Descriptor() ([]byte, []int) {
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ChatLine) GetPlayerId() uint32 {
+	if x != nil {
+		return x.PlayerId
+	}
+	return 0
+}
+
+func (x *ChatLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ChatLine) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
 
 // GameMessage is a message for the game itself, beside the state: an op code
 // the game defines (from 1) and its bytes, typically the game's own protobuf.
@@ -542,7 +667,7 @@ type GameMessage struct {
 
 func (x *GameMessage) Reset() {
 	*x = GameMessage{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +679,7 @@ func (x *GameMessage) String() string {
 func (*GameMessage) ProtoMessage() {}
 
 func (x *GameMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[1]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +692,7 @@ func (x *GameMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GameMessage.ProtoReflect.Descriptor instead.
 func (*GameMessage) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{1}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GameMessage) GetOp() uint32 {
@@ -587,16 +712,18 @@ func (x *GameMessage) GetData() []byte {
 // GameEvents are the game's messages to one client at one tick, in the order
 // the game sent them. They follow that tick's Delta (or Welcome, Snapshot).
 type GameEvents struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tick          uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
-	Messages      []*GameMessage         `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Tick     uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	Messages []*GameMessage         `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The room's chat at tick, in order; every player gets every line.
+	Chat          []*ChatLine `protobuf:"bytes,3,rep,name=chat,proto3" json:"chat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GameEvents) Reset() {
 	*x = GameEvents{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -608,7 +735,7 @@ func (x *GameEvents) String() string {
 func (*GameEvents) ProtoMessage() {}
 
 func (x *GameEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[2]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -621,7 +748,7 @@ func (x *GameEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GameEvents.ProtoReflect.Descriptor instead.
 func (*GameEvents) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{2}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GameEvents) GetTick() uint64 {
@@ -634,6 +761,13 @@ func (x *GameEvents) GetTick() uint64 {
 func (x *GameEvents) GetMessages() []*GameMessage {
 	if x != nil {
 		return x.Messages
+	}
+	return nil
+}
+
+func (x *GameEvents) GetChat() []*ChatLine {
+	if x != nil {
+		return x.Chat
 	}
 	return nil
 }
@@ -657,7 +791,7 @@ type ServerFrame struct {
 
 func (x *ServerFrame) Reset() {
 	*x = ServerFrame{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +803,7 @@ func (x *ServerFrame) String() string {
 func (*ServerFrame) ProtoMessage() {}
 
 func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[3]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +816,7 @@ func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
 func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{3}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ServerFrame) GetBody() isServerFrame_Body {
@@ -828,7 +962,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +974,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[4]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +987,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{4}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Join) GetProtocolVersion() uint32 {
@@ -906,7 +1040,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1052,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[5]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1065,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{5}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Input) GetSeq() uint32 {
@@ -959,7 +1093,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1105,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[6]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1118,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{6}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ping) GetClientTimeUs() uint64 {
@@ -1003,7 +1137,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1149,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[7]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1162,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{7}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
 }
 
 // ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -1042,7 +1176,7 @@ type ResyncRequest struct {
 
 func (x *ResyncRequest) Reset() {
 	*x = ResyncRequest{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1188,7 @@ func (x *ResyncRequest) String() string {
 func (*ResyncRequest) ProtoMessage() {}
 
 func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[8]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1201,7 @@ func (x *ResyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResyncRequest.ProtoReflect.Descriptor instead.
 func (*ResyncRequest) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{8}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResyncRequest) GetLastTick() uint64 {
@@ -1119,7 +1253,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1265,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[9]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1278,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{9}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Welcome) GetPlayerId() uint32 {
@@ -1241,7 +1375,7 @@ type Schema struct {
 
 func (x *Schema) Reset() {
 	*x = Schema{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1387,7 @@ func (x *Schema) String() string {
 func (*Schema) ProtoMessage() {}
 
 func (x *Schema) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[10]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1400,7 @@ func (x *Schema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schema.ProtoReflect.Descriptor instead.
 func (*Schema) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{10}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Schema) GetKinds() []*EntityKind {
@@ -1308,7 +1442,7 @@ type EntityKind struct {
 
 func (x *EntityKind) Reset() {
 	*x = EntityKind{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1454,7 @@ func (x *EntityKind) String() string {
 func (*EntityKind) ProtoMessage() {}
 
 func (x *EntityKind) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[11]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1467,7 @@ func (x *EntityKind) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityKind.ProtoReflect.Descriptor instead.
 func (*EntityKind) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{11}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EntityKind) GetName() string {
@@ -1367,7 +1501,7 @@ type FieldSpec struct {
 
 func (x *FieldSpec) Reset() {
 	*x = FieldSpec{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1513,7 @@ func (x *FieldSpec) String() string {
 func (*FieldSpec) ProtoMessage() {}
 
 func (x *FieldSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[12]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1526,7 @@ func (x *FieldSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
 func (*FieldSpec) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{12}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FieldSpec) GetName() string {
@@ -1449,7 +1583,7 @@ type MatchInfo struct {
 
 func (x *MatchInfo) Reset() {
 	*x = MatchInfo{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1595,7 @@ func (x *MatchInfo) String() string {
 func (*MatchInfo) ProtoMessage() {}
 
 func (x *MatchInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[13]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1608,7 @@ func (x *MatchInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchInfo.ProtoReflect.Descriptor instead.
 func (*MatchInfo) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{13}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MatchInfo) GetMode() string {
@@ -1535,7 +1669,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1681,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[14]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1694,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{14}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Snapshot) GetTick() uint64 {
@@ -1637,7 +1771,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1783,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[15]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1796,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{15}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Player) GetId() uint32 {
@@ -1722,7 +1856,7 @@ type FieldValues struct {
 
 func (x *FieldValues) Reset() {
 	*x = FieldValues{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1868,7 @@ func (x *FieldValues) String() string {
 func (*FieldValues) ProtoMessage() {}
 
 func (x *FieldValues) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[16]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1881,7 @@ func (x *FieldValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
 func (*FieldValues) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{16}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FieldValues) GetMask() uint64 {
@@ -1811,7 +1945,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1957,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[17]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1970,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{17}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Delta) GetTick() uint64 {
@@ -1970,7 +2104,7 @@ type EntityColumns struct {
 
 func (x *EntityColumns) Reset() {
 	*x = EntityColumns{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2116,7 @@ func (x *EntityColumns) String() string {
 func (*EntityColumns) ProtoMessage() {}
 
 func (x *EntityColumns) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[18]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2129,7 @@ func (x *EntityColumns) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityColumns.ProtoReflect.Descriptor instead.
 func (*EntityColumns) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{18}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EntityColumns) GetIds() []uint32 {
@@ -2049,7 +2183,7 @@ type EntityUpdates struct {
 
 func (x *EntityUpdates) Reset() {
 	*x = EntityUpdates{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2195,7 @@ func (x *EntityUpdates) String() string {
 func (*EntityUpdates) ProtoMessage() {}
 
 func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[19]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2208,7 @@ func (x *EntityUpdates) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityUpdates.ProtoReflect.Descriptor instead.
 func (*EntityUpdates) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{19}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EntityUpdates) GetIdGaps() []uint32 {
@@ -2124,7 +2258,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2270,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[20]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2283,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{20}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Pong) GetClientTimeUs() uint64 {
@@ -2186,7 +2320,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2332,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[21]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2345,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{21}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2257,7 +2391,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2403,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[22]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2416,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{22}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MatchEnd) GetTick() uint64 {
@@ -2335,7 +2469,7 @@ type FinalScore struct {
 
 func (x *FinalScore) Reset() {
 	*x = FinalScore{}
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2481,7 @@ func (x *FinalScore) String() string {
 func (*FinalScore) ProtoMessage() {}
 
 func (x *FinalScore) ProtoReflect() protoreflect.Message {
-	mi := &file_tickwire_v1_tickwire_proto_msgTypes[23]
+	mi := &file_tickwire_v1_tickwire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2494,7 @@ func (x *FinalScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalScore.ProtoReflect.Descriptor instead.
 func (*FinalScore) Descriptor() ([]byte, []int) {
-	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{23}
+	return file_tickwire_v1_tickwire_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FinalScore) GetPlayerId() uint32 {
@@ -2395,22 +2529,30 @@ var File_tickwire_v1_tickwire_proto protoreflect.FileDescriptor
 
 const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\n" +
-	"\x1atickwire/v1/tickwire.proto\x12\vtickwire.v1\"\xab\x02\n" +
+	"\x1atickwire/v1/tickwire.proto\x12\vtickwire.v1\"\xd4\x02\n" +
 	"\vClientFrame\x12'\n" +
 	"\x04join\x18\x01 \x01(\v2\x11.tickwire.v1.JoinH\x00R\x04join\x12*\n" +
 	"\x05input\x18\x02 \x01(\v2\x12.tickwire.v1.InputH\x00R\x05input\x12'\n" +
 	"\x04ping\x18\x03 \x01(\v2\x11.tickwire.v1.PingH\x00R\x04ping\x12*\n" +
 	"\x05leave\x18\x04 \x01(\v2\x12.tickwire.v1.LeaveH\x00R\x05leave\x124\n" +
 	"\x06resync\x18\x05 \x01(\v2\x1a.tickwire.v1.ResyncRequestH\x00R\x06resync\x124\n" +
-	"\amessage\x18\x06 \x01(\v2\x18.tickwire.v1.GameMessageH\x00R\amessageB\x06\n" +
-	"\x04body\"1\n" +
+	"\amessage\x18\x06 \x01(\v2\x18.tickwire.v1.GameMessageH\x00R\amessage\x12'\n" +
+	"\x04chat\x18\a \x01(\v2\x11.tickwire.v1.ChatH\x00R\x04chatB\x06\n" +
+	"\x04body\"\x1a\n" +
+	"\x04Chat\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"O\n" +
+	"\bChatLine\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"1\n" +
 	"\vGameMessage\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\rR\x02op\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"V\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x81\x01\n" +
 	"\n" +
 	"GameEvents\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x124\n" +
-	"\bmessages\x18\x02 \x03(\v2\x18.tickwire.v1.GameMessageR\bmessages\"\xe6\x02\n" +
+	"\bmessages\x18\x02 \x03(\v2\x18.tickwire.v1.GameMessageR\bmessages\x12)\n" +
+	"\x04chat\x18\x03 \x03(\v2\x15.tickwire.v1.ChatLineR\x04chat\"\xe6\x02\n" +
 	"\vServerFrame\x120\n" +
 	"\awelcome\x18\x01 \x01(\v2\x14.tickwire.v1.WelcomeH\x00R\awelcome\x12*\n" +
 	"\x05delta\x18\x02 \x01(\v2\x12.tickwire.v1.DeltaH\x00R\x05delta\x12'\n" +
@@ -2608,7 +2750,7 @@ func file_tickwire_v1_tickwire_proto_rawDescGZIP() []byte {
 }
 
 var file_tickwire_v1_tickwire_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tickwire_v1_tickwire_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ProtocolVersion)(0),  // 0: tickwire.v1.ProtocolVersion
 	(FieldType)(0),        // 1: tickwire.v1.FieldType
@@ -2616,72 +2758,76 @@ var file_tickwire_v1_tickwire_proto_goTypes = []any{
 	(ErrorCode)(0),        // 3: tickwire.v1.ErrorCode
 	(MatchEndReason)(0),   // 4: tickwire.v1.MatchEndReason
 	(*ClientFrame)(nil),   // 5: tickwire.v1.ClientFrame
-	(*GameMessage)(nil),   // 6: tickwire.v1.GameMessage
-	(*GameEvents)(nil),    // 7: tickwire.v1.GameEvents
-	(*ServerFrame)(nil),   // 8: tickwire.v1.ServerFrame
-	(*Join)(nil),          // 9: tickwire.v1.Join
-	(*Input)(nil),         // 10: tickwire.v1.Input
-	(*Ping)(nil),          // 11: tickwire.v1.Ping
-	(*Leave)(nil),         // 12: tickwire.v1.Leave
-	(*ResyncRequest)(nil), // 13: tickwire.v1.ResyncRequest
-	(*Welcome)(nil),       // 14: tickwire.v1.Welcome
-	(*Schema)(nil),        // 15: tickwire.v1.Schema
-	(*EntityKind)(nil),    // 16: tickwire.v1.EntityKind
-	(*FieldSpec)(nil),     // 17: tickwire.v1.FieldSpec
-	(*MatchInfo)(nil),     // 18: tickwire.v1.MatchInfo
-	(*Snapshot)(nil),      // 19: tickwire.v1.Snapshot
-	(*Player)(nil),        // 20: tickwire.v1.Player
-	(*FieldValues)(nil),   // 21: tickwire.v1.FieldValues
-	(*Delta)(nil),         // 22: tickwire.v1.Delta
-	(*EntityColumns)(nil), // 23: tickwire.v1.EntityColumns
-	(*EntityUpdates)(nil), // 24: tickwire.v1.EntityUpdates
-	(*Pong)(nil),          // 25: tickwire.v1.Pong
-	(*Error)(nil),         // 26: tickwire.v1.Error
-	(*MatchEnd)(nil),      // 27: tickwire.v1.MatchEnd
-	(*FinalScore)(nil),    // 28: tickwire.v1.FinalScore
+	(*Chat)(nil),          // 6: tickwire.v1.Chat
+	(*ChatLine)(nil),      // 7: tickwire.v1.ChatLine
+	(*GameMessage)(nil),   // 8: tickwire.v1.GameMessage
+	(*GameEvents)(nil),    // 9: tickwire.v1.GameEvents
+	(*ServerFrame)(nil),   // 10: tickwire.v1.ServerFrame
+	(*Join)(nil),          // 11: tickwire.v1.Join
+	(*Input)(nil),         // 12: tickwire.v1.Input
+	(*Ping)(nil),          // 13: tickwire.v1.Ping
+	(*Leave)(nil),         // 14: tickwire.v1.Leave
+	(*ResyncRequest)(nil), // 15: tickwire.v1.ResyncRequest
+	(*Welcome)(nil),       // 16: tickwire.v1.Welcome
+	(*Schema)(nil),        // 17: tickwire.v1.Schema
+	(*EntityKind)(nil),    // 18: tickwire.v1.EntityKind
+	(*FieldSpec)(nil),     // 19: tickwire.v1.FieldSpec
+	(*MatchInfo)(nil),     // 20: tickwire.v1.MatchInfo
+	(*Snapshot)(nil),      // 21: tickwire.v1.Snapshot
+	(*Player)(nil),        // 22: tickwire.v1.Player
+	(*FieldValues)(nil),   // 23: tickwire.v1.FieldValues
+	(*Delta)(nil),         // 24: tickwire.v1.Delta
+	(*EntityColumns)(nil), // 25: tickwire.v1.EntityColumns
+	(*EntityUpdates)(nil), // 26: tickwire.v1.EntityUpdates
+	(*Pong)(nil),          // 27: tickwire.v1.Pong
+	(*Error)(nil),         // 28: tickwire.v1.Error
+	(*MatchEnd)(nil),      // 29: tickwire.v1.MatchEnd
+	(*FinalScore)(nil),    // 30: tickwire.v1.FinalScore
 }
 var file_tickwire_v1_tickwire_proto_depIdxs = []int32{
-	9,  // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
-	10, // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
-	11, // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
-	12, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
-	13, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
-	6,  // 5: tickwire.v1.ClientFrame.message:type_name -> tickwire.v1.GameMessage
-	6,  // 6: tickwire.v1.GameEvents.messages:type_name -> tickwire.v1.GameMessage
-	14, // 7: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
-	22, // 8: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
-	25, // 9: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
-	26, // 10: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
-	27, // 11: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
-	19, // 12: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
-	7,  // 13: tickwire.v1.ServerFrame.events:type_name -> tickwire.v1.GameEvents
-	18, // 14: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
-	19, // 15: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
-	15, // 16: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
-	16, // 17: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
-	17, // 18: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
-	17, // 19: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
-	17, // 20: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
-	17, // 21: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
-	1,  // 22: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
-	2,  // 23: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
-	23, // 24: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
-	21, // 25: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
-	20, // 26: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
-	24, // 27: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
-	23, // 28: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
-	20, // 29: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
-	2,  // 30: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
-	24, // 31: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
-	21, // 32: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
-	3,  // 33: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
-	4,  // 34: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
-	28, // 35: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	11, // 0: tickwire.v1.ClientFrame.join:type_name -> tickwire.v1.Join
+	12, // 1: tickwire.v1.ClientFrame.input:type_name -> tickwire.v1.Input
+	13, // 2: tickwire.v1.ClientFrame.ping:type_name -> tickwire.v1.Ping
+	14, // 3: tickwire.v1.ClientFrame.leave:type_name -> tickwire.v1.Leave
+	15, // 4: tickwire.v1.ClientFrame.resync:type_name -> tickwire.v1.ResyncRequest
+	8,  // 5: tickwire.v1.ClientFrame.message:type_name -> tickwire.v1.GameMessage
+	6,  // 6: tickwire.v1.ClientFrame.chat:type_name -> tickwire.v1.Chat
+	8,  // 7: tickwire.v1.GameEvents.messages:type_name -> tickwire.v1.GameMessage
+	7,  // 8: tickwire.v1.GameEvents.chat:type_name -> tickwire.v1.ChatLine
+	16, // 9: tickwire.v1.ServerFrame.welcome:type_name -> tickwire.v1.Welcome
+	24, // 10: tickwire.v1.ServerFrame.delta:type_name -> tickwire.v1.Delta
+	27, // 11: tickwire.v1.ServerFrame.pong:type_name -> tickwire.v1.Pong
+	28, // 12: tickwire.v1.ServerFrame.error:type_name -> tickwire.v1.Error
+	29, // 13: tickwire.v1.ServerFrame.match_end:type_name -> tickwire.v1.MatchEnd
+	21, // 14: tickwire.v1.ServerFrame.snapshot:type_name -> tickwire.v1.Snapshot
+	9,  // 15: tickwire.v1.ServerFrame.events:type_name -> tickwire.v1.GameEvents
+	20, // 16: tickwire.v1.Welcome.match:type_name -> tickwire.v1.MatchInfo
+	21, // 17: tickwire.v1.Welcome.snapshot:type_name -> tickwire.v1.Snapshot
+	17, // 18: tickwire.v1.Welcome.schema:type_name -> tickwire.v1.Schema
+	18, // 19: tickwire.v1.Schema.kinds:type_name -> tickwire.v1.EntityKind
+	19, // 20: tickwire.v1.Schema.player_fields:type_name -> tickwire.v1.FieldSpec
+	19, // 21: tickwire.v1.Schema.room_fields:type_name -> tickwire.v1.FieldSpec
+	19, // 22: tickwire.v1.Schema.input_fields:type_name -> tickwire.v1.FieldSpec
+	19, // 23: tickwire.v1.EntityKind.fields:type_name -> tickwire.v1.FieldSpec
+	1,  // 24: tickwire.v1.FieldSpec.type:type_name -> tickwire.v1.FieldType
+	2,  // 25: tickwire.v1.Snapshot.phase:type_name -> tickwire.v1.MatchPhase
+	25, // 26: tickwire.v1.Snapshot.entities:type_name -> tickwire.v1.EntityColumns
+	23, // 27: tickwire.v1.Snapshot.room:type_name -> tickwire.v1.FieldValues
+	22, // 28: tickwire.v1.Snapshot.players:type_name -> tickwire.v1.Player
+	26, // 29: tickwire.v1.Delta.updates:type_name -> tickwire.v1.EntityUpdates
+	25, // 30: tickwire.v1.Delta.created:type_name -> tickwire.v1.EntityColumns
+	22, // 31: tickwire.v1.Delta.players_joined:type_name -> tickwire.v1.Player
+	2,  // 32: tickwire.v1.Delta.phase:type_name -> tickwire.v1.MatchPhase
+	26, // 33: tickwire.v1.Delta.player_updates:type_name -> tickwire.v1.EntityUpdates
+	23, // 34: tickwire.v1.Delta.room:type_name -> tickwire.v1.FieldValues
+	3,  // 35: tickwire.v1.Error.code:type_name -> tickwire.v1.ErrorCode
+	4,  // 36: tickwire.v1.MatchEnd.reason:type_name -> tickwire.v1.MatchEndReason
+	30, // 37: tickwire.v1.MatchEnd.scores:type_name -> tickwire.v1.FinalScore
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_tickwire_v1_tickwire_proto_init() }
@@ -2696,8 +2842,9 @@ func file_tickwire_v1_tickwire_proto_init() {
 		(*ClientFrame_Leave)(nil),
 		(*ClientFrame_Resync)(nil),
 		(*ClientFrame_Message)(nil),
+		(*ClientFrame_Chat)(nil),
 	}
-	file_tickwire_v1_tickwire_proto_msgTypes[3].OneofWrappers = []any{
+	file_tickwire_v1_tickwire_proto_msgTypes[5].OneofWrappers = []any{
 		(*ServerFrame_Welcome)(nil),
 		(*ServerFrame_Delta)(nil),
 		(*ServerFrame_Pong)(nil),
@@ -2712,7 +2859,7 @@ func file_tickwire_v1_tickwire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickwire_v1_tickwire_proto_rawDesc), len(file_tickwire_v1_tickwire_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
