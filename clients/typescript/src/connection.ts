@@ -116,6 +116,16 @@ export interface GameEvent {
   data: Uint8Array;
 }
 
+/** A line of room chat (PROTOCOL.md, "Chat"), as the server cleaned it. */
+export interface ChatEvent {
+  /** The tick whose frame it came with. */
+  tick: number;
+  /** The seat id of the player who said it (as Welcome.playerId). */
+  playerId: number;
+  name: string;
+  text: string;
+}
+
 export interface DisconnectedEvent {
   /** The WebSocket close code (1006: the network dropped). */
   code: number;
@@ -154,6 +164,8 @@ export interface ConnectionEvents<M> {
    * must survive them.
    */
   event: GameEvent;
+  /** A line of room chat, the player's own included, after the `state` of the tick it came with. */
+  chat: ChatEvent;
   /** The server sent an Error frame (a close follows). */
   serverError: ServerError;
   disconnected: DisconnectedEvent;
@@ -180,6 +192,9 @@ export interface ConnectionStats {
   messagesSent: number;
   /** Game messages received (each an `event`). */
   eventsIn: number;
+  /** Chat lines sent and received. */
+  chatSent: number;
+  chatIn: number;
   /** Successful reconnects (resumed Welcomes). */
   reconnects: number;
 }
@@ -198,7 +213,7 @@ type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
 export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
     framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
-    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, eventsIn: 0, reconnects: 0,
+    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, eventsIn: 0, chatSent: 0, chatIn: 0, reconnects: 0,
   };
   readonly clock = new ServerClock();
 
@@ -317,6 +332,22 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     if (this.phase !== "open") return false;
     this.send({ body: { case: "message", value: { op, data } } });
     this.stats.messagesSent++;
+    return true;
+  }
+
+  /**
+   * Says a line in the room's chat (PROTOCOL.md, "Chat"). The server cleans
+   * it (control and format characters stripped, spaces trimmed, at most 200
+   * bytes), rate-limits it (5 lines in a burst, then one a second; more are
+   * dropped) and the game may drop or rewrite it; every player, this one
+   * included, then gets it as a `chat` event. Returns false when it was not
+   * sent because the connection is not open or the line is empty.
+   */
+  sendChat(text: string): boolean {
+    if (typeof text !== "string") throw new TypeError("chat text must be a string");
+    if (this.phase !== "open" || text.trim() === "") return false;
+    this.send({ body: { case: "chat", value: { text } } });
+    this.stats.chatSent++;
     return true;
   }
 
@@ -569,6 +600,10 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     for (const m of e.messages) {
       this.stats.eventsIn++;
       this.emit("event", { tick, op: m.op, data: m.data });
+    }
+    for (const c of e.chat) {
+      this.stats.chatIn++;
+      this.emit("chat", { tick, playerId: c.playerId, name: c.name, text: c.text });
     }
   }
 

@@ -3,7 +3,7 @@
 export { Connection, connect, seatOptions, PROTOCOL_VERSION } from "./connection.js";
 export type {
   ConnectionOptions, ConnectionEvents, ConnectionStats, ReconnectOptions,
-  WelcomeEvent, StateEvent, GameEvent, ResyncEvent, MatchEndEvent, DisconnectedEvent, ReconnectingEvent, ClosedEvent,
+  WelcomeEvent, StateEvent, GameEvent, ChatEvent, ResyncEvent, MatchEndEvent, DisconnectedEvent, ReconnectingEvent, ClosedEvent,
 } from "./connection.js";
 export { Lobby } from "./lobby.js";
 export type {

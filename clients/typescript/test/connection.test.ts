@@ -538,3 +538,27 @@ test("a mirror that refuses three snapshots in a row gives up with reason error 
     await fake.close();
   }
 });
+
+test("chat: a line reaches every player in the room, its sender included, cleaned by the server and in order", async () => {
+  const room = roomId("chat");
+  const a = conn(room, "Alice");
+  const b = conn(room, "Bob");
+  const wa = await a.connect();
+  await b.connect();
+  const heard = (c: Connection<SchemaMirror>) => {
+    const lines: string[] = [];
+    const done = waitFor(c, "chat", (e) => lines.push(`${e.playerId} ${e.name}: ${e.text}`) === 2, 15000, "two chat lines");
+    return { lines, done };
+  };
+  const ha = heard(a), hb = heard(b);
+  assert.equal(a.sendChat("  hello\u0007 world\u200b  "), true);
+  assert.equal(a.sendChat("second"), true);
+  assert.equal(a.sendChat("   "), false, "an empty line is not sent");
+  await Promise.all([ha.done, hb.done]);
+  const want = [`${wa.playerId} Alice: hello world`, `${wa.playerId} Alice: second`];
+  assert.deepEqual(ha.lines, want);
+  assert.deepEqual(hb.lines, want);
+  assert.equal(a.stats.chatSent, 2);
+  assert.equal(b.stats.chatIn, 2);
+  assert.equal(a.stats.checksumMismatches + b.stats.checksumMismatches, 0);
+});

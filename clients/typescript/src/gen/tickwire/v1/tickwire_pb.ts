@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickwire/v1/tickwire.proto.
  */
 export const file_tickwire_v1_tickwire: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEigAIKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIABIrCgdtZXNzYWdlGAYgASgLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2VIAEIGCgRib2R5IicKC0dhbWVNZXNzYWdlEgoKAm9wGAEgASgNEgwKBGRhdGEYAiABKAwiRgoKR2FtZUV2ZW50cxIMCgR0aWNrGAEgASgEEioKCG1lc3NhZ2VzGAIgAygLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2UirQIKC1NlcnZlckZyYW1lEicKB3dlbGNvbWUYASABKAsyFC50aWNrd2lyZS52MS5XZWxjb21lSAASIwoFZGVsdGEYAiABKAsyEi50aWNrd2lyZS52MS5EZWx0YUgAEiEKBHBvbmcYAyABKAsyES50aWNrd2lyZS52MS5Qb25nSAASIwoFZXJyb3IYBCABKAsyEi50aWNrd2lyZS52MS5FcnJvckgAEioKCW1hdGNoX2VuZBgFIAEoCzIVLnRpY2t3aXJlLnYxLk1hdGNoRW5kSAASKQoIc25hcHNob3QYBiABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdEgAEikKBmV2ZW50cxgHIAEoCzIXLnRpY2t3aXJlLnYxLkdhbWVFdmVudHNIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSJHCgVJbnB1dBILCgNzZXEYASABKA0SDgoGdmFsdWVzGAUgAygESgQIAhADSgQIAxAESgQIBBAFUgJkeFICZHlSB2J1dHRvbnMiHgoEUGluZxIWCg5jbGllbnRfdGltZV91cxgBIAEoBCIHCgVMZWF2ZSIiCg1SZXN5bmNSZXF1ZXN0EhEKCWxhc3RfdGljaxgBIAEoBCKeAgoHV2VsY29tZRIRCglwbGF5ZXJfaWQYASABKA0SEQoJZW50aXR5X2lkGAIgASgNEg8KB3Jvb21faWQYAyABKAkSEQoJdGlja19yYXRlGAQgASgNEhUKDXRpY2swX3VuaXhfdXMYBSABKAMSFgoOc2VydmVyX3RpbWVfdXMYBiABKAMSJQoFbWF0Y2gYByABKAsyFi50aWNrd2lyZS52MS5NYXRjaEluZm8SJwoIc25hcHNob3QYCCABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdBIUCgxyZXN1bWVfdG9rZW4YCSABKAkSDwoHcmVzdW1lZBgKIAEoCBIjCgZzY2hlbWEYCyABKAsyEy50aWNrd2lyZS52MS5TY2hlbWEiugEKBlNjaGVtYRImCgVraW5kcxgBIAMoCzIXLnRpY2t3aXJlLnYxLkVudGl0eUtpbmQSLQoNcGxheWVyX2ZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIrCgtyb29tX2ZpZWxkcxgDIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIsCgxpbnB1dF9maWVsZHMYBCADKAsyFi50aWNrd2lyZS52MS5GaWVsZFNwZWMiQgoKRW50aXR5S2luZBIMCgRuYW1lGAEgASgJEiYKBmZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYyJsCglGaWVsZFNwZWMSDAoEbmFtZRgBIAEoCRIkCgR0eXBlGAIgASgOMhYudGlja3dpcmUudjEuRmllbGRUeXBlEg0KBXNjYWxlGAMgASgNEgwKBGJpdHMYBCABKA0SDgoGdmFsdWVzGAUgAygJInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIqUCCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBIsCghlbnRpdGllcxgNIAEoCzIaLnRpY2t3aXJlLnYxLkVudGl0eUNvbHVtbnMSJgoEcm9vbRgOIAEoCzIYLnRpY2t3aXJlLnYxLkZpZWxkVmFsdWVzEiQKB3BsYXllcnMYCiADKAsyEy50aWNrd2lyZS52MS5QbGF5ZXISFgoObGFzdF9pbnB1dF9zZXEYCyABKA0SEAoIY2hlY2tzdW0YDCABKAdKBAgEEApSCmVudGl0eV9pZHNSBWtpbmRzUgF4UgF5UgVhbmdsZVIFdmFsdWUiYwoGUGxheWVyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSEQoJZW50aXR5X2lkGAMgASgNEg0KBXNjb3JlGAQgASgDEg4KBnZhbHVlcxgFIAMoBBINCgV0ZXh0cxgGIAMoCSI6CgtGaWVsZFZhbHVlcxIMCgRtYXNrGAEgASgEEg4KBnZhbHVlcxgCIAMoBBINCgV0ZXh0cxgDIAMoCSLMAwoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHEjIKDnBsYXllcl91cGRhdGVzGA8gASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxImCgRyb29tGBAgASgLMhgudGlja3dpcmUudjEuRmllbGRWYWx1ZXMiZAoNRW50aXR5Q29sdW1ucxILCgNpZHMYASADKA0SDQoFa2luZHMYAiADKA0SDgoGdmFsdWVzGAcgAygEEg0KBXRleHRzGAggAygJSgQIAxAHUgF4UgF5UgVhbmdsZVIFdmFsdWUifgoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoBBIOCgZ2YWx1ZXMYCSADKAQSDQoFdGV4dHMYCiADKAlKBAgEEAlSAmR4UgJkeVIFYW5nbGVSBWtpbmRzUgV2YWx1ZSJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIk4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikAEKCE1hdGNoRW5kEgwKBHRpY2sYASABKAQSKwoGcmVhc29uGAIgASgOMhsudGlja3dpcmUudjEuTWF0Y2hFbmRSZWFzb24SJwoGc2NvcmVzGAMgAygLMhcudGlja3dpcmUudjEuRmluYWxTY29yZRIQCghjaGVja3N1bRgEIAEoBxIOCgZkZXRhaWwYBSABKAkiSgoKRmluYWxTY29yZRIRCglwbGF5ZXJfaWQYASABKA0SDAoEbmFtZRgCIAEoCRINCgVzY29yZRgDIAEoAxIMCgRyYW5rGAQgASgNKmMKD1Byb3RvY29sVmVyc2lvbhIgChxQUk9UT0NPTF9WRVJTSU9OX1VOU1BFQ0lGSUVEEAASFgoSUFJPVE9DT0xfVkVSU0lPTl8xEAESFgoSUFJPVE9DT0xfVkVSU0lPTl8yEAIq0AEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoORklFTERfVFlQRV9JTlQQARIUChBGSUVMRF9UWVBFX0ZJWEVEEAISFAoQRklFTERfVFlQRV9BTkdMRRADEhMKD0ZJRUxEX1RZUEVfQk9PTBAEEhMKD0ZJRUxEX1RZUEVfRU5VTRAFEhMKD0ZJRUxEX1RZUEVfUE9TMhAGEhMKD0ZJRUxEX1RZUEVfUE9TMxAHEhMKD0ZJRUxEX1RZUEVfVEVYVBAIKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqngQKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ09ERV9CQURfRlJBTUUQARIiCh5FUlJPUl9DT0RFX1VOU1VQUE9SVEVEX1ZFUlNJT04QAhIdChlFUlJPUl9DT0RFX1JPT01fTk9UX0ZPVU5EEAMSGAoURVJST1JfQ09ERV9ST09NX0ZVTEwQBBIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAFEiAKHEVSUk9SX0NPREVfSEFORFNIQUtFX1RJTUVPVVQQBhIbChdFUlJPUl9DT0RFX0lETEVfVElNRU9VVBAHEhwKGEVSUk9SX0NPREVfU0xPV19DT05TVU1FUhAIEhoKFkVSUk9SX0NPREVfTUFUQ0hfRU5ERUQQCRIeChpFUlJPUl9DT0RFX1NFUlZFUl9TSFVURE9XThAKEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQCxIeChpFUlJPUl9DT0RFX0ZSQU1FX1RPT19MQVJHRRAMEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA0SHQoZRVJST1JfQ09ERV9SRVNVTUVfRVhQSVJFRBAOEhcKE0VSUk9SX0NPREVfUkVQTEFDRUQQDxIdChlFUlJPUl9DT0RFX0FMUkVBRFlfU0VBVEVEEBASGwoXRVJST1JfQ09ERV9KT0lOX1JFRlVTRUQQESrPAQoOTWF0Y2hFbmRSZWFzb24SIAocTUFUQ0hfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG01BVENIX0VORF9SRUFTT05fVElNRV9MSU1JVBABEiAKHE1BVENIX0VORF9SRUFTT05fU0NPUkVfTElNSVQQAhIeChpNQVRDSF9FTkRfUkVBU09OX0FCQU5ET05FRBADEh0KGU1BVENIX0VORF9SRUFTT05fU0hVVERPV04QBBIZChVNQVRDSF9FTkRfUkVBU09OX0dBTUUQBUIvWi1naXRodWIuY29tL3RpY2t3aXJlL3RpY2t3aXJlL3Byb3RvL3RpY2t3aXJldjFiBnByb3RvMw");
+  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEiowIKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIABIrCgdtZXNzYWdlGAYgASgLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2VIABIhCgRjaGF0GAcgASgLMhEudGlja3dpcmUudjEuQ2hhdEgAQgYKBGJvZHkiFAoEQ2hhdBIMCgR0ZXh0GAEgASgJIjkKCENoYXRMaW5lEhEKCXBsYXllcl9pZBgBIAEoDRIMCgRuYW1lGAIgASgJEgwKBHRleHQYAyABKAkiJwoLR2FtZU1lc3NhZ2USCgoCb3AYASABKA0SDAoEZGF0YRgCIAEoDCJrCgpHYW1lRXZlbnRzEgwKBHRpY2sYASABKAQSKgoIbWVzc2FnZXMYAiADKAsyGC50aWNrd2lyZS52MS5HYW1lTWVzc2FnZRIjCgRjaGF0GAMgAygLMhUudGlja3dpcmUudjEuQ2hhdExpbmUirQIKC1NlcnZlckZyYW1lEicKB3dlbGNvbWUYASABKAsyFC50aWNrd2lyZS52MS5XZWxjb21lSAASIwoFZGVsdGEYAiABKAsyEi50aWNrd2lyZS52MS5EZWx0YUgAEiEKBHBvbmcYAyABKAsyES50aWNrd2lyZS52MS5Qb25nSAASIwoFZXJyb3IYBCABKAsyEi50aWNrd2lyZS52MS5FcnJvckgAEioKCW1hdGNoX2VuZBgFIAEoCzIVLnRpY2t3aXJlLnYxLk1hdGNoRW5kSAASKQoIc25hcHNob3QYBiABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdEgAEikKBmV2ZW50cxgHIAEoCzIXLnRpY2t3aXJlLnYxLkdhbWVFdmVudHNIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSJHCgVJbnB1dBILCgNzZXEYASABKA0SDgoGdmFsdWVzGAUgAygESgQIAhADSgQIAxAESgQIBBAFUgJkeFICZHlSB2J1dHRvbnMiHgoEUGluZxIWCg5jbGllbnRfdGltZV91cxgBIAEoBCIHCgVMZWF2ZSIiCg1SZXN5bmNSZXF1ZXN0EhEKCWxhc3RfdGljaxgBIAEoBCKeAgoHV2VsY29tZRIRCglwbGF5ZXJfaWQYASABKA0SEQoJZW50aXR5X2lkGAIgASgNEg8KB3Jvb21faWQYAyABKAkSEQoJdGlja19yYXRlGAQgASgNEhUKDXRpY2swX3VuaXhfdXMYBSABKAMSFgoOc2VydmVyX3RpbWVfdXMYBiABKAMSJQoFbWF0Y2gYByABKAsyFi50aWNrd2lyZS52MS5NYXRjaEluZm8SJwoIc25hcHNob3QYCCABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdBIUCgxyZXN1bWVfdG9rZW4YCSABKAkSDwoHcmVzdW1lZBgKIAEoCBIjCgZzY2hlbWEYCyABKAsyEy50aWNrd2lyZS52MS5TY2hlbWEiugEKBlNjaGVtYRImCgVraW5kcxgBIAMoCzIXLnRpY2t3aXJlLnYxLkVudGl0eUtpbmQSLQoNcGxheWVyX2ZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIrCgtyb29tX2ZpZWxkcxgDIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIsCgxpbnB1dF9maWVsZHMYBCADKAsyFi50aWNrd2lyZS52MS5GaWVsZFNwZWMiQgoKRW50aXR5S2luZBIMCgRuYW1lGAEgASgJEiYKBmZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYyJsCglGaWVsZFNwZWMSDAoEbmFtZRgBIAEoCRIkCgR0eXBlGAIgASgOMhYudGlja3dpcmUudjEuRmllbGRUeXBlEg0KBXNjYWxlGAMgASgNEgwKBGJpdHMYBCABKA0SDgoGdmFsdWVzGAUgAygJInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIqUCCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBIsCghlbnRpdGllcxgNIAEoCzIaLnRpY2t3aXJlLnYxLkVudGl0eUNvbHVtbnMSJgoEcm9vbRgOIAEoCzIYLnRpY2t3aXJlLnYxLkZpZWxkVmFsdWVzEiQKB3BsYXllcnMYCiADKAsyEy50aWNrd2lyZS52MS5QbGF5ZXISFgoObGFzdF9pbnB1dF9zZXEYCyABKA0SEAoIY2hlY2tzdW0YDCABKAdKBAgEEApSCmVudGl0eV9pZHNSBWtpbmRzUgF4UgF5UgVhbmdsZVIFdmFsdWUiYwoGUGxheWVyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSEQoJZW50aXR5X2lkGAMgASgNEg0KBXNjb3JlGAQgASgDEg4KBnZhbHVlcxgFIAMoBBINCgV0ZXh0cxgGIAMoCSI6CgtGaWVsZFZhbHVlcxIMCgRtYXNrGAEgASgEEg4KBnZhbHVlcxgCIAMoBBINCgV0ZXh0cxgDIAMoCSLMAwoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHEjIKDnBsYXllcl91cGRhdGVzGA8gASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxImCgRyb29tGBAgASgLMhgudGlja3dpcmUudjEuRmllbGRWYWx1ZXMiZAoNRW50aXR5Q29sdW1ucxILCgNpZHMYASADKA0SDQoFa2luZHMYAiADKA0SDgoGdmFsdWVzGAcgAygEEg0KBXRleHRzGAggAygJSgQIAxAHUgF4UgF5UgVhbmdsZVIFdmFsdWUifgoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoBBIOCgZ2YWx1ZXMYCSADKAQSDQoFdGV4dHMYCiADKAlKBAgEEAlSAmR4UgJkeVIFYW5nbGVSBWtpbmRzUgV2YWx1ZSJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIk4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikAEKCE1hdGNoRW5kEgwKBHRpY2sYASABKAQSKwoGcmVhc29uGAIgASgOMhsudGlja3dpcmUudjEuTWF0Y2hFbmRSZWFzb24SJwoGc2NvcmVzGAMgAygLMhcudGlja3dpcmUudjEuRmluYWxTY29yZRIQCghjaGVja3N1bRgEIAEoBxIOCgZkZXRhaWwYBSABKAkiSgoKRmluYWxTY29yZRIRCglwbGF5ZXJfaWQYASABKA0SDAoEbmFtZRgCIAEoCRINCgVzY29yZRgDIAEoAxIMCgRyYW5rGAQgASgNKmMKD1Byb3RvY29sVmVyc2lvbhIgChxQUk9UT0NPTF9WRVJTSU9OX1VOU1BFQ0lGSUVEEAASFgoSUFJPVE9DT0xfVkVSU0lPTl8xEAESFgoSUFJPVE9DT0xfVkVSU0lPTl8yEAIq0AEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoORklFTERfVFlQRV9JTlQQARIUChBGSUVMRF9UWVBFX0ZJWEVEEAISFAoQRklFTERfVFlQRV9BTkdMRRADEhMKD0ZJRUxEX1RZUEVfQk9PTBAEEhMKD0ZJRUxEX1RZUEVfRU5VTRAFEhMKD0ZJRUxEX1RZUEVfUE9TMhAGEhMKD0ZJRUxEX1RZUEVfUE9TMxAHEhMKD0ZJRUxEX1RZUEVfVEVYVBAIKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqngQKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ09ERV9CQURfRlJBTUUQARIiCh5FUlJPUl9DT0RFX1VOU1VQUE9SVEVEX1ZFUlNJT04QAhIdChlFUlJPUl9DT0RFX1JPT01fTk9UX0ZPVU5EEAMSGAoURVJST1JfQ09ERV9ST09NX0ZVTEwQBBIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAFEiAKHEVSUk9SX0NPREVfSEFORFNIQUtFX1RJTUVPVVQQBhIbChdFUlJPUl9DT0RFX0lETEVfVElNRU9VVBAHEhwKGEVSUk9SX0NPREVfU0xPV19DT05TVU1FUhAIEhoKFkVSUk9SX0NPREVfTUFUQ0hfRU5ERUQQCRIeChpFUlJPUl9DT0RFX1NFUlZFUl9TSFVURE9XThAKEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQCxIeChpFUlJPUl9DT0RFX0ZSQU1FX1RPT19MQVJHRRAMEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA0SHQoZRVJST1JfQ09ERV9SRVNVTUVfRVhQSVJFRBAOEhcKE0VSUk9SX0NPREVfUkVQTEFDRUQQDxIdChlFUlJPUl9DT0RFX0FMUkVBRFlfU0VBVEVEEBASGwoXRVJST1JfQ09ERV9KT0lOX1JFRlVTRUQQESrPAQoOTWF0Y2hFbmRSZWFzb24SIAocTUFUQ0hfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG01BVENIX0VORF9SRUFTT05fVElNRV9MSU1JVBABEiAKHE1BVENIX0VORF9SRUFTT05fU0NPUkVfTElNSVQQAhIeChpNQVRDSF9FTkRfUkVBU09OX0FCQU5ET05FRBADEh0KGU1BVENIX0VORF9SRUFTT05fU0hVVERPV04QBBIZChVNQVRDSF9FTkRfUkVBU09OX0dBTUUQBUIvWi1naXRodWIuY29tL3RpY2t3aXJlL3RpY2t3aXJlL3Byb3RvL3RpY2t3aXJldjFiBnByb3RvMw");
 
 /**
  * ClientFrame is the envelope of every message a client sends.
@@ -64,6 +64,12 @@ export type ClientFrame = Message<"tickwire.v1.ClientFrame"> & {
      */
     value: GameMessage;
     case: "message";
+  } | {
+    /**
+     * @generated from field: tickwire.v1.Chat chat = 7;
+     */
+    value: Chat;
+    case: "chat";
   } | { case: undefined; value?: undefined };
 };
 
@@ -73,6 +79,57 @@ export type ClientFrame = Message<"tickwire.v1.ClientFrame"> & {
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_tickwire_v1_tickwire, 0);
+
+/**
+ * Chat is a line of room chat. The server strips control and format
+ * characters, trims spaces, cuts the line to 200 bytes and lets each player
+ * say 5 lines in a burst and one more a second; the game may drop or
+ * rewrite it. Lines over the rate are dropped.
+ *
+ * @generated from message tickwire.v1.Chat
+ */
+export type Chat = Message<"tickwire.v1.Chat"> & {
+  /**
+   * @generated from field: string text = 1;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message tickwire.v1.Chat.
+ * Use `create(ChatSchema)` to create a new message.
+ */
+export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 1);
+
+/**
+ * ChatLine is a line of room chat as every player gets it.
+ *
+ * @generated from message tickwire.v1.ChatLine
+ */
+export type ChatLine = Message<"tickwire.v1.ChatLine"> & {
+  /**
+   * @generated from field: uint32 player_id = 1;
+   */
+  playerId: number;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message tickwire.v1.ChatLine.
+ * Use `create(ChatLineSchema)` to create a new message.
+ */
+export const ChatLineSchema: GenMessage<ChatLine> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 2);
 
 /**
  * GameMessage is a message for the game itself, beside the state: an op code
@@ -99,7 +156,7 @@ export type GameMessage = Message<"tickwire.v1.GameMessage"> & {
  * Use `create(GameMessageSchema)` to create a new message.
  */
 export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 1);
+  messageDesc(file_tickwire_v1_tickwire, 3);
 
 /**
  * GameEvents are the game's messages to one client at one tick, in the order
@@ -117,6 +174,13 @@ export type GameEvents = Message<"tickwire.v1.GameEvents"> & {
    * @generated from field: repeated tickwire.v1.GameMessage messages = 2;
    */
   messages: GameMessage[];
+
+  /**
+   * The room's chat at tick, in order; every player gets every line.
+   *
+   * @generated from field: repeated tickwire.v1.ChatLine chat = 3;
+   */
+  chat: ChatLine[];
 };
 
 /**
@@ -124,7 +188,7 @@ export type GameEvents = Message<"tickwire.v1.GameEvents"> & {
  * Use `create(GameEventsSchema)` to create a new message.
  */
 export const GameEventsSchema: GenMessage<GameEvents> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 2);
+  messageDesc(file_tickwire_v1_tickwire, 4);
 
 /**
  * ServerFrame is the envelope of every message the server sends.
@@ -190,7 +254,7 @@ export type ServerFrame = Message<"tickwire.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 3);
+  messageDesc(file_tickwire_v1_tickwire, 5);
 
 /**
  * Join is the first frame a client sends. Until the server answers with Welcome
@@ -243,7 +307,7 @@ export type Join = Message<"tickwire.v1.Join"> & {
  * Use `create(JoinSchema)` to create a new message.
  */
 export const JoinSchema: GenMessage<Join> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 4);
+  messageDesc(file_tickwire_v1_tickwire, 6);
 
 /**
  * Input is one player command. seq increases by one or more with every input a
@@ -272,7 +336,7 @@ export type Input = Message<"tickwire.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 5);
+  messageDesc(file_tickwire_v1_tickwire, 7);
 
 /**
  * Ping asks for a Pong; the client puts its own clock in it.
@@ -293,7 +357,7 @@ export type Ping = Message<"tickwire.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 6);
+  messageDesc(file_tickwire_v1_tickwire, 8);
 
 /**
  * Leave ends the session; the server removes the player and closes with 1000.
@@ -308,7 +372,7 @@ export type Leave = Message<"tickwire.v1.Leave"> & {
  * Use `create(LeaveSchema)` to create a new message.
  */
 export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 7);
+  messageDesc(file_tickwire_v1_tickwire, 9);
 
 /**
  * ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -329,7 +393,7 @@ export type ResyncRequest = Message<"tickwire.v1.ResyncRequest"> & {
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 8);
+  messageDesc(file_tickwire_v1_tickwire, 10);
 
 /**
  * Welcome answers a successful Join.
@@ -430,7 +494,7 @@ export type Welcome = Message<"tickwire.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 9);
+  messageDesc(file_tickwire_v1_tickwire, 11);
 
 /**
  * Schema is the game's declared state (PROTOCOL.md, "Schema").
@@ -472,7 +536,7 @@ export type Schema = Message<"tickwire.v1.Schema"> & {
  * Use `create(SchemaSchema)` to create a new message.
  */
 export const SchemaSchema: GenMessage<Schema> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 10);
+  messageDesc(file_tickwire_v1_tickwire, 12);
 
 /**
  * EntityKind is one kind of entity and its fields, in mask bit order.
@@ -496,7 +560,7 @@ export type EntityKind = Message<"tickwire.v1.EntityKind"> & {
  * Use `create(EntityKindSchema)` to create a new message.
  */
 export const EntityKindSchema: GenMessage<EntityKind> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 11);
+  messageDesc(file_tickwire_v1_tickwire, 13);
 
 /**
  * FieldSpec describes one declared field.
@@ -541,7 +605,7 @@ export type FieldSpec = Message<"tickwire.v1.FieldSpec"> & {
  * Use `create(FieldSpecSchema)` to create a new message.
  */
 export const FieldSpecSchema: GenMessage<FieldSpec> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 12);
+  messageDesc(file_tickwire_v1_tickwire, 14);
 
 /**
  * MatchInfo describes the rules of the match in the room.
@@ -588,7 +652,7 @@ export type MatchInfo = Message<"tickwire.v1.MatchInfo"> & {
  * Use `create(MatchInfoSchema)` to create a new message.
  */
 export const MatchInfoSchema: GenMessage<MatchInfo> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 13);
+  messageDesc(file_tickwire_v1_tickwire, 15);
 
 /**
  * Snapshot is the whole room state at one tick.
@@ -654,7 +718,7 @@ export type Snapshot = Message<"tickwire.v1.Snapshot"> & {
  * Use `create(SnapshotSchema)` to create a new message.
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 14);
+  messageDesc(file_tickwire_v1_tickwire, 16);
 
 /**
  * Player is one seat in the room.
@@ -703,7 +767,7 @@ export type Player = Message<"tickwire.v1.Player"> & {
  * Use `create(PlayerSchema)` to create a new message.
  */
 export const PlayerSchema: GenMessage<Player> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 15);
+  messageDesc(file_tickwire_v1_tickwire, 17);
 
 /**
  * FieldValues are the fields of one record. In a Snapshot every field is
@@ -735,7 +799,7 @@ export type FieldValues = Message<"tickwire.v1.FieldValues"> & {
  * Use `create(FieldValuesSchema)` to create a new message.
  */
 export const FieldValuesSchema: GenMessage<FieldValues> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 16);
+  messageDesc(file_tickwire_v1_tickwire, 18);
 
 /**
  * Delta carries what changed between base_tick and tick. Apply its parts in this
@@ -852,7 +916,7 @@ export type Delta = Message<"tickwire.v1.Delta"> & {
  * Use `create(DeltaSchema)` to create a new message.
  */
 export const DeltaSchema: GenMessage<Delta> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 17);
+  messageDesc(file_tickwire_v1_tickwire, 19);
 
 /**
  * EntityColumns lists whole entities, every field, column by column:
@@ -895,7 +959,7 @@ export type EntityColumns = Message<"tickwire.v1.EntityColumns"> & {
  * Use `create(EntityColumnsSchema)` to create a new message.
  */
 export const EntityColumnsSchema: GenMessage<EntityColumns> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 18);
+  messageDesc(file_tickwire_v1_tickwire, 20);
 
 /**
  * EntityUpdates lists changed fields of entities that exist at base_tick.
@@ -948,7 +1012,7 @@ export type EntityUpdates = Message<"tickwire.v1.EntityUpdates"> & {
  * Use `create(EntityUpdatesSchema)` to create a new message.
  */
 export const EntityUpdatesSchema: GenMessage<EntityUpdates> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 19);
+  messageDesc(file_tickwire_v1_tickwire, 21);
 
 /**
  * Pong answers a Ping.
@@ -977,7 +1041,7 @@ export type Pong = Message<"tickwire.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 20);
+  messageDesc(file_tickwire_v1_tickwire, 22);
 
 /**
  * Error is sent right before the server closes the connection with a 4xxx code.
@@ -1008,7 +1072,7 @@ export type Error = Message<"tickwire.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 21);
+  messageDesc(file_tickwire_v1_tickwire, 23);
 
 /**
  * MatchEnd is sent once when the match ends; the server then closes with
@@ -1059,7 +1123,7 @@ export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
  * Use `create(MatchEndSchema)` to create a new message.
  */
 export const MatchEndSchema: GenMessage<MatchEnd> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 22);
+  messageDesc(file_tickwire_v1_tickwire, 24);
 
 /**
  * FinalScore is one player's result.
@@ -1097,7 +1161,7 @@ export type FinalScore = Message<"tickwire.v1.FinalScore"> & {
  * Use `create(FinalScoreSchema)` to create a new message.
  */
 export const FinalScoreSchema: GenMessage<FinalScore> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 23);
+  messageDesc(file_tickwire_v1_tickwire, 25);
 
 /**
  * ProtocolVersion is the value a client puts in Join.protocol_version.
