@@ -210,18 +210,9 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   /** One record's row of full values in bit order. */
   private loadRow(sh: Shape, vals: readonly bigint[], texts: readonly string[], what: string): { values: number[]; texts: string[] | undefined } {
     const r = emptyValues(sh);
-    let v = 0, t = 0;
-    for (let b = 0; b < sh.bits; b++) {
-      const k = sh.bitKind[b]!;
-      if (k === BIT_TEXT) {
-        if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
-        r.texts![b] = texts[t++]!;
-      } else {
-        if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
-        r.values[b] = fullValue(k === BIT_SIGNED, vals[v++]!);
-      }
-    }
-    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the fields`);
+    maskLo = sh.allLo;
+    maskHi = sh.allHi;
+    readRow(sh, r, vals, texts, true, what);
     return r;
   }
 
@@ -236,21 +227,7 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
       throw new MirrorError("malformed", `${what}: unknown field mask bits in ${f.mask}`);
     }
-    const vals = f.values, texts = f.texts;
-    let v = 0, t = 0;
-    for (let b = 0; b < sh.bits; b++) {
-      const set = b < 32 ? (maskLo >>> b) & 1 : (maskHi >>> (b - 32)) & 1;
-      if (!set) continue;
-      const k = sh.bitKind[b]!;
-      if (k === BIT_TEXT) {
-        if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
-        r.texts![b] = texts[t++]!;
-      } else {
-        if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
-        r.values[b] = changedValue(k === BIT_SIGNED, r.values[b]!, vals[v++]!);
-      }
-    }
-    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the mask uses`);
+    readRow(sh, r, f.values, f.texts, false, what);
   }
 
   private updateEntities(u: EntityUpdates, what: string): void {
@@ -450,6 +427,29 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     for (const c of pchanged) this.emit("playerChanged", c);
     for (const c of room) this.emit("roomChanged", c);
   }
+}
+
+/**
+ * Reads one record's row, the bits of maskLo and maskHi in bit order, into r:
+ * full values when `full` (a snapshot's or a joined player's row), else
+ * changes (a delta's). Every value and text must be used.
+ */
+function readRow(sh: Shape, r: { values: number[]; texts: string[] | undefined }, vals: readonly bigint[], texts: readonly string[], full: boolean, what: string): void {
+  let v = 0, t = 0;
+  for (let b = 0; b < sh.bits; b++) {
+    const set = b < 32 ? (maskLo >>> b) & 1 : (maskHi >>> (b - 32)) & 1;
+    if (!set) continue;
+    const k = sh.bitKind[b]!;
+    if (k === BIT_TEXT) {
+      if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
+      r.texts![b] = texts[t++]!;
+    } else {
+      if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
+      const w = vals[v++]!;
+      r.values[b] = full ? fullValue(k === BIT_SIGNED, w) : changedValue(k === BIT_SIGNED, r.values[b]!, w);
+    }
+  }
+  if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the ${full ? "fields" : "mask uses"}`);
 }
 
 /**
