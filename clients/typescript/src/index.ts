@@ -22,7 +22,7 @@ export { FieldRecord, Entity, Player, RoomRecord } from "./records.js";
 export { ServerClock, TickSchedule, nowUs } from "./clock.js";
 export { Predictor } from "./prediction.js";
 export type { StepFn, PendingInput } from "./prediction.js";
-export { InterpolationBuffer, lerp, lerpAngle256 } from "./interpolation.js";
+export { InterpolationBuffer, lerp, lerpAngle } from "./interpolation.js";
 export type { Frame, Sample } from "./interpolation.js";
 export { defaultWebSocket, socketURL } from "./socket.js";
 export type { SocketLike, WebSocketConstructor } from "./socket.js";

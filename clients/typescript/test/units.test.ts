@@ -8,7 +8,7 @@ import {
   DeltaSchema, EntityColumnsSchema, EntityKindSchema, EntityUpdatesSchema, FieldSpecSchema, FieldValuesSchema, PlayerSchema, SchemaSchema, SnapshotSchema,
 } from "../src/gen/tickwire/v1/tickwire_pb.js";
 import {
-  describeClose, encodeInput, encodeValue, ErrorCode, FieldType, fullValue, InterpolationBuffer, MirrorError, Predictor, Schema, SchemaMirror,
+  describeClose, encodeInput, encodeValue, ErrorCode, FieldType, fullValue, InterpolationBuffer, lerpAngle, MirrorError, Predictor, Schema, SchemaMirror,
   socketURL, stateChecksum, TickSchedule,
 } from "../src/index.js";
 
@@ -288,6 +288,13 @@ test("interpolation: samples between the two frames around server time minus the
   const late = buf.sample(sched.timeOf(30))!;
   assert.equal(late.from.tick, 14);
   assert.equal(late.t, 0);
+});
+
+test("lerpAngle goes the short way round for an angle of any size", () => {
+  assert.equal(lerpAngle(250, 6, 0.5, 8), 0); // 250 -> 256 (0) -> 6
+  assert.equal(lerpAngle(6, 250, 0.5, 8), 0);
+  assert.equal(lerpAngle(0, 64, 0.25, 8), 16);
+  assert.equal(lerpAngle(4090, 10, 0.5, 12), 2); // 6 steps up to 4096 (0), then 10 more
 });
 
 test("socket URLs: a seat's base address gets /ws, a full URL is kept, http becomes ws", () => {
