@@ -8,7 +8,6 @@ import {
   ErrorCode,
   ProtocolVersion,
   ServerFrameSchema,
-  type Delta,
   type GameEvents,
   type MatchEnd,
   type MatchEndReason,
@@ -17,6 +16,7 @@ import {
   type Welcome,
 } from "./gen/tickwire/v1/tickwire_pb.js";
 import { SchemaMirror } from "./schemamirror.js";
+import { readDeltaFrame } from "./wire.js";
 import { Schema, encodeInput, type InputFields } from "./schema.js";
 import { ServerClock, TickSchedule, nowUs } from "./clock.js";
 import { Emitter } from "./emitter.js";
@@ -466,9 +466,25 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     }
     this.stats.framesIn++;
     this.stats.bytesIn += data.byteLength;
+    const bytes = new Uint8Array(data);
+    const mirror = this.mirrorValue;
+    if (mirror?.applyDeltaFrame) {
+      // The hot path: a delta read straight into numbers (wire.ts).
+      try {
+        const d = readDeltaFrame(bytes);
+        if (d) {
+          this.onDelta(d, (m) => m.applyDeltaFrame!(d));
+          return;
+        }
+      } catch (err) {
+        if (err instanceof MirrorError) this.requestResync(err);
+        else throw err;
+        return;
+      }
+    }
     let frame;
     try {
-      frame = fromBinary(ServerFrameSchema, new Uint8Array(data));
+      frame = fromBinary(ServerFrameSchema, bytes);
     } catch (err) {
       this.protocolFault(new ProtocolError(`undecodable server frame: ${String(err)}`));
       return;
@@ -478,9 +494,11 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
         case "welcome":
           this.onWelcome(frame.body.value);
           break;
-        case "delta":
-          this.onDelta(frame.body.value);
+        case "delta": {
+          const d = frame.body.value;
+          this.onDelta(d, (m) => m.applyDelta(d));
           break;
+        }
         case "snapshot":
           this.onSnapshot(frame.body.value);
           break;
@@ -578,7 +596,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     this.emit("state", { tick: this.mirrorValue.tick, kind: "snapshot", mirror: this.mirrorValue });
   }
 
-  private onDelta(d: Delta): void {
+  private onDelta(d: { ackPlayers: readonly number[]; ackSeqs: readonly number[] }, apply: (m: M) => void): void {
     if (!this.mirrorValue) return;
     if (d.ackPlayers.length === d.ackSeqs.length) {
       const me = this.welcomeValue?.playerId;
@@ -590,7 +608,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       this.stats.deltasSkipped++;
       return;
     }
-    this.mirrorValue.applyDelta(d); // throws MirrorError
+    apply(this.mirrorValue); // throws MirrorError
     this.stats.framesVerified++;
     this.emit("state", { tick: this.mirrorValue.tick, kind: "delta", mirror: this.mirrorValue });
   }

@@ -8,6 +8,7 @@
 import type { Delta, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
 import { ProtocolError } from "./errors.js";
 import type { FieldValue } from "./schema.js";
+import type { DeltaFrame } from "./wire.js";
 
 /** Why a mirror refused a frame; each one makes the connection ask for a snapshot. */
 export type MirrorFault =
@@ -47,6 +48,12 @@ export interface StateMirror {
    * until the next snapshot.
    */
   applyDelta(delta: Delta): void;
+  /**
+   * Optional, the same from a delta read straight into numbers (wire.ts):
+   * when a mirror has it, the connection reads deltas that way, without the
+   * bigints of the generated code.
+   */
+  applyDeltaFrame?(delta: DeltaFrame): void;
 }
 
 /** Builds the mirror for a room from its Welcome (which carries the room's schema). */

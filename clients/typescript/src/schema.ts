@@ -202,15 +202,6 @@ export function fullValue(signed: boolean, w: bigint): number {
   return m;
 }
 
-/** A component's value after an update: old plus the change when signed, the new value otherwise. */
-export function changedValue(signed: boolean, old: number, w: bigint): number {
-  if (!signed) return fullValue(false, w);
-  // zigzag(new - old) modulo 2^64: a change past 2^53 either way is refused.
-  const v = old + fullValue(true, w);
-  if (!Number.isSafeInteger(v)) throw new MirrorError("malformed", `value ${old} + change is outside the safe integer range`);
-  return v;
-}
-
 function unsafe(v: bigint): MirrorError {
   return new MirrorError("malformed", `value ${v} is outside the safe integer range of a JavaScript number`);
 }

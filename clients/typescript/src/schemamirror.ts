@@ -2,14 +2,15 @@
 // room's Welcome, applied as PROTOCOL.md "Applying a delta" says and checked
 // with its checksum after every frame.
 
-import type { Delta, EntityColumns, EntityUpdates, FieldValues, Player as PlayerProto, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
+import type { Delta, Player as PlayerProto, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
 import { MatchPhase } from "./gen/tickwire/v1/tickwire_pb.js";
 import { Emitter } from "./emitter.js";
 import { MirrorError, toSafeNumber, type MirrorChanges, type StateMirror } from "./mirror.js";
 import { Entity, Player, RoomRecord, emptyValues, type FieldRecord } from "./records.js";
 import {
-  BIT_SIGNED, BIT_TEXT, FNV_OFFSET, MAX_BITS, Schema, changedValue, fieldDiffers, fieldValue, fullValue, stateChecksum, type Shape,
+  BIT_SIGNED, BIT_TEXT, FNV_OFFSET, MAX_BITS, Schema, fieldDiffers, fieldValue, fullValue, stateChecksum, type Shape,
 } from "./schema.js";
+import { deltaFrame, wireValues, type ColumnsFrame, type DeltaFrame, type RowFrame, type UpdatesFrame, type WireValues } from "./wire.js";
 
 /** A copy of the whole state at one tick, safe to keep (e.g. in an interpolation buffer). */
 export interface GameState {
@@ -30,17 +31,42 @@ const tcount = new Int32Array(MAX_BITS);
 let maskLo = 0;
 let maskHi = 0;
 
-/** Splits a 64-bit mask into maskLo and maskHi (32-bit words). */
-function splitMask(m: bigint): void {
-  const n = Number(m);
+const TWO32 = 4294967296;
+
+/** Splits mask i of a column into maskLo and maskHi (32-bit words). */
+function splitMask(col: WireValues, i: number): void {
+  const n = col.nums[i]!;
   if (n <= 0xffffffff) {
     maskLo = n;
     maskHi = 0;
+  } else if (n === n) {
+    maskLo = n % TWO32;
+    maskHi = Math.floor(n / TWO32);
   } else {
+    const m = col.big!.get(i)!;
     maskLo = Number(m & 0xffffffffn);
     maskHi = Number((m >> 32n) & 0xffffffffn);
-    if (m >> 64n !== 0n) maskHi = -1; // never a valid mask: refused below
   }
+}
+
+/**
+ * The full value of a component from value i of a column: zigzag-decoded
+ * when signed. Hot path: most values are small, and integer operations decode
+ * them; one past 2^53 is refused (PROTOCOL.md, "Values").
+ */
+function full(signed: boolean, col: WireValues, i: number): number {
+  const n = col.nums[i]!;
+  if (n < 2147483648) return signed ? (n >>> 1) ^ -(n & 1) : n;
+  if (n === n) return !signed ? n : n % 2 === 1 ? -(n + 1) / 2 : n / 2; // exact: n is below 2^53
+  return fullValue(signed, col.big!.get(i)!);
+}
+
+/** A component's value after an update: old plus the change when signed, the new value otherwise. */
+function changed(signed: boolean, old: number, col: WireValues, i: number, what: string): number {
+  if (!signed) return full(false, col, i);
+  const v = old + full(true, col, i);
+  if (!Number.isSafeInteger(v)) throw new MirrorError("malformed", `${what}: value ${old} + change is outside the safe integer range`);
+  return v;
 }
 
 /**
@@ -106,8 +132,8 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   applySnapshot(s: Snapshot): void {
     this.synced = false;
     const what = `snapshot ${s.tick}`;
-    const ents = s.entities ? this.decodeEntities(s.entities, what) : [];
-    const room = this.loadRow(this.schema.room, s.room?.values ?? [], s.room?.texts ?? [], `${what}: room`);
+    const ents = s.entities ? this.decodeEntities({ ...s.entities, values: wireValues(s.entities.values) }, what) : [];
+    const room = this.loadRow(this.schema.room, wireValues(s.room?.values ?? []), s.room?.texts ?? [], `${what}: room`);
     const players = s.players.map((p) => this.playerFrom(p, what)).sort((a, b) => a.id - b.id);
     for (let i = 1; i < players.length; i++) {
       if (players[i]!.id === players[i - 1]!.id) throw new MirrorError("malformed", `${what}: duplicate player ${players[i]!.id}`);
@@ -121,15 +147,23 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     this.verify(s.checksum, what);
   }
 
-  /** Hot path: runs on every frame; allocates only for created entities and joined players. */
   applyDelta(d: Delta): void {
-    const base = toSafeNumber(d.baseTick, "base tick");
+    this.applyDeltaFrame(deltaFrame(d));
+  }
+
+  /**
+   * Applies a delta read by readDeltaFrame (the connection's path: no bigint).
+   * Hot path: runs on every frame; allocates only for created entities and
+   * joined players.
+   */
+  applyDeltaFrame(d: DeltaFrame): void {
+    const base = d.baseTick;
     if (!this.synced || base !== this.tick) {
       this.synced = false;
       throw new MirrorError("base_tick", `delta ${d.tick}: base tick ${base}, mirror at ${this.tick}`);
     }
     this.synced = false; // until the delta is applied and verified
-    const tick = toSafeNumber(d.tick, "tick");
+    const tick = d.tick;
     const what = `delta ${tick}`;
     if (tick <= base) throw new MirrorError("malformed", `${what}: tick not after base tick ${base}`);
     for (const id of d.removed) {
@@ -154,7 +188,9 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     for (let k = 0; k < d.scorePlayers.length; k++) {
       const i = findById(this.players, d.scorePlayers[k]!);
       if (i < 0) throw new MirrorError("malformed", `${what}: score of unknown player ${d.scorePlayers[k]}`);
-      this.players[i]!.score = toSafeNumber(d.scores[k]!, "score");
+      const score = d.scores[k]!;
+      if (score !== score) throw new MirrorError("malformed", `${what}: score of player ${d.scorePlayers[k]} is outside the safe integer range of a JavaScript number`);
+      this.players[i]!.score = score;
     }
     if (d.playerUpdates) this.updatePlayers(d.playerUpdates, what);
     if (d.ackPlayers.length !== d.ackSeqs.length) {
@@ -163,7 +199,7 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     if (d.room) this.applyRow(this.schema.room, this.room, d.room, `${what}: room`);
     if (d.phase !== MatchPhase.UNSPECIFIED) {
       this.phase = d.phase;
-      this.endTick = toSafeNumber(d.endTick, "end tick");
+      this.endTick = d.endTick;
     }
     this.tick = tick;
     this.verify(d.checksum, what);
@@ -172,7 +208,7 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   // --- decoding ---
 
   /** Every entity of c, every field present, values column by column. */
-  private decodeEntities(c: EntityColumns, what: string): Entity[] {
+  private decodeEntities(c: ColumnsFrame, what: string): Entity[] {
     const ids = c.ids, kinds = c.kinds;
     if (kinds.length !== ids.length) throw new MirrorError("malformed", `${what}: ${ids.length} entity ids, ${kinds.length} kinds`);
     const out: Entity[] = [];
@@ -198,17 +234,17 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
           if (t >= texts.length) throw new MirrorError("malformed", `${what}: entity texts too short at entity ${e.id}`);
           e.texts![b] = texts[t++]!;
         } else {
-          if (v >= vals.length) throw new MirrorError("malformed", `${what}: entity values too short at entity ${e.id}`);
-          e.values[b] = fullValue(k === BIT_SIGNED, vals[v++]!);
+          if (v >= vals.nums.length) throw new MirrorError("malformed", `${what}: entity values too short at entity ${e.id}`);
+          e.values[b] = full(k === BIT_SIGNED, vals, v++);
         }
       }
     }
-    if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: entity columns longer than the entities use`);
+    if (v !== vals.nums.length || t !== texts.length) throw new MirrorError("malformed", `${what}: entity columns longer than the entities use`);
     return out;
   }
 
   /** One record's row of full values in bit order. */
-  private loadRow(sh: Shape, vals: readonly bigint[], texts: readonly string[], what: string): { values: number[]; texts: string[] | undefined } {
+  private loadRow(sh: Shape, vals: WireValues, texts: readonly string[], what: string): { values: number[]; texts: string[] | undefined } {
     const r = emptyValues(sh);
     maskLo = sh.allLo;
     maskHi = sh.allHi;
@@ -217,31 +253,31 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
   }
 
   private playerFrom(p: PlayerProto, what: string): Player {
-    const r = this.loadRow(this.schema.player, p.values, p.texts, `${what}: player ${p.id}`);
+    const r = this.loadRow(this.schema.player, wireValues(p.values), p.texts, `${what}: player ${p.id}`);
     return new Player(p.id, p.name, p.entityId, toSafeNumber(p.score, "score"), this.schema.player, r.values, r.texts);
   }
 
   /** One record's changes in bit order (the room's FieldValues). */
-  private applyRow(sh: Shape, r: FieldRecord, f: FieldValues, what: string): void {
-    splitMask(f.mask);
+  private applyRow(sh: Shape, r: FieldRecord, f: RowFrame, what: string): void {
+    splitMask(f.mask, 0);
     if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
-      throw new MirrorError("malformed", `${what}: unknown field mask bits in ${f.mask}`);
+      throw new MirrorError("malformed", `${what}: unknown field mask bits in ${maskHi * TWO32 + (maskLo >>> 0)}`);
     }
     readRow(sh, r, f.values, f.texts, false, what);
   }
 
-  private updateEntities(u: EntityUpdates, what: string): void {
+  private updateEntities(u: UpdatesFrame, what: string): void {
     this.collect(u, this.entities, what, "entity");
     this.applyColumns(u, what);
   }
 
-  private updatePlayers(u: EntityUpdates, what: string): void {
+  private updatePlayers(u: UpdatesFrame, what: string): void {
     this.collect(u, this.players, what, "player");
     this.applyColumns(u, `${what}: player updates`);
   }
 
   /** Puts the records an EntityUpdates names, in order, into this.recs. */
-  private collect(u: EntityUpdates, list: readonly (FieldRecord & { id: number })[], what: string, noun: string): void {
+  private collect(u: UpdatesFrame, list: readonly (FieldRecord & { id: number })[], what: string, noun: string): void {
     const recs = this.recs;
     this.nrecs = 0;
     const gaps = u.idGaps;
@@ -272,8 +308,8 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
    * Applies the column-by-column values of u to recs: counts what each mask
    * bit's column holds, then reads every column from its start.
    */
-  private applyColumns(u: EntityUpdates, what: string): void {
-    const masks = u.masks;
+  private applyColumns(u: UpdatesFrame, what: string): void {
+    const masks = u.masks.nums;
     const recs = this.recs;
     const n = this.nrecs;
     if (masks.length !== n && masks.length !== 1) {
@@ -289,10 +325,10 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     tcount.fill(0);
     let top = 0; // the highest bit any record uses, plus one
     for (let k = 0; k < n; k++) {
-      if (k === 0 || masks.length > 1) splitMask(masks[k]!);
+      if (k === 0 || masks.length > 1) splitMask(u.masks, k);
       const sh = recs[k]!.shape;
       if ((maskLo & ~sh.allLo) !== 0 || (maskHi & ~sh.allHi) !== 0) {
-        throw new MirrorError("malformed", `${what}: record ${k}: unknown field mask bits in ${masks.length > 1 ? masks[k] : masks[0]}`);
+        throw new MirrorError("malformed", `${what}: record ${k}: unknown field mask bits in ${maskHi * TWO32 + (maskLo >>> 0)}`);
       }
       lo[k] = maskLo;
       hi[k] = maskHi;
@@ -318,8 +354,8 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
       tn += t;
     }
     const vals = u.values, texts = u.texts;
-    if (vn !== vals.length || tn !== texts.length) {
-      throw new MirrorError("malformed", `${what}: masks use ${vn} values and ${tn} texts, the columns hold ${vals.length} and ${texts.length}`);
+    if (vn !== vals.nums.length || tn !== texts.length) {
+      throw new MirrorError("malformed", `${what}: masks use ${vn} values and ${tn} texts, the columns hold ${vals.nums.length} and ${texts.length}`);
     }
     for (let k = 0; k < n; k++) {
       const r = recs[k]!;
@@ -334,11 +370,11 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
           if (kind === BIT_TEXT) {
             r.texts![b] = texts[tcount[b]!++]!;
           } else if (kind === BIT_SIGNED) {
-            const v = values[b]! + fullValue(true, vals[count[b]!++]!);
+            const v = values[b]! + full(true, vals, count[b]!++);
             if (!Number.isSafeInteger(v)) throw new MirrorError("malformed", `${what}: value at bit ${b} is outside the safe integer range`);
             values[b] = v;
           } else {
-            values[b] = fullValue(false, vals[count[b]!++]!);
+            values[b] = full(false, vals, count[b]!++);
           }
         }
         if (h === 0) break;
@@ -346,7 +382,7 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
     }
   }
 
-  private createEntities(c: EntityColumns, what: string): void {
+  private createEntities(c: ColumnsFrame, what: string): void {
     const created = this.decodeEntities(c, `${what}: created`);
     for (const e of created) {
       const n = this.entities.length;
@@ -431,10 +467,10 @@ export class SchemaMirror extends Emitter<GameChanges> implements StateMirror {
 
 /**
  * Reads one record's row, the bits of maskLo and maskHi in bit order, into r:
- * full values when `full` (a snapshot's or a joined player's row), else
+ * full values when `whole` (a snapshot's or a joined player's row), else
  * changes (a delta's). Every value and text must be used.
  */
-function readRow(sh: Shape, r: { values: number[]; texts: string[] | undefined }, vals: readonly bigint[], texts: readonly string[], full: boolean, what: string): void {
+function readRow(sh: Shape, r: { values: number[]; texts: string[] | undefined }, vals: WireValues, texts: readonly string[], whole: boolean, what: string): void {
   let v = 0, t = 0;
   for (let b = 0; b < sh.bits; b++) {
     const set = b < 32 ? (maskLo >>> b) & 1 : (maskHi >>> (b - 32)) & 1;
@@ -444,12 +480,12 @@ function readRow(sh: Shape, r: { values: number[]; texts: string[] | undefined }
       if (t >= texts.length) throw new MirrorError("malformed", `${what}: texts too short`);
       r.texts![b] = texts[t++]!;
     } else {
-      if (v >= vals.length) throw new MirrorError("malformed", `${what}: values too short`);
-      const w = vals[v++]!;
-      r.values[b] = full ? fullValue(k === BIT_SIGNED, w) : changedValue(k === BIT_SIGNED, r.values[b]!, w);
+      if (v >= vals.nums.length) throw new MirrorError("malformed", `${what}: values too short`);
+      const i = v++;
+      r.values[b] = whole ? full(k === BIT_SIGNED, vals, i) : changed(k === BIT_SIGNED, r.values[b]!, vals, i, what);
     }
   }
-  if (v !== vals.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the ${full ? "fields" : "mask uses"}`);
+  if (v !== vals.nums.length || t !== texts.length) throw new MirrorError("malformed", `${what}: values longer than the ${whole ? "fields" : "mask uses"}`);
 }
 
 /**
