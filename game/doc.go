@@ -8,6 +8,13 @@
 // game/arena is the default game and the reference workload of every
 // benchmark, built on this package's public API alone.
 //
+// Beyond its rules a Game may implement the match hooks: [Admitter] refuses
+// joins with its own code and message (and reads the party and rating of the
+// player's lobby ticket), [Holder] hears of seats held for a rejoin,
+// [Messenger] takes the game messages clients send, and [Chatter] moderates
+// room chat. From any callback it may send events to players
+// ([World.Send]) and end its own match ([World.EndMatch]).
+//
 // A [Sim] is the deterministic core: a [World] of entities and players, the
 // match lifecycle and the input queue. A [Room] drives a Sim from its own
 // goroutine on a fixed schedule and reports every tick to an [Observer].

@@ -19,6 +19,12 @@ type JoinRequest struct {
 	Name string
 	// Account is the lobby's player id; empty for open-room players.
 	Account string
+	// Party and Rating are what the lobby's join ticket says of the
+	// matchmaking request the player came with: its ticket id, shared by
+	// every member of a party, and its rating. Empty for open-room players
+	// and seats taken by room code.
+	Party  string
+	Rating float64
 }
 
 // Admitter is implemented by a Game that decides who may take a seat.

@@ -203,6 +203,13 @@ func (s *Sim) AddPlayer(name string) (*Player, error) { return s.AddPlayerAs(nam
 // AddPlayerAs seats a new player who belongs to an account (the lobby's player
 // id), so results can be credited to it.
 func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
+	return s.Join(JoinRequest{Name: name, Account: account})
+}
+
+// Join seats a new player with what its join ticket says of it (account,
+// party, rating). The game's Admitter, if any, may refuse it.
+func (s *Sim) Join(j JoinRequest) (*Player, error) {
+	name, account := j.Name, j.Account
 	switch {
 	case s.world.phase == PhaseEnded:
 		return nil, ErrMatchEnded
@@ -217,11 +224,11 @@ func (s *Sim) AddPlayerAs(name, account string) (*Player, error) {
 		}
 	}
 	if a, ok := s.game.(Admitter); ok {
-		if r := a.AdmitPlayer(s.world, JoinRequest{Name: name, Account: account}); r != nil {
+		if r := a.AdmitPlayer(s.world, j); r != nil {
 			return nil, r
 		}
 	}
-	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account}
+	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account, Party: j.Party, Rating: j.Rating}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)

@@ -594,7 +594,7 @@ func (l *Lobby) seatOne(ctx context.Context, room directory.Room, p memberJSON) 
 	if err := l.checkNode(ctx, room.Node); err != nil {
 		return 0, nil, err
 	}
-	seats, err := l.seat(ctx, room, []matchmaker.Member{{ID: p.PlayerID, Name: name}}, false)
+	seats, err := l.seat(ctx, room, []matchmaker.Member{{ID: p.PlayerID, Name: name}}, false, nil)
 	if err != nil {
 		return 0, nil, err
 	}

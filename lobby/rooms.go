@@ -104,7 +104,10 @@ func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bo
 // seat reserves one seat per player in room and signs their tickets; counted
 // says createRoom already counted them as placed. A player who asks again
 // while their seat is held gets the same seat with a fresh ticket.
-func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member, counted bool) (map[string]Seat, error) {
+//
+// tickets names each player's matchmaking ticket, whose id and rating go in
+// the player's join ticket for the game to read; nil for seats by room code.
+func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member, counted bool, tickets map[string]*matchmaker.Ticket) (map[string]Seat, error) {
 	now := l.now()
 	ids := make([]string, len(players))
 	for i, p := range players {
@@ -119,10 +122,14 @@ func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchma
 	exp := now.Add(l.cfg.TicketTTL).Unix()
 	out := make(map[string]Seat, len(players))
 	for _, p := range players {
-		tok := l.signer.Sign(Claims{
+		c := Claims{
 			ID: uuid.NewString(), Player: p.ID, Name: p.Name, Room: room.ID,
 			Mode: room.Mode, Node: room.Node, Expires: exp,
-		})
+		}
+		if t := tickets[p.ID]; t != nil {
+			c.Party, c.Rating = t.ID, t.Rating
+		}
+		tok := l.signer.Sign(c)
 		out[p.ID] = Seat{RoomID: room.ID, Node: room.Node, Address: room.Address, Ticket: tok, Expires: exp}
 	}
 	return out, nil
@@ -133,9 +140,13 @@ func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchma
 func (l *Lobby) place(ctx context.Context, g matchmaker.Group) (matchmaker.Assignment, error) {
 	var members []matchmaker.Member
 	var rating float64
-	for _, t := range g.Tickets {
+	tickets := map[string]*matchmaker.Ticket{}
+	for i, t := range g.Tickets {
 		members = append(members, t.Members...)
 		rating += t.Rating
+		for _, m := range t.Members {
+			tickets[m.ID] = &g.Tickets[i]
+		}
 	}
 	rating /= float64(max(len(g.Tickets), 1))
 	var room directory.Room
@@ -152,7 +163,7 @@ func (l *Lobby) place(ctx context.Context, g matchmaker.Group) (matchmaker.Assig
 	if err != nil {
 		return matchmaker.Assignment{}, err
 	}
-	seats, err := l.seat(ctx, room, members, g.RoomID == "")
+	seats, err := l.seat(ctx, room, members, g.RoomID == "", tickets)
 	if err != nil {
 		return matchmaker.Assignment{}, err
 	}

@@ -29,6 +29,11 @@ type Claims struct {
 	Mode    string `json:"m"`
 	Node    string `json:"nd"`
 	Expires int64  `json:"exp"` // Unix seconds
+	// Party is the matchmaking ticket the player was matched with (its
+	// party: every member of a party has the same), and Rating that
+	// ticket's rating; empty for a seat taken by room code.
+	Party  string  `json:"pt,omitempty"`
+	Rating float64 `json:"rt,omitempty"`
 }
 
 // ticketPrefix versions the token format.

@@ -22,6 +22,8 @@ type admission interface {
 type grant struct {
 	account, name string
 	rules         *game.Rules
+	party         string
+	rating        float64
 }
 
 // refusal is a join turned away: an Error code and a message for the client.
@@ -69,7 +71,7 @@ func (t ticketAdmission) admit(j *pb.Join, _ string) (grant, *refusal) {
 	if err != nil {
 		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "join ticket refused: " + err.Error()}
 	}
-	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules}, nil
+	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating}, nil
 }
 
 // openRooms takes every join, into any room id, created on first join with

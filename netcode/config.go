@@ -140,6 +140,10 @@ type Admission struct {
 	Account string
 	Name    string
 	Rules   game.Rules
+	// Party and Rating are what the ticket says of the player's matchmaking
+	// request; the game reads them in its JoinRequest.
+	Party  string
+	Rating float64
 }
 
 // MatchResult is a room's final state, handed to Config.OnMatchEnd. It is a

@@ -150,7 +150,8 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
 		return
 	}
-	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, g.name, g.account) }) {
+	req := game.JoinRequest{Name: g.name, Account: g.account, Party: g.party, Rating: g.rating}
+	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, req) }) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
 	}
 }

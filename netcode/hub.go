@@ -193,11 +193,11 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 
 // join seats s in the room, or gives it back the account's held seat. It runs
 // on the room goroutine.
-func (h *hub) join(sim *game.Sim, s *session, name, account string) {
-	if account != "" && h.rejoinAccount(sim, s, account) {
+func (h *hub) join(sim *game.Sim, s *session, req game.JoinRequest) {
+	if req.Account != "" && h.rejoinAccount(sim, s, req.Account) {
 		return
 	}
-	p, err := sim.AddPlayerAs(name, account)
+	p, err := sim.Join(req)
 	if err != nil {
 		s.failJoin(err)
 		return

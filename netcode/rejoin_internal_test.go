@@ -68,13 +68,13 @@ func TestDropBeforeResumeWelcomeKeepsSeat(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	h.room.Do(func(sim *game.Sim) {
-		h.join(sim, first, "ann", "")
+		h.join(sim, first, game.JoinRequest{Name: "ann"})
 		first.welcomed = true // as if the Welcome went out
 		pid := first.playerID()
 		h.drop(sim, first, false)
 		h.resume(sim, second, h.seats[pid].token)
 		h.drop(sim, second, false) // before the next tick's Welcome
-		h.join(sim, fresh, "bob", "")
+		h.join(sim, fresh, game.JoinRequest{Name: "bob"})
 		h.drop(sim, fresh, false) // never welcomed: it has no token to come back with
 		p := sim.World().Player(pid)
 		done <- outcome{seated: p != nil, disconnected: p != nil && p.Disconnected, freshSeated: sim.World().Player(fresh.playerID()) != nil}
