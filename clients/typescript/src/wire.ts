@@ -134,18 +134,17 @@ class Reader {
     } else out.push(this.u32());
   }
 
-  /** Appends a repeated uint64, packed or not. */
+  /** Appends a repeated uint64, packed or not. Hot path: every value of a delta. */
   u64s(wire: number, out: { nums: number[]; big?: Map<number, bigint> | undefined }): void {
-    const one = () => {
+    const nums = out.nums;
+    const end = wire === 2 ? this.sub() : this.pos + 1; // one unpacked value: at least one byte
+    while (this.pos < end) {
       const v = this.varint();
-      if (v !== v) (out.big ??= new Map()).set(out.nums.length, this.big);
-      out.nums.push(v);
-    };
-    if (wire === 2) {
-      const end = this.sub();
-      while (this.pos < end) one();
-      if (this.pos !== end) throw new MirrorError("malformed", "packed field overran its length");
-    } else one();
+      if (v !== v) (out.big ??= new Map()).set(nums.length, this.big);
+      nums.push(v);
+      if (wire !== 2) return;
+    }
+    if (this.pos !== end) throw new MirrorError("malformed", "packed field overran its length");
   }
 
   string(): string {

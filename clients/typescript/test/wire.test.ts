@@ -68,6 +68,10 @@ test("wire: other frames are left to the generated code; unknown fields are skip
     }
   })();
   assert.ok(r === undefined || r instanceof MirrorError, String(r));
+  // An empty packed field (length 0) holds no values; an unpacked one holds one.
+  const updates = [0x4a, 0x00, 0x48, 0x05]; // EntityUpdates: values packed [], then values 5 unpacked
+  const withEmpty = new Uint8Array([0x12, 2 + updates.length, 0x22, updates.length, ...updates]);
+  assert.deepEqual(readDeltaFrame(withEmpty)!.updates!.values.nums, [5]);
   const bad = new Uint8Array([0x12, 3, 0x08, 0xff, 0xff]); // tick: a varint that never ends
   assert.throws(() => readDeltaFrame(bad), MirrorError);
 });
