@@ -3,9 +3,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { readDeltaFrame } from "../src/wire.js";
 import {
-  DeltaSchema, EntityColumnsSchema, EntityKindSchema, EntityUpdatesSchema, FieldSpecSchema, FieldValuesSchema, PlayerSchema, SchemaSchema, SnapshotSchema,
+  DeltaSchema, EntityColumnsSchema, EntityKindSchema, EntityUpdatesSchema, FieldSpecSchema, FieldValuesSchema, PlayerSchema, SchemaSchema, ServerFrameSchema, SnapshotSchema,
 } from "../src/gen/tickwire/v1/tickwire_pb.js";
 import {
   describeClose, encodeInput, encodeValue, ErrorCode, FieldType, fullValue, InterpolationBuffer, lerpAngle, MirrorError, Predictor, Schema, SchemaMirror,
@@ -214,6 +215,23 @@ test("mirror: refuses a wrong base tick, a short column, an unknown id or kind, 
   const m = arenaMirror();
   assert.throws(() => m.applyDelta(create(DeltaSchema, { tick: 11n, baseTick: 10n, checksum: 1 })));
   assert.equal(m.synced, false);
+});
+
+test("mirror: a signed value near ±2^53 (its zigzag past 2^53) is kept exact, on both delta paths", () => {
+  for (const path of ["generated", "wire"] as const) {
+    const m = arenaMirror();
+    const x = Number.MAX_SAFE_INTEGER, y = Number.MIN_SAFE_INTEGER;
+    const ents = [{ id: 1, kind: 1, values: [160, -16, 64] }, { id: 2, kind: 2, values: [32, 48] }, { id: 3, kind: 2, values: [x, y] }];
+    const d = create(DeltaSchema, {
+      tick: 11n, baseTick: 10n,
+      created: create(EntityColumnsSchema, { ids: [3], kinds: [2], values: [encodeValue(true, x), encodeValue(true, y)] }),
+      checksum: stateChecksum(m.schema, ents, [{ id: 1, score: 3, values: [] }], { values: [] }),
+    });
+    if (path === "generated") m.applyDelta(d);
+    else m.applyDeltaFrame(readDeltaFrame(toBinary(ServerFrameSchema, create(ServerFrameSchema, { body: { case: "delta", value: d } })))!);
+    assert.deepEqual(m.entity(3)!.get("pos"), { x, y }, path);
+    assert.ok(m.synced);
+  }
 });
 
 test("values: zigzag both ways, exact up to 2^53, refused beyond", () => {
