@@ -1,7 +1,8 @@
 // The records a mirror holds: entities, players and the room, each with its
 // declared fields by name, stored as the wire's numbers indexed by mask bit.
 
-import { BIT_TEXT, fieldValue, type FieldValue, type Shape } from "./schema.js";
+import { FieldType } from "./gen/tickwire/v1/tickwire_pb.js";
+import { BIT_TEXT, fieldValue, type FieldValue, type Shape, type Vec2, type Vec3 } from "./schema.js";
 
 /**
  * One record's declared fields. `values` and `texts` are indexed by mask bit
@@ -27,6 +28,30 @@ export class FieldRecord {
   num(name: string): number | undefined {
     const f = this.shape.field(name);
     return f && f.components === 1 && this.shape.bitKind[f.bit] !== BIT_TEXT ? this.values[f.bit] : undefined;
+  }
+
+  /** A POS2 field as {x, y} (a POS3's first two components); undefined for other fields. */
+  vec2(name: string): Vec2 | undefined {
+    const f = this.shape.field(name);
+    return f && (f.type === FieldType.POS2 || f.type === FieldType.POS3) ? { x: this.values[f.bit]!, y: this.values[f.bit + 1]! } : undefined;
+  }
+
+  /** A POS3 field as {x, y, z}; undefined for other fields. */
+  vec3(name: string): Vec3 | undefined {
+    const f = this.shape.field(name);
+    return f && f.type === FieldType.POS3 ? { x: this.values[f.bit]!, y: this.values[f.bit + 1]!, z: this.values[f.bit + 2]! } : undefined;
+  }
+
+  /** A BOOL field; undefined for other fields. */
+  bool(name: string): boolean | undefined {
+    const f = this.shape.field(name);
+    return f && f.type === FieldType.BOOL ? this.values[f.bit] !== 0 : undefined;
+  }
+
+  /** A TEXT field; undefined for other fields. */
+  text(name: string): string | undefined {
+    const f = this.shape.field(name);
+    return f && f.type === FieldType.TEXT ? this.texts![f.bit] : undefined;
   }
 
   /** Every declared field by name: a plain object, safe to keep. */

@@ -33,7 +33,7 @@ function conn(room: string, name: string, extra: Partial<ConnectionOptions<Schem
 
 /** An arena entity's position (its `pos` field, in 1/16 world unit). */
 function pos(e: Entity): Vec2 {
-  return e.get("pos") as Vec2;
+  return e.vec2("pos")!;
 }
 
 /** The arena direction toward the nearest orb, each axis in {-1, 0, 1}. */

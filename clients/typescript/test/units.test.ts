@@ -140,6 +140,10 @@ test("mirror: player updates, room fields and texts change by name, and the chan
     "room round 2 -> 3",
   ]);
   assert.equal(m.entity(1)!.get("label"), "héllo");
+  assert.equal(m.entity(1)!.text("label"), "héllo");
+  assert.deepEqual(m.entity(1)!.vec2("pos"), { x: 160, y: -16 });
+  assert.equal(m.entity(1)!.vec2("heading"), undefined);
+  assert.equal(m.entity(1)!.vec3("pos"), undefined);
   assert.equal(m.player(1)!.num("team"), 0);
   assert.equal(m.room.num("round"), 3);
   // A room mask bit the room lacks is refused.
