@@ -96,6 +96,8 @@ export interface ResyncEvent {
 export interface MatchEndEvent {
   tick: number;
   reason: MatchEndReason;
+  /** GAME: the game's own stable code for why it ended ("last_team_standing"); empty otherwise. */
+  detail: string;
   /** Final standings, best first; `playerId` is the seat id, as in Welcome.playerId. */
   scores: { playerId: number; name: string; score: number; rank: number }[];
   /**
@@ -512,7 +514,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
           const e = frame.body.value;
           let msg = e.message;
           if (e.code === ErrorCode.UNSUPPORTED_VERSION) msg += ` (this SDK speaks protocol version ${PROTOCOL_VERSION})`;
-          this.lastServerError = new ServerError(e.code, msg);
+          this.lastServerError = new ServerError(e.code, msg, e.reason);
           this.emit("serverError", this.lastServerError);
           break;
         }
@@ -645,6 +647,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       tick,
       verified,
       reason: m.reason,
+      detail: m.detail,
       scores: m.scores.map((s) => ({ playerId: s.playerId, name: s.name, score: toSafeNumber(s.score, "score"), rank: s.rank })),
     });
   }

@@ -439,6 +439,7 @@ test("a game message reaches the server as a GameMessage: the arena, which takes
 async function scriptedServer(
   frames: MessageInitShape<typeof pb.ServerFrameSchema>[],
   onResync?: () => MessageInitShape<typeof pb.ServerFrameSchema>,
+  closeWith?: number,
 ): Promise<{ url: string; resyncs: () => number; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));
@@ -450,6 +451,7 @@ async function scriptedServer(
       if (!joined && frame.body.case === "join") {
         joined = true;
         for (const f of frames) ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, f)));
+        if (closeWith) ws.close(closeWith);
       } else if (frame.body.case === "resync" && onResync) {
         resyncs++;
         ws.send(toBinary(pb.ServerFrameSchema, create(pb.ServerFrameSchema, onResync())));
@@ -561,4 +563,37 @@ test("chat: a line reaches every player in the room, its sender included, cleane
   assert.equal(a.stats.chatSent, 2);
   assert.equal(b.stats.chatIn, 2);
   assert.equal(a.stats.checksumMismatches + b.stats.checksumMismatches, 0);
+});
+
+test("a game's own refusal and its own end of the match reach the game with the game's codes", async () => {
+  const refusing = await scriptedServer(
+    [{ body: { case: "error", value: { code: pb.ErrorCode.JOIN_REFUSED, message: "both teams are full", reason: "team_full" } } }],
+    undefined,
+    4017,
+  );
+  try {
+    const c = new Connection({ url: refusing.url, roomId: "full", name: "r" });
+    await assert.rejects(c.connect(), (e: unknown) =>
+      e instanceof ServerError && e.codeName === "JOIN_REFUSED" && e.reason === "team_full" && /both teams are full/.test(e.message));
+  } finally {
+    await refusing.close();
+  }
+  const ending = await scriptedServer([
+    { body: { case: "welcome", value: { playerId: 1, entityId: 0, roomId: "end", tickRate: 20, schema: {}, snapshot: { tick: 1n, checksum: EMPTY_CHECKSUM } } } },
+    { body: { case: "delta", value: { tick: 2n, baseTick: 1n, phase: pb.MatchPhase.ENDED, checksum: EMPTY_CHECKSUM } } },
+    { body: { case: "matchEnd", value: { tick: 2n, reason: pb.MatchEndReason.GAME, detail: "last_team_standing", checksum: EMPTY_CHECKSUM } } },
+  ], undefined, 1000);
+  try {
+    const c = new Connection({ url: ending.url, roomId: "end", name: "e", pingIntervalMs: 0 });
+    const ended = waitFor(c, "matchEnd");
+    const closed = waitFor(c, "closed");
+    await c.connect();
+    const ev = await ended;
+    assert.equal(ev.reason, pb.MatchEndReason.GAME);
+    assert.equal(ev.detail, "last_team_standing");
+    assert.equal(ev.verified, true);
+    assert.equal((await closed).reason, "match_ended");
+  } finally {
+    await ending.close();
+  }
 });
