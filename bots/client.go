@@ -175,9 +175,15 @@ type Stats struct {
 	// the window; Snapshots excludes the Welcome's.
 	Deltas    int64
 	Snapshots int64
-	// Updates counts deltas and snapshots applied within the window: the
-	// figure to compare with TickRate × Connected.
+	// Updates counts deltas and snapshots applied within the window that
+	// moved the mirror to a later tick: the figure to compare with TickRate ×
+	// Connected, and never more than WindowTicks.
 	Updates int64
+	// WindowTicks is how many ticks the window's updates span: from the tick
+	// the window opened at (the Welcome's) to the last one applied in it.
+	// Frames queued behind a late Welcome arrive in a burst, so a client can
+	// apply more ticks than TickRate × Connected; they were still expected.
+	WindowTicks int64
 	// FramesMissed counts tick numbers skipped between consecutive applied
 	// updates in the window (after a server stall as well as after loss).
 	FramesMissed int64
@@ -272,6 +278,8 @@ type Client struct {
 	awaitingSnapshot bool
 	ignoredInResync  int
 	lastUpdateTick   uint64
+	windowTick       uint64 // the tick the measured window opened at
+	topTick          uint64 // the latest tick applied: an update counts once it passes it
 	seq              uint32
 	joinStart        time.Time
 	measuring        bool
@@ -670,6 +678,7 @@ func (c *Client) Stats() Stats {
 	if c.measuring {
 		s.Connected = time.Since(c.windowStart)
 		s.WireBytes = c.wire.Load() - c.wireAtStart
+		s.WindowTicks = c.windowTicks()
 	} else if !c.windowStart.IsZero() {
 		s.Connected = c.windowEnd.Sub(c.windowStart)
 		s.WireBytes = c.wireAtEnd - c.wireAtStart
@@ -719,6 +728,12 @@ func (c *Client) endWindow(now time.Time) {
 	c.windowEnd = now
 	c.wireAtEnd = c.wire.Load()
 	c.stats.Connected = c.windowEnd.Sub(c.windowStart)
+	c.stats.WindowTicks = c.windowTicks()
+}
+
+// windowTicks is how many ticks the window's updates span; c.mu must be held.
+func (c *Client) windowTicks() int64 {
+	return int64(c.topTick - c.windowTick)
 }
 
 // stop ends the measured window so that frames arriving while the bot leaves
@@ -881,6 +896,7 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	c.mirror.SetSelf(w.GetPlayerId(), w.GetEntityId())
 	c.startWindow(now)
 	c.lastUpdateTick = w.GetSnapshot().GetTick()
+	c.windowTick, c.topTick = c.lastUpdateTick, c.lastUpdateTick
 	if err := c.mirror.ApplySnapshot(w.GetSnapshot()); err != nil {
 		c.desync(fmt.Errorf("welcome: %w", err))
 	}
@@ -945,13 +961,14 @@ func (c *Client) applied(tick uint64) {
 	if c.meter != nil {
 		c.meter.updates.Add(1)
 	}
-	if c.measuring {
+	if c.measuring && tick > c.topTick {
 		c.stats.Updates++
-		if tick > c.lastUpdateTick+1 {
-			c.stats.FramesMissed += int64(tick - c.lastUpdateTick - 1)
+		if tick > c.topTick+1 {
+			c.stats.FramesMissed += int64(tick - c.topTick - 1)
 		}
 	}
 	c.lastUpdateTick = tick
+	c.topTick = max(c.topTick, tick)
 }
 
 // recordLatency records the latency of an update for tick, in the live meter

@@ -50,7 +50,12 @@ func NewLobby(base string) (*Lobby, error) {
 		return nil, fmt.Errorf("lobby url %q: unsupported scheme %q", base, u.Scheme)
 	}
 	u.Path, u.RawQuery = "", ""
-	return &Lobby{base: u.String(), http: &http.Client{Timeout: 90 * time.Second}}, nil
+	// Keep as many connections to the lobby as the runner has joins in
+	// flight: with http.DefaultTransport's two idle connections per host,
+	// almost every seat request of a ramp-up opened a new TCP connection.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = defaultJoinConcurrency
+	return &Lobby{base: u.String(), http: &http.Client{Timeout: 90 * time.Second, Transport: tr}}, nil
 }
 
 // APIError is an error answer of the lobby: its HTTP status and stable code.
@@ -65,6 +70,13 @@ func (e *APIError) Error() string {
 }
 
 func (l *Lobby) call(ctx context.Context, method, path string, in, out any) error {
+	return l.do(ctx, method, path, "", in, out)
+}
+
+// do is call with an Idempotency-Key, when key is set: it tells the request
+// may be sent twice, so that net/http sends it again on a fresh connection
+// when a kept-alive one turns out closed by the server.
+func (l *Lobby) do(ctx context.Context, method, path, key string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -78,6 +90,9 @@ func (l *Lobby) call(ctx context.Context, method, path string, in, out any) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := l.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("lobby %s %s: %w", method, path, err)
@@ -127,7 +142,8 @@ type seatJSON struct {
 // JoinRoom gets a seat in a public room.
 func (l *Lobby) JoinRoom(ctx context.Context, roomID, player, name string) (Seat, error) {
 	var s seatJSON
-	err := l.call(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/join",
+	// Asking again for the same player's seat gets the same seat.
+	err := l.do(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/join", "seat:"+roomID+":"+player,
 		map[string]string{"player_id": player, "name": name}, &s)
 	return Seat{URL: s.Address, RoomID: s.RoomID, Ticket: s.Ticket, Player: player}, err
 }

@@ -41,19 +41,42 @@ type Report struct {
 	ClientsJoined int `json:"clients_joined"`
 	JoinFailures  int `json:"join_failures"`
 	// FirstJoinError is the error of the first failed join, if any.
-	FirstJoinError string  `json:"first_join_error,omitempty"`
-	JoinP50Ms      float64 `json:"join_p50_ms"`
-	JoinP99Ms      float64 `json:"join_p99_ms"`
+	FirstJoinError string `json:"first_join_error,omitempty"`
+	// Join times of the bots that joined: from the start of a bot's join
+	// (its lobby seat request, when the lobby seats it) to its Welcome. A
+	// report made by NewReport alone has the Welcome wait only.
+	JoinP50Ms float64 `json:"join_p50_ms"`
+	JoinP90Ms float64 `json:"join_p90_ms"`
+	JoinP99Ms float64 `json:"join_p99_ms"`
+	JoinMaxMs float64 `json:"join_max_ms"`
+	// SeatP50Ms and SeatP99Ms are the lobby's part of the join times: the
+	// seat request (matchmaking waits included); 0 without the lobby.
+	SeatP50Ms float64 `json:"seat_p50_ms,omitempty"`
+	SeatP99Ms float64 `json:"seat_p99_ms,omitempty"`
+	// JoinWaitMaxMs is the longest a bot waited past its ramp-up slot for
+	// one of the runner's JoinConcurrency join workers: when it is large, the
+	// runner, not the server, held the joins back.
+	JoinWaitMaxMs float64 `json:"join_wait_max_ms"`
+	// JoinPhaseS is from the start of the run to the last Welcome, in
+	// seconds; JoinsPerS is the clients joined over that time, the join
+	// rate the server sustained during the ramp-up.
+	JoinPhaseS float64 `json:"join_phase_s"`
+	JoinsPerS  float64 `json:"joins_per_s"`
 
 	// UpdatesExpected is, summed over joined clients, the tick rate times the
-	// seconds of wall clock the client was measured (Stats.Connected): a
-	// server whose tick slips counts the slip as loss.
+	// seconds of wall clock the client was measured (Stats.Connected), from
+	// its own Welcome: a server whose tick slips counts the slip as loss.
+	// A client whose window's updates span more ticks than that (its first
+	// frames queued behind a late Welcome and arrived in a burst) is
+	// expected to get every tick of the span (Stats.WindowTicks).
 	UpdatesExpected int64 `json:"updates_expected"`
-	// UpdatesReceived counts deltas and snapshots applied in those windows.
+	// UpdatesReceived counts deltas and snapshots applied in those windows,
+	// each tick once.
 	UpdatesReceived int64 `json:"updates_received"`
 	// DeliveryRatio is UpdatesReceived / UpdatesExpected (0 when nothing was
-	// expected): the share of expected updates delivered. UpdatesDelivered is
-	// the same figure under its older name, kept for existing scripts.
+	// expected): the share of expected updates delivered, never above 1.
+	// UpdatesDelivered is the same figure under its older name, kept for
+	// existing scripts.
 	DeliveryRatio    float64 `json:"delivery_ratio"`
 	UpdatesDelivered float64 `json:"updates_delivered"`
 	FramesMissed     int64   `json:"frames_missed"`
@@ -116,6 +139,16 @@ type Report struct {
 	// frames and slow consumers in the window.
 	ServerFramesDropped int64 `json:"server_frames_dropped"`
 	ServerSlowConsumers int64 `json:"server_slow_consumers"`
+	// BotsCPUUsPerClientUpdate is the bots' own process CPU time (user and
+	// system, from getrusage) over the runner's measured window
+	// (BotsCPUSeconds) per update the bots applied in it (BotsUpdates), in
+	// microseconds; BotsCores is that CPU time per second of the window. With
+	// the server in the same process, its CPU is counted too.
+	// Zero where the platform has no getrusage.
+	BotsCPUUsPerClientUpdate float64 `json:"bots_cpu_us_per_client_update"`
+	BotsCPUSeconds           float64 `json:"bots_cpu_s"`
+	BotsUpdates              int64   `json:"bots_updates"`
+	BotsCores                float64 `json:"bots_cores"`
 	// ServerStatsError says why some server figures are missing.
 	ServerStatsError string `json:"server_stats_error,omitempty"`
 
@@ -165,7 +198,7 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 		s := &stats[i]
 		latency.Merge(&s.Latency)
 		join.Record(s.JoinTime)
-		expected += float64(s.TickRate) * s.Connected.Seconds()
+		expected += max(float64(s.TickRate)*s.Connected.Seconds(), float64(s.WindowTicks))
 		seconds += s.Connected.Seconds()
 		wire += s.WireBytes
 		payload += s.PayloadBytes
@@ -200,8 +233,7 @@ func NewReport(stats []Stats, joinErrs []error, elapsed time.Duration) Report {
 	r.LatencyP99Ms = ms(latency.Quantile(0.99))
 	r.LatencyMaxMs = ms(latency.Max())
 	r.LatencyHistogram = latency.Buckets()
-	r.JoinP50Ms = ms(join.Quantile(0.50))
-	r.JoinP99Ms = ms(join.Quantile(0.99))
+	r.setJoinTimes(&join)
 	r.MatchesEnded = len(ended)
 	return r
 }
@@ -231,8 +263,8 @@ func (r Report) Failed() error {
 func (r Report) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "run\t%d rooms x %d players, behaviour %s, %.1f s\n", r.Rooms, r.PlayersPerRoom, r.Behaviour, r.DurationS)
-	fmt.Fprintf(tw, "clients joined\t%d of %d (%d failed; join p50 %.1f ms, p99 %.1f ms), deflate %s\n",
-		r.ClientsJoined, r.Clients, r.JoinFailures, r.JoinP50Ms, r.JoinP99Ms, onOff(r.Deflate))
+	fmt.Fprintf(tw, "clients joined\t%d of %d (%d failed), deflate %s\n", r.ClientsJoined, r.Clients, r.JoinFailures, onOff(r.Deflate))
+	r.printJoins(tw)
 	fmt.Fprintf(tw, "measured window\t%.1f s (after %.1f s of ramp-up)\n", r.MeasureS, r.RampUpS)
 	if r.FirstJoinError != "" {
 		fmt.Fprintf(tw, "first join error\t%s\n", r.FirstJoinError)
@@ -246,6 +278,10 @@ func (r Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "chat\t%d lines said, %d heard\n", r.ChatSent, r.ChatReceived)
 	fmt.Fprintf(tw, "matches ended\t%d\n", r.MatchesEnded)
 	r.printServer(tw)
+	if r.BotsCPUSeconds > 0 {
+		fmt.Fprintf(tw, "bots cpu\t%.2f µs per client update (%.2f s for %d updates, %.2f cores)\n",
+			r.BotsCPUUsPerClientUpdate, r.BotsCPUSeconds, r.BotsUpdates, r.BotsCores)
+	}
 	if r.QueueWaitMaxMs > 0 {
 		fmt.Fprintf(tw, "queue wait\tp50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.QueueWaitP50Ms, r.QueueWaitP99Ms, r.QueueWaitMaxMs)
 	}

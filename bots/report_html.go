@@ -90,7 +90,12 @@ func (r Report) cards() []card {
 		{"Bytes per client per second", siFormat(r.BytesPerClientPerS, "B"), siFormat(r.PayloadBytesPerClientPerS, "B") + " inflated"},
 		{"Server memory per client", fromServer(r.ServerRSSBytesPerClient != 0, "%s", siFormat(float64(r.ServerRSSBytesPerClient), "B")),
 			serverNote("%s resident in all", siFormat(float64(r.ServerRSSBytes), "B"))},
-		{"Clients joined", fmt.Sprintf("%d / %d", r.ClientsJoined, r.Clients), fmt.Sprintf("join p50 %.1f ms, p99 %.1f ms", r.JoinP50Ms, r.JoinP99Ms)},
+		{"Clients joined", fmt.Sprintf("%d / %d", r.ClientsJoined, r.Clients),
+			fmt.Sprintf("join p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms", r.JoinP50Ms, r.JoinP90Ms, r.JoinP99Ms, r.JoinMaxMs)},
+		{"Join rate", fmt.Sprintf("%.0f joins/s", r.JoinsPerS),
+			fmt.Sprintf("all in %.1f s (ramp-up %.1f s); lobby seat p99 %.1f ms", r.JoinPhaseS, r.RampUpS, r.SeatP99Ms)},
+		{"Bots CPU per client update", fmt.Sprintf("%.2f µs", r.BotsCPUUsPerClientUpdate),
+			fmt.Sprintf("%.2f s of CPU for %d updates, %.2f cores", r.BotsCPUSeconds, r.BotsUpdates, r.BotsCores)},
 		{"Desyncs", strconv.FormatInt(r.Desyncs, 10), fmt.Sprintf("%d resyncs, %d ticks missed", r.Resyncs, r.FramesMissed)},
 	}
 }
@@ -119,7 +124,9 @@ func seriesCharts(s *Series) []template.HTML {
 	return []template.HTML{
 		template.HTML(lineChart("Updates received per second", "", s.TS, []line{{"updates/s", "#2c6fbb", rate(s.Updates)}}, from, to)),
 		template.HTML(lineChart("Bytes received per second (wire)", "B/s", s.TS, []line{{"bytes/s", "#1e8c5a", rate(s.Bytes)}}, from, to)),
-		template.HTML(lineChart("Clients connected", "", s.TS, []line{{"clients", "#7a4fb0", clients}}, from, to)),
+		template.HTML(lineChart("Clients connected, joins per second", "", s.TS, []line{
+			{"clients", "#7a4fb0", clients}, {"joins/s", "#d68910", rate(s.Joins)},
+		}, from, to)),
 		template.HTML(lineChart("Latency per second", "ms", s.TS, []line{
 			{"p50", "#2c6fbb", s.LatencyP50Ms}, {"p99", "#c0392b", s.LatencyP99Ms},
 		}, from, to)),

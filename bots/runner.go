@@ -42,7 +42,10 @@ type RunConfig struct {
 	InputRate float64
 	// Seed makes the bots' random choices reproducible.
 	Seed uint64
-	// JoinConcurrency bounds how many joins are in flight at once. Default 64.
+	// JoinConcurrency bounds how many joins are in flight at once. Default
+	// 256: real clients do not wait for each other, so the bound is only
+	// there to keep a run from opening sockets without limit, and must not
+	// hold the joins of a ramp-up back (see [Report.JoinWaitMaxMs]).
 	JoinConcurrency int
 	// JoinTimeout bounds each join (see [Config.JoinTimeout]). Default 10 s.
 	JoinTimeout time.Duration
@@ -73,6 +76,8 @@ type RunConfig struct {
 // inputSlots spreads the bots' inputs over this many phases of each input
 // period, so that a thousand bots do not all send in the same millisecond.
 const inputSlots = 10
+
+const defaultJoinConcurrency = 256
 
 func (c RunConfig) withDefaults() (RunConfig, error) {
 	if c.URL == "" {
@@ -107,7 +112,7 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 		c.InputRate = 10
 	}
 	if c.JoinConcurrency <= 0 {
-		c.JoinConcurrency = 64
+		c.JoinConcurrency = defaultJoinConcurrency
 	}
 	if c.JoinTimeout <= 0 {
 		c.JoinTimeout = defaultJoinTimeout
@@ -133,6 +138,7 @@ type Runner struct {
 	joinErrs []error
 	// queueWaits are the matchmaking waits of bots seated through the lobby.
 	queueWaits []time.Duration
+	joins      []joinTiming // of the bots that joined
 	ran        bool
 }
 
@@ -191,15 +197,17 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 	stopInputs, inputsDone := make(chan struct{}), make(chan struct{})
 	go r.sendInputs(stopInputs, inputsDone)
 
-	r.joinAll(ctx)
+	r.joinAll(ctx, start)
 	joined := r.Clients()
 	windowStart := time.Now()
+	cpuStart, updatesStart := processCPU(), r.meter.updates.Load()
 	r.log.Info().Int("joined", len(joined)).Int("failed", len(r.JoinErrors())).
 		Dur("join_phase", windowStart.Sub(start)).Msg("joins done")
 	server.start = r.serverStats(ctx, &server)
 
 	r.wait(ctx)
 	windowEnd := time.Now()
+	cpuEnd, updatesEnd := processCPU(), r.meter.updates.Load()
 	server.end = r.serverStats(ctx, &server)
 	close(stopInputs)
 	<-inputsDone
@@ -213,7 +221,9 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 	rep := NewReport(stats, r.JoinErrors(), time.Since(start))
 	r.mu.Lock()
 	rep.addQueueWaits(r.queueWaits)
+	rep.addJoins(r.joins, start)
 	r.mu.Unlock()
+	rep.addBotsCPU(cpuEnd-cpuStart, updatesEnd-updatesStart, windowEnd.Sub(windowStart))
 	rep.Rooms, rep.PlayersPerRoom, rep.Behaviour = r.cfg.Rooms, r.cfg.Players, r.cfg.Behaviour
 	rep.Clients = r.cfg.Rooms * r.cfg.Players
 	rep.RampUpS = r.cfg.RampUp.Seconds()
@@ -224,6 +234,7 @@ func (r *Runner) Run(ctx context.Context) (Report, error) {
 	rep.Series.WindowEndS = round3(windowEnd.Sub(start).Seconds())
 	r.log.Info().Int("joined", rep.ClientsJoined).Int64("desyncs", rep.Desyncs).
 		Float64("delivery_ratio", rep.DeliveryRatio).Float64("server_cpu_us_per_client_update", rep.ServerCPUUsPerClientUpdate).
+		Float64("bots_cpu_us_per_client_update", rep.BotsCPUUsPerClientUpdate).Float64("joins_per_s", rep.JoinsPerS).
 		Msg("bots done")
 	return rep, nil
 }
@@ -299,29 +310,36 @@ func (r *Runner) JoinErrors() []error {
 	return append([]error(nil), r.joinErrs...)
 }
 
+// joinJob is bot k, due to start joining at due.
+type joinJob struct {
+	k   int
+	due time.Time
+}
+
 // joinAll joins every bot with at most JoinConcurrency joins in flight,
-// starting them evenly over RampUp. Joins not started because ctx is done are
-// not counted as failures.
-func (r *Runner) joinAll(ctx context.Context) {
-	start := time.Now()
+// starting them evenly over RampUp from start. Joins not started because ctx
+// is done are not counted as failures.
+func (r *Runner) joinAll(ctx context.Context, start time.Time) {
 	var pace *time.Timer
 	if r.cfg.RampUp > 0 {
 		pace = time.NewTimer(0)
 		defer pace.Stop()
 	}
-	jobs := make(chan int)
+	jobs := make(chan joinJob)
 	var wg sync.WaitGroup
 	for range min(r.cfg.JoinConcurrency, len(r.clients)) {
 		wg.Go(func() {
-			for k := range jobs {
-				r.joinOne(ctx, k)
+			for j := range jobs {
+				r.joinOne(ctx, j)
 			}
 		})
 	}
 feed:
 	for k := range r.clients {
+		due := start
 		if pace != nil {
-			pace.Reset(time.Until(start.Add(r.cfg.RampUp * time.Duration(k) / time.Duration(len(r.clients)))))
+			due = start.Add(r.cfg.RampUp * time.Duration(k) / time.Duration(len(r.clients)))
+			pace.Reset(time.Until(due))
 			select {
 			case <-pace.C:
 			case <-ctx.Done():
@@ -329,7 +347,7 @@ feed:
 			}
 		}
 		select {
-		case jobs <- k:
+		case jobs <- joinJob{k: k, due: due}:
 		case <-ctx.Done():
 			break feed
 		}
@@ -338,7 +356,9 @@ feed:
 	wg.Wait()
 }
 
-func (r *Runner) joinOne(ctx context.Context, k int) {
+func (r *Runner) joinOne(ctx context.Context, job joinJob) {
+	k, began := job.k, time.Now()
+	timing := joinTiming{wait: max(began.Sub(job.due), 0)}
 	room, n := k/r.cfg.Players, k%r.cfg.Players
 	roomID := fmt.Sprintf("%s-%d", r.cfg.RoomPrefix, room)
 	name := fmt.Sprintf("bot-%d-%d", room, n)
@@ -359,6 +379,7 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 	}
 	if r.cfg.Seat != nil {
 		seat, err := r.cfg.Seat(ctx, room, n, name)
+		timing.seat = time.Since(began)
 		if err != nil {
 			r.joinFailed(ctx, fmt.Errorf("seat for %s: %w", name, err))
 			return
@@ -377,9 +398,13 @@ func (r *Runner) joinOne(ctx context.Context, k int) {
 		r.joinFailed(ctx, err)
 		return
 	}
+	timing.done = time.Now()
+	timing.join = timing.done.Sub(began)
 	r.mu.Lock()
 	r.clients[k] = c
+	r.joins = append(r.joins, timing)
 	r.mu.Unlock()
+	r.meter.joined.Add(1)
 }
 
 func (r *Runner) joinFailed(ctx context.Context, err error) {

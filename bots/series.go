@@ -17,6 +17,7 @@ type meter struct {
 	playing   atomic.Int64 // of those, bots whose match has not ended
 	updates   atomic.Int64 // deltas and snapshots applied, window or not
 	wire      atomic.Int64 // bytes read from every bot's TCP connection
+	joined    atomic.Int64 // joins completed, added by the runner
 	// latency counts tick-to-client latencies by Histogram bucket.
 	latency []atomic.Uint64
 }
@@ -44,6 +45,9 @@ type Series struct {
 	// the bytes read from the bots' TCP connections, measured window or not.
 	Updates []int64 `json:"updates"`
 	Bytes   []int64 `json:"bytes"`
+	// Joins counts the bots whose join completed (Welcome received) in the
+	// interval: the join rate second by second during the ramp-up.
+	Joins []int64 `json:"joins"`
 	// Tick-to-client latency of the updates that arrived in the interval; 0
 	// when none did.
 	LatencyP50Ms []float64 `json:"latency_p50_ms"`
@@ -64,6 +68,7 @@ type point struct {
 	clients  int
 	updates  int64
 	bytes    int64
+	joins    int64
 	p50, p99 time.Duration
 }
 
@@ -85,6 +90,7 @@ type recorder struct {
 	last    time.Time
 	updates int64
 	wire    int64
+	joined  int64
 	latency []uint64 // bucket counts at the last sample
 	diff    []uint32 // scratch for one interval's histogram
 }
@@ -101,6 +107,7 @@ func (r *recorder) sample(now time.Time) point {
 	s.Clients = append(s.Clients, p.clients)
 	s.Updates = append(s.Updates, p.updates)
 	s.Bytes = append(s.Bytes, p.bytes)
+	s.Joins = append(s.Joins, p.joins)
 	s.LatencyP50Ms = append(s.LatencyP50Ms, round3(ms(p.p50)))
 	s.LatencyP99Ms = append(s.LatencyP99Ms, round3(ms(p.p99)))
 	return p
@@ -109,9 +116,9 @@ func (r *recorder) sample(now time.Time) point {
 // measure takes the interval from the previous sample to now off the meter.
 func (r *recorder) measure(now time.Time) point {
 	p := point{elapsed: now.Sub(r.start), interval: now.Sub(r.last), clients: int(r.m.connected.Load())}
-	updates, wire := r.m.updates.Load(), r.m.wire.Load()
-	p.updates, p.bytes = updates-r.updates, wire-r.wire
-	r.updates, r.wire, r.last = updates, wire, now
+	updates, wire, joined := r.m.updates.Load(), r.m.wire.Load(), r.m.joined.Load()
+	p.updates, p.bytes, p.joins = updates-r.updates, wire-r.wire, joined-r.joined
+	r.updates, r.wire, r.joined, r.last = updates, wire, joined, now
 
 	top := -1
 	for i := range r.m.latency {
@@ -148,8 +155,9 @@ func (r *recorder) finish(now time.Time) point {
 	s.Clients[last] = p.clients
 	s.Updates[last] += p.updates
 	s.Bytes[last] += p.bytes
+	s.Joins[last] += p.joins
 	p.interval = p.elapsed - time.Duration(from*float64(time.Second))
-	p.updates, p.bytes = s.Updates[last], s.Bytes[last]
+	p.updates, p.bytes, p.joins = s.Updates[last], s.Bytes[last], s.Joins[last]
 	p.p50 = time.Duration(s.LatencyP50Ms[last] * float64(time.Millisecond))
 	p.p99 = time.Duration(s.LatencyP99Ms[last] * float64(time.Millisecond))
 	return p

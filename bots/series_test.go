@@ -16,6 +16,7 @@ func TestRecorderSeries(t *testing.T) {
 	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
 	add := func(clients, updates, wire int64, latencyMs ...float64) {
 		m.connected.Add(clients)
+		m.joined.Add(max(clients, 0))
 		m.updates.Add(updates)
 		m.wire.Add(wire)
 		for _, l := range latencyMs {
@@ -39,12 +40,14 @@ func TestRecorderSeries(t *testing.T) {
 		Clients:      []int{2, 2, 0},
 		Updates:      []int64{40, 0, 93},
 		Bytes:        []int64{4000, 0, 9300},
+		Joins:        []int64{2, 0, 1},
 		LatencyP50Ms: []float64{1, 0, 2},
 		LatencyP99Ms: []float64{9, 0, 2},
 	}
 	got := rec.series
 	if !reflect.DeepEqual(got.TS, want.TS) || !reflect.DeepEqual(got.Clients, want.Clients) ||
-		!reflect.DeepEqual(got.Updates, want.Updates) || !reflect.DeepEqual(got.Bytes, want.Bytes) {
+		!reflect.DeepEqual(got.Updates, want.Updates) || !reflect.DeepEqual(got.Bytes, want.Bytes) ||
+		!reflect.DeepEqual(got.Joins, want.Joins) {
 		t.Errorf("series\n got %+v\nwant %+v", got, want)
 	}
 	for i := range want.TS { // within a histogram bucket (3%)

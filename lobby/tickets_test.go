@@ -2,6 +2,7 @@ package lobby
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +49,42 @@ func TestTickets(t *testing.T) {
 	}
 	if _, err := NewSigner([]byte("short")); err == nil {
 		t.Fatal("a 5-byte secret was accepted")
+	}
+}
+
+// The signer keeps keyed HMACs to reuse: tickets signed and checked from many
+// goroutines at once each verify with their own claims, and a ticket of one
+// signed with another's signature is refused.
+func TestTicketsConcurrent(t *testing.T) {
+	s, err := NewSigner([]byte("0123456789abcdef-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				c := Claims{ID: fmt.Sprintf("t-%d-%d", g, i), Player: fmt.Sprintf("p-%d", g), Room: fmt.Sprintf("r-%d", i),
+					Mode: "arena", Node: "n1", Expires: now.Unix() + 60}
+				tok := s.Sign(c)
+				if got, err := s.Verify(tok, now); err != nil || got != c {
+					errs <- fmt.Errorf("Verify(%s) = %+v, %v; want %+v", tok, got, err, c)
+					return
+				}
+				other := s.Sign(Claims{ID: "x", Player: "x", Room: "x", Expires: now.Unix() + 60})
+				forged := tok[:strings.LastIndexByte(tok, '.')] + other[strings.LastIndexByte(other, '.'):]
+				if _, err := s.Verify(forged, now); !errors.Is(err, ErrTicketForged) {
+					errs <- fmt.Errorf("Verify(forged) = %v, want ErrTicketForged", err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -38,6 +38,7 @@ type botsConfig struct {
 	noLobby   bool
 	matchDur  time.Duration
 	rampUp    time.Duration
+	joinConc  int
 	report    string
 	statsURL  string
 	cpuProf   string
@@ -59,6 +60,7 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.BoolVar(&c.viaLobby, "via-lobby", false, "queue every bot through matchmaking, play each match to its end and check the leaderboard")
 	fs.BoolVar(&c.noLobby, "no-lobby", false, "skip the lobby: join open rooms <room-prefix>-N directly (the server needs --open-rooms)")
 	fs.DurationVar(&c.rampUp, "ramp-up", 0, "spread the joins evenly over this time; the measured window starts after it")
+	fs.IntVar(&c.joinConc, "join-concurrency", 256, "joins in flight at most; real clients do not wait for each other, so keep it above the ramp-up's joins per second times a join's time")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write the bots' own CPU profile to this file")
 	fs.StringVar(&c.report, "report", "", "also write a self-contained HTML report with plots to this file")
 	fs.StringVar(&c.statsURL, "stats-url", "", "the server's /v1/stats, for its CPU, memory and tick figures; default derived from --url")
@@ -80,6 +82,9 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	}
 	if c.viaLobby && c.noLobby {
 		return usageError{errors.New("--via-lobby and --no-lobby exclude each other")}
+	}
+	if c.joinConc < 1 {
+		return usageError{fmt.Errorf("--join-concurrency (%d) must be at least 1", c.joinConc)}
 	}
 	if c.rooms < 1 || c.players < 1 || c.duration <= 0 {
 		return usageError{fmt.Errorf("--rooms (%d) and --players (%d) must be at least 1 and --duration (%v) positive", c.rooms, c.players, c.duration)}
@@ -107,7 +112,7 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 		URL: c.url, Rooms: c.rooms, Players: c.players, Duration: c.duration,
 		Behaviour: c.behaviour, RoomPrefix: c.prefix, InputRate: c.inputRate, Seed: c.seed,
 		DisableCompression: !c.deflate, Logger: log,
-		RampUp: c.rampUp, StatsURL: c.statsURL,
+		RampUp: c.rampUp, StatsURL: c.statsURL, JoinConcurrency: c.joinConc,
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		rc.Progress = stderr
