@@ -1,5 +1,8 @@
 // What one frame costs the SDK: decoding an arena delta of 64 entities (16
-// players and 48 orbs, the reference room) and applying and verifying it.
+// players and 48 orbs, the reference room) and applying it by the room's
+// schema and verifying its checksum, the way the connection does it (the
+// delta read straight into numbers, src/wire.ts); and, beside it, the same
+// through the generated code's Delta (bigints).
 // Records real frames from a real tickwire serve, then replays them.
 //
 //   npm run bench
@@ -7,7 +10,8 @@
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { WebSocket } from "ws";
 import { ClientFrameSchema, ServerFrameSchema, type Delta } from "../src/gen/tickwire/v1/tickwire_pb.js";
-import { ArenaMirror, Connection, PROTOCOL_VERSION } from "../src/index.js";
+import { readDeltaFrame } from "../src/wire.js";
+import { Connection, PROTOCOL_VERSION, SchemaMirror, stateChecksum } from "../src/index.js";
 import { startServer } from "../test/server.js";
 
 const PLAYERS = 16;
@@ -51,19 +55,27 @@ try {
   const snapshot = first.body.value.snapshot!;
   const deltas = frames.slice(1).filter((f) => fromBinary(ServerFrameSchema, f).body.case === "delta");
   const sizes = deltas.map((f) => f.length).sort((a, b) => a - b);
-  const entities = snapshot.entityIds.length;
+  const entities = snapshot.entities?.ids.length ?? 0;
 
-  const m = new ArenaMirror();
+  const m = SchemaMirror.fromWelcome(first.body.value);
   const run = () => {
     m.applySnapshot(snapshot);
     const t0 = performance.now();
-    for (const f of deltas) {
-      const frame = fromBinary(ServerFrameSchema, f);
-      m.applyDelta(frame.body.value as Delta);
-    }
+    for (const f of deltas) m.applyDeltaFrame(readDeltaFrame(f)!);
+    return performance.now() - t0;
+  };
+  const runGenerated = () => {
+    m.applySnapshot(snapshot);
+    const t0 = performance.now();
+    for (const f of deltas) m.applyDelta(fromBinary(ServerFrameSchema, f).body.value as Delta);
     return performance.now() - t0;
   };
   const decodeOnly = () => {
+    const t0 = performance.now();
+    for (const f of deltas) readDeltaFrame(f);
+    return performance.now() - t0;
+  };
+  const decodeGenerated = () => {
     const t0 = performance.now();
     for (const f of deltas) fromBinary(ServerFrameSchema, f);
     return performance.now() - t0;
@@ -74,10 +86,20 @@ try {
     for (let i = 0; i < 50; i++) per.push((f() * 1000) / deltas.length);
     return per.sort((a, b) => a - b);
   };
+  const checksumOnly = () => {
+    const t0 = performance.now();
+    for (let i = 0; i < deltas.length; i++) stateChecksum(m.schema, m.entities, m.players, m.room);
+    return performance.now() - t0;
+  };
   const perDelta = median(run);
   const med = perDelta[perDelta.length >> 1]!;
   const dec = median(decodeOnly);
-  console.log(`decode alone per delta: median ${dec[dec.length >> 1]!.toFixed(2)} µs`);
+  const sum = median(checksumOnly);
+  const gen = median(runGenerated);
+  const decGen = median(decodeGenerated);
+  const mid = (xs: number[]) => xs[xs.length >> 1]!.toFixed(2);
+  console.log(`through the generated code (bigints): decode + apply + checksum median ${mid(gen)} µs, decode alone ${mid(decGen)} µs`);
+  console.log(`decode alone per delta: median ${mid(dec)} µs; checksum alone: median ${mid(sum)} µs`);
   console.log(`node ${process.version}, ${entities} entities (${PLAYERS} players), ${deltas.length} recorded deltas of ${sizes[0]}-${sizes.at(-1)} bytes (median ${sizes[sizes.length >> 1]})`);
   console.log(`decode + apply + checksum per delta: median ${med.toFixed(2)} µs over 50 runs (best ${perDelta[0]!.toFixed(2)}, worst ${perDelta.at(-1)!.toFixed(2)})`);
 } finally {

@@ -8,15 +8,16 @@ import {
   ErrorCode,
   ProtocolVersion,
   ServerFrameSchema,
-  type Delta,
-  type InputSchema,
+  type GameEvents,
   type MatchEnd,
   type MatchEndReason,
   type MatchInfo,
   type Snapshot,
   type Welcome,
 } from "./gen/tickwire/v1/tickwire_pb.js";
-import { ArenaMirror } from "./arena.js";
+import { SchemaMirror } from "./schemamirror.js";
+import { readDeltaFrame } from "./wire.js";
+import { Schema, encodeInput, type InputFields } from "./schema.js";
 import { ServerClock, TickSchedule, nowUs } from "./clock.js";
 import { Emitter } from "./emitter.js";
 import { ProtocolError, ServerError, TickwireError, describeClose, errorCodeName, type CloseReason } from "./errors.js";
@@ -28,8 +29,6 @@ export const PROTOCOL_VERSION: number = Math.max(
   ...Object.values(ProtocolVersion).filter((v): v is number => typeof v === "number"),
 );
 
-/** The fields of an input, without its sequence number (which the connection assigns). */
-export type InputFields = Omit<MessageInitShape<typeof InputSchema>, "seq" | "$typeName">;
 
 export interface ReconnectOptions {
   /** Attempts before giving up with reason `network` (default 10). */
@@ -44,7 +43,7 @@ export interface ReconnectOptions {
   jitter: number;
 }
 
-export interface ConnectionOptions<M extends StateMirror = ArenaMirror> {
+export interface ConnectionOptions<M extends StateMirror = SchemaMirror> {
   /** The node's ws base URL (a lobby seat's `address`) or a full `ws://host:port/ws` URL. */
   url: string;
   roomId: string;
@@ -54,7 +53,7 @@ export interface ConnectionOptions<M extends StateMirror = ArenaMirror> {
   ticket?: string;
   /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
   resumeToken?: string;
-  /** Builds the state mirror from the Welcome (default: the arena mirror). */
+  /** Builds the state mirror from the Welcome (default: SchemaMirror, decoded by the Welcome's schema). */
   mirror?: MirrorFactory<M>;
   /** Reconnect settings, or false to never reconnect on your own. */
   reconnect?: Partial<ReconnectOptions> | false;
@@ -97,6 +96,8 @@ export interface ResyncEvent {
 export interface MatchEndEvent {
   tick: number;
   reason: MatchEndReason;
+  /** GAME: the game's own stable code for why it ended ("last_team_standing"); empty otherwise. */
+  detail: string;
   /** Final standings, best first; `playerId` is the seat id, as in Welcome.playerId. */
   scores: { playerId: number; name: string; score: number; rank: number }[];
   /**
@@ -105,6 +106,26 @@ export interface MatchEndEvent {
    * is no resync after the end). A false also counts in checksumMismatches.
    */
   verified: boolean | undefined;
+}
+
+/** A game message from the game to this client (PROTOCOL.md, "Game messages"). */
+export interface GameEvent {
+  /** The tick whose frame it came with. */
+  tick: number;
+  /** The game's op code. */
+  op: number;
+  /** The game's bytes (typically its own protobuf). */
+  data: Uint8Array;
+}
+
+/** A line of room chat (PROTOCOL.md, "Chat"), as the server cleaned it. */
+export interface ChatEvent {
+  /** The tick whose frame it came with. */
+  tick: number;
+  /** The seat id of the player who said it (as Welcome.playerId). */
+  playerId: number;
+  name: string;
+  text: string;
 }
 
 export interface DisconnectedEvent {
@@ -138,6 +159,15 @@ export interface ConnectionEvents<M> {
   resync: ResyncEvent;
   pong: { rttMs: number; offsetUs: number; serverTick: number };
   matchEnd: MatchEndEvent;
+  /**
+   * A game message from the game, in the order the game sent them, right
+   * after the `state` of the tick it came with. Events of frames a resync or
+   * a catch-up skipped are not sent again: a game keeps in its state what
+   * must survive them.
+   */
+  event: GameEvent;
+  /** A line of room chat, the player's own included, after the `state` of the tick it came with. */
+  chat: ChatEvent;
   /** The server sent an Error frame (a close follows). */
   serverError: ServerError;
   disconnected: DisconnectedEvent;
@@ -160,9 +190,19 @@ export interface ConnectionStats {
   /** Deltas ignored while waiting for a requested snapshot. */
   deltasSkipped: number;
   inputsSent: number;
+  /** Game messages sent. */
+  messagesSent: number;
+  /** Game messages received (each an `event`). */
+  eventsIn: number;
+  /** Chat lines sent and received. */
+  chatSent: number;
+  chatIn: number;
   /** Successful reconnects (resumed Welcomes). */
   reconnects: number;
 }
+
+/** Snapshots in a row the mirror may refuse before the connection gives up with reason `error`. */
+const MAX_REFUSED_SNAPSHOTS = 3;
 
 const defaultReconnect: ReconnectOptions = { maxAttempts: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, jitter: 0.2 };
 
@@ -172,10 +212,10 @@ type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
  * One player's session in one room. Create it, subscribe to events, then
  * `await connect()`.
  */
-export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<ConnectionEvents<M>> {
+export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
     framesIn: 0, bytesIn: 0, framesVerified: 0, checksumMismatches: 0, badFrames: 0,
-    resyncs: 0, deltasSkipped: 0, inputsSent: 0, reconnects: 0,
+    resyncs: 0, deltasSkipped: 0, inputsSent: 0, messagesSent: 0, eventsIn: 0, chatSent: 0, chatIn: 0, reconnects: 0,
   };
   readonly clock = new ServerClock();
 
@@ -185,12 +225,14 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
   private socket: SocketLike | undefined;
   private generation = 0;
   private mirrorValue: M | undefined;
+  private schemaValue: Schema | undefined;
   private welcomeValue: WelcomeEvent | undefined;
   private scheduleValue: TickSchedule | undefined;
   private token: string | undefined;
   private seq = 0;
   private acked = 0;
   private awaitingSnapshot = false;
+  private refusedSnapshots = 0;
   private lastServerError: ServerError | undefined;
   private matchEnded = false;
   private intent: "leave" | "close" | undefined;
@@ -256,18 +298,59 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     return this.phase === "open";
   }
 
+  /** The room's schema, from the first Welcome (undefined before it). */
+  get schema(): Schema | undefined {
+    return this.schemaValue;
+  }
+
   /**
-   * Sends an input and returns its seq. While disconnected the input is not
-   * sent (the seq is still used up, so a predictor stays consistent: the next
-   * acked input covers it).
+   * Sends an input, its fields named as the schema's input fields declare
+   * them, and returns its seq. Throws a RangeError for a field the schema
+   * does not have or a value its type cannot hold. While disconnected the
+   * input is not sent (the seq is still used up, so a predictor stays
+   * consistent: the next acked input covers it).
    */
   sendInput(fields: InputFields): number {
+    const values = this.schemaValue ? encodeInput(this.schemaValue.input, fields) : undefined;
     const seq = ++this.seq;
-    if (this.phase === "open") {
-      this.send({ body: { case: "input", value: { ...fields, seq } } });
+    if (this.phase === "open" && values) {
+      this.send({ body: { case: "input", value: { seq, values } } });
       this.stats.inputsSent++;
     }
     return seq;
+  }
+
+  /**
+   * Sends the game a message of its own (PROTOCOL.md, "Game messages"): an op
+   * code the game defines, from 1, and its bytes (typically the game's own
+   * protobuf). The room hands a player's messages to the game in order at the
+   * next tick; what they change shows in that tick's state. Returns false when
+   * it was not sent because the connection is not open (messages, unlike
+   * inputs, are not numbered: resend what still matters after a reconnect).
+   * A server whose game takes no messages closes with BAD_FRAME.
+   */
+  sendMessage(op: number, data: Uint8Array = new Uint8Array(0)): boolean {
+    if (!Number.isInteger(op) || op < 1 || op > 0xffffffff) throw new RangeError(`game message op ${op}: want an integer from 1 to 2^32 - 1`);
+    if (this.phase !== "open") return false;
+    this.send({ body: { case: "message", value: { op, data } } });
+    this.stats.messagesSent++;
+    return true;
+  }
+
+  /**
+   * Says a line in the room's chat (PROTOCOL.md, "Chat"). The server cleans
+   * it (control and format characters stripped, spaces trimmed, at most 200
+   * bytes), rate-limits it (5 lines in a burst, then one a second; more are
+   * dropped) and the game may drop or rewrite it; every player, this one
+   * included, then gets it as a `chat` event. Returns false when it was not
+   * sent because the connection is not open or the line is empty.
+   */
+  sendChat(text: string): boolean {
+    if (typeof text !== "string") throw new TypeError("chat text must be a string");
+    if (this.phase !== "open" || text.trim() === "") return false;
+    this.send({ body: { case: "chat", value: { text } } });
+    this.stats.chatSent++;
+    return true;
   }
 
   /**
@@ -385,9 +468,25 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     }
     this.stats.framesIn++;
     this.stats.bytesIn += data.byteLength;
+    const bytes = new Uint8Array(data);
+    const mirror = this.mirrorValue;
+    if (mirror?.applyDeltaFrame) {
+      // The hot path: a delta read straight into numbers (wire.ts).
+      try {
+        const d = readDeltaFrame(bytes);
+        if (d) {
+          this.onDelta(d, (m) => m.applyDeltaFrame!(d));
+          return;
+        }
+      } catch (err) {
+        if (err instanceof MirrorError) this.requestResync(err);
+        else throw err;
+        return;
+      }
+    }
     let frame;
     try {
-      frame = fromBinary(ServerFrameSchema, new Uint8Array(data));
+      frame = fromBinary(ServerFrameSchema, bytes);
     } catch (err) {
       this.protocolFault(new ProtocolError(`undecodable server frame: ${String(err)}`));
       return;
@@ -397,9 +496,11 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
         case "welcome":
           this.onWelcome(frame.body.value);
           break;
-        case "delta":
-          this.onDelta(frame.body.value);
+        case "delta": {
+          const d = frame.body.value;
+          this.onDelta(d, (m) => m.applyDelta(d));
           break;
+        }
         case "snapshot":
           this.onSnapshot(frame.body.value);
           break;
@@ -413,12 +514,15 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
           const e = frame.body.value;
           let msg = e.message;
           if (e.code === ErrorCode.UNSUPPORTED_VERSION) msg += ` (this SDK speaks protocol version ${PROTOCOL_VERSION})`;
-          this.lastServerError = new ServerError(e.code, msg);
+          this.lastServerError = new ServerError(e.code, msg, e.reason);
           this.emit("serverError", this.lastServerError);
           break;
         }
         case "matchEnd":
           this.onMatchEnd(frame.body.value);
+          break;
+        case "events":
+          this.onEvents(frame.body.value);
           break;
       }
     } catch (err) {
@@ -444,7 +548,15 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       match: w.match, resumed: w.resumed, welcome: w,
     };
     this.welcomeValue = ev;
-    this.mirrorValue ??= (this.opts.mirror ?? (ArenaMirror.fromWelcome as unknown as MirrorFactory<M>))(w);
+    try {
+      this.schemaValue ??= new Schema(w.schema);
+      this.mirrorValue ??= (this.opts.mirror ?? (SchemaMirror.fromWelcome as unknown as MirrorFactory<M>))(w);
+    } catch (err) {
+      // A schema this SDK cannot decode: nothing can be mirrored, and a
+      // resync would bring the same schema back.
+      this.finish("error", 1000, new ProtocolError(`cannot decode the room's schema: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
     const wasReconnecting = this.phase === "reconnecting";
     this.phase = "open";
     this.attempt = 0;
@@ -468,12 +580,25 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
     if (!this.mirrorValue) return;
     this.setAck(s.lastInputSeq);
     this.awaitingSnapshot = false;
-    this.mirrorValue.applySnapshot(s); // throws MirrorError: resync again
+    try {
+      this.mirrorValue.applySnapshot(s);
+    } catch (err) {
+      // A snapshot is the whole state: if the mirror cannot take several in a
+      // row, asking for more would only loop (a value past 2^53, a server bug).
+      if (err instanceof MirrorError && ++this.refusedSnapshots >= MAX_REFUSED_SNAPSHOTS) {
+        if (err.fault === "checksum") this.stats.checksumMismatches++;
+        else this.stats.badFrames++;
+        this.finish("error", 1000, new ProtocolError(`${this.refusedSnapshots} snapshots in a row refused, giving up: ${err.message}`));
+        return;
+      }
+      throw err; // a MirrorError: resync again
+    }
+    this.refusedSnapshots = 0;
     this.stats.framesVerified++;
     this.emit("state", { tick: this.mirrorValue.tick, kind: "snapshot", mirror: this.mirrorValue });
   }
 
-  private onDelta(d: Delta): void {
+  private onDelta(d: { ackPlayers: readonly number[]; ackSeqs: readonly number[] }, apply: (m: M) => void): void {
     if (!this.mirrorValue) return;
     if (d.ackPlayers.length === d.ackSeqs.length) {
       const me = this.welcomeValue?.playerId;
@@ -485,9 +610,21 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       this.stats.deltasSkipped++;
       return;
     }
-    this.mirrorValue.applyDelta(d); // throws MirrorError
+    apply(this.mirrorValue); // throws MirrorError
     this.stats.framesVerified++;
     this.emit("state", { tick: this.mirrorValue.tick, kind: "delta", mirror: this.mirrorValue });
+  }
+
+  private onEvents(e: GameEvents): void {
+    const tick = toSafeNumber(e.tick, "tick");
+    for (const m of e.messages) {
+      this.stats.eventsIn++;
+      this.emit("event", { tick, op: m.op, data: m.data });
+    }
+    for (const c of e.chat) {
+      this.stats.chatIn++;
+      this.emit("chat", { tick, playerId: c.playerId, name: c.name, text: c.text });
+    }
   }
 
   private setAck(seq: number): void {
@@ -510,6 +647,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
       tick,
       verified,
       reason: m.reason,
+      detail: m.detail,
       scores: m.scores.map((s) => ({ playerId: s.playerId, name: s.name, score: toSafeNumber(s.score, "score"), rank: s.rank })),
     });
   }
@@ -627,7 +765,7 @@ export class Connection<M extends StateMirror = ArenaMirror> extends Emitter<Con
 }
 
 /** Opens a connection and waits for the Welcome. */
-export async function connect<M extends StateMirror = ArenaMirror>(options: ConnectionOptions<M>): Promise<Connection<M>> {
+export async function connect<M extends StateMirror = SchemaMirror>(options: ConnectionOptions<M>): Promise<Connection<M>> {
   const c = new Connection<M>(options);
   await c.connect();
   return c;

@@ -46,8 +46,13 @@ export class ServerError extends TickwireError {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /**
+     * JOIN_REFUSED: the game's own stable code for why ("team_full"), with
+     * the game's words for the player in the message; empty otherwise.
+     */
+    readonly reason = "",
   ) {
-    super(`${errorCodeName(code)}: ${message}`);
+    super(`${errorCodeName(code)}: ${reason ? `${reason}: ` : ""}${message}`);
     this.codeName = errorCodeName(code);
   }
 }

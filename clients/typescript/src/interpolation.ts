@@ -89,10 +89,14 @@ export function lerp(a: number, b: number, t: number): number {
   return a + (b - a) * t;
 }
 
-/** Interpolates an angle in 1/256 turns along the short way round. */
-export function lerpAngle256(a: number, b: number, t: number): number {
-  let d = (b - a) % 256;
-  if (d > 128) d -= 256;
-  if (d < -128) d += 256;
-  return (a + d * t + 256) % 256;
+/**
+ * Interpolates an ANGLE field of `bits` bits (0 to 2^bits - 1 steps of a
+ * turn, the field's `bits` in the schema) along the short way round.
+ */
+export function lerpAngle(a: number, b: number, t: number, bits: number): number {
+  const turn = 2 ** bits, half = turn / 2;
+  let d = (b - a) % turn;
+  if (d > half) d -= turn;
+  if (d < -half) d += turn;
+  return (a + d * t + turn) % turn;
 }

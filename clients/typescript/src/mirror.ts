@@ -1,12 +1,14 @@
 // The state mirror: the client's copy of the room state, kept in step with
 // the server frame by frame and verified against each frame's checksum.
 //
-// The connection knows only this interface. Today's implementation is the
-// arena mirror (arena.ts); a schema-driven mirror that decodes any game from
-// the Welcome's schema plugs in here through a MirrorFactory.
+// The connection knows only this interface. The SDK's implementation is the
+// schema-driven SchemaMirror (schemamirror.ts), which decodes any game from
+// the Welcome's schema; a game may plug in its own through a MirrorFactory.
 
 import type { Delta, Snapshot, Welcome } from "./gen/tickwire/v1/tickwire_pb.js";
 import { ProtocolError } from "./errors.js";
+import type { FieldValue } from "./schema.js";
+import type { DeltaFrame } from "./wire.js";
 
 /** Why a mirror refused a frame; each one makes the connection ask for a snapshot. */
 export type MirrorFault =
@@ -46,9 +48,15 @@ export interface StateMirror {
    * until the next snapshot.
    */
   applyDelta(delta: Delta): void;
+  /**
+   * Optional, the same from a delta read straight into numbers (wire.ts):
+   * when a mirror has it, the connection reads deltas that way, without the
+   * bigints of the generated code.
+   */
+  applyDeltaFrame?(delta: DeltaFrame): void;
 }
 
-/** Builds the mirror for a room from its Welcome (which will carry the room's schema). */
+/** Builds the mirror for a room from its Welcome (which carries the room's schema). */
 export type MirrorFactory<M extends StateMirror = StateMirror> = (welcome: Welcome) => M;
 
 /**
@@ -73,14 +81,17 @@ export function toSafeNumber(v: bigint, what: string): number {
  * the mirror. Within a frame they come in this order: entities removed,
  * changed, added; players left, joined, changed; room fields changed.
  */
-export interface MirrorChanges<E, P, EF extends string = string, PF extends string = string, RF extends string = string> {
+export interface MirrorChanges<E, P> {
   entityAdded: { entity: Readonly<E> };
   /** The entity as it last was. */
   entityRemoved: { entity: Readonly<E> };
-  entityChanged: { entity: Readonly<E>; field: EF; value: number; previous: number };
+  /** One declared field of the entity's kind changed (a position as a whole: `value` is its Vec2 or Vec3). */
+  entityChanged: { entity: Readonly<E>; field: string; value: FieldValue; previous: FieldValue };
   playerJoined: { player: Readonly<P> };
   /** The player as it last was. */
   playerLeft: { player: Readonly<P> };
-  playerChanged: { player: Readonly<P>; field: PF; value: number | string; previous: number | string };
-  roomChanged: { field: RF; value: number; previous: number };
+  /** A built-in field (`name`, `entityId`, `score`) or a declared player field changed. */
+  playerChanged: { player: Readonly<P>; field: string; value: FieldValue; previous: FieldValue };
+  /** A declared room field, or the built-in `phase` or `endTick`, changed. */
+  roomChanged: { field: string; value: FieldValue; previous: FieldValue };
 }

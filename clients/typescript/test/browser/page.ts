@@ -1,14 +1,14 @@
 // Runs in headless Chromium (see browser.test.ts): joins an open room with the
 // bundled SDK over the browser's own WebSocket and reports back what it saw.
 
-import { ArenaMirror, Connection, Lobby, LobbyError, seatOptions } from "../../src/index.js";
+import { Connection, Lobby, LobbyError, seatOptions } from "../../src/index.js";
 
 const params = new URLSearchParams(location.search);
 
 async function run(): Promise<Record<string, unknown>> {
-  const conn = new Connection<ArenaMirror>({ url: params.get("ws")!, roomId: params.get("room")!, name: "browser" });
+  const conn = new Connection({ url: params.get("ws")!, roomId: params.get("room")!, name: "browser" });
   const w = await conn.connect();
-  const start = { ...conn.mirror!.entity(w.entityId)! };
+  const start = conn.mirror!.entity(w.entityId)!.vec2("pos")!;
   const seq = conn.sendInput({ dx: 1, dy: 1 });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("no 40 verified frames in 20 s")), 20000);
@@ -20,7 +20,7 @@ async function run(): Promise<Record<string, unknown>> {
       }
     });
   });
-  const end = conn.mirror!.entity(w.entityId)!;
+  const end = conn.mirror!.entity(w.entityId)!.vec2("pos")!;
   const stats = { ...conn.stats };
   await conn.leave();
 

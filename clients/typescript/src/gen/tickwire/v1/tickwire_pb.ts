@@ -1,4 +1,4 @@
-// Tickwire wire protocol, version 1.
+// Tickwire wire protocol, version 2 (package tickwire.v1).
 //
 // One WebSocket binary message carries exactly one ClientFrame (client to server)
 // or one ServerFrame (server to client). PROTOCOL.md explains the handshake, how a
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tickwire/v1/tickwire.proto.
  */
 export const file_tickwire_v1_tickwire: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEi0wEKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIAEIGCgRib2R5IoICCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQudGlja3dpcmUudjEuV2VsY29tZUgAEiMKBWRlbHRhGAIgASgLMhIudGlja3dpcmUudjEuRGVsdGFIABIhCgRwb25nGAMgASgLMhEudGlja3dpcmUudjEuUG9uZ0gAEiMKBWVycm9yGAQgASgLMhIudGlja3dpcmUudjEuRXJyb3JIABIqCgltYXRjaF9lbmQYBSABKAsyFS50aWNrd2lyZS52MS5NYXRjaEVuZEgAEikKCHNuYXBzaG90GAYgASgLMhUudGlja3dpcmUudjEuU25hcHNob3RIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSI9CgVJbnB1dBILCgNzZXEYASABKA0SCgoCZHgYAiABKBESCgoCZHkYAyABKBESDwoHYnV0dG9ucxgEIAEoDSIeCgRQaW5nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEIgcKBUxlYXZlIiIKDVJlc3luY1JlcXVlc3QSEQoJbGFzdF90aWNrGAEgASgEIvkBCgdXZWxjb21lEhEKCXBsYXllcl9pZBgBIAEoDRIRCgllbnRpdHlfaWQYAiABKA0SDwoHcm9vbV9pZBgDIAEoCRIRCgl0aWNrX3JhdGUYBCABKA0SFQoNdGljazBfdW5peF91cxgFIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgGIAEoAxIlCgVtYXRjaBgHIAEoCzIWLnRpY2t3aXJlLnYxLk1hdGNoSW5mbxInCghzbmFwc2hvdBgIIAEoCzIVLnRpY2t3aXJlLnYxLlNuYXBzaG90EhQKDHJlc3VtZV90b2tlbhgJIAEoCRIPCgdyZXN1bWVkGAogASgIInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIvkBCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBISCgplbnRpdHlfaWRzGAQgAygNEg0KBWtpbmRzGAUgAygNEgkKAXgYBiADKBESCQoBeRgHIAMoERINCgVhbmdsZRgIIAMoDRINCgV2YWx1ZRgJIAMoERIkCgdwbGF5ZXJzGAogAygLMhMudGlja3dpcmUudjEuUGxheWVyEhYKDmxhc3RfaW5wdXRfc2VxGAsgASgNEhAKCGNoZWNrc3VtGAwgASgHIkQKBlBsYXllchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhEKCWVudGl0eV9pZBgDIAEoDRINCgVzY29yZRgEIAEoAyLwAgoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHIl8KDUVudGl0eUNvbHVtbnMSCwoDaWRzGAEgAygNEg0KBWtpbmRzGAIgAygNEgkKAXgYAyADKBESCQoBeRgEIAMoERINCgVhbmdsZRgFIAMoDRINCgV2YWx1ZRgGIAMoESKBAQoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoDRIKCgJkeBgEIAMoERIKCgJkeRgFIAMoERINCgVhbmdsZRgGIAMoDRINCgVraW5kcxgHIAMoDRINCgV2YWx1ZRgIIAMoESJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIj4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSKAAQoITWF0Y2hFbmQSDAoEdGljaxgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy50aWNrd2lyZS52MS5NYXRjaEVuZFJlYXNvbhInCgZzY29yZXMYAyADKAsyFy50aWNrd2lyZS52MS5GaW5hbFNjb3JlEhAKCGNoZWNrc3VtGAQgASgHIkoKCkZpbmFsU2NvcmUSEQoJcGxheWVyX2lkGAEgASgNEgwKBG5hbWUYAiABKAkSDQoFc2NvcmUYAyABKAMSDAoEcmFuaxgEIAEoDSpLCg9Qcm90b2NvbFZlcnNpb24SIAocUFJPVE9DT0xfVkVSU0lPTl9VTlNQRUNJRklFRBAAEhYKElBST1RPQ09MX1ZFUlNJT05fMRABKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqhQEKCUZpZWxkTWFzaxITCg9GSUVMRF9NQVNLX05PTkUQABIQCgxGSUVMRF9NQVNLX1gQARIQCgxGSUVMRF9NQVNLX1kQAhIUChBGSUVMRF9NQVNLX0FOR0xFEAQSEwoPRklFTERfTUFTS19LSU5EEAgSFAoQRklFTERfTUFTS19WQUxVRRAQKoEECglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhgKFEVSUk9SX0NPREVfQkFEX0ZSQU1FEAESIgoeRVJST1JfQ09ERV9VTlNVUFBPUlRFRF9WRVJTSU9OEAISHQoZRVJST1JfQ09ERV9ST09NX05PVF9GT1VORBADEhgKFEVSUk9SX0NPREVfUk9PTV9GVUxMEAQSGwoXRVJST1JfQ09ERV9VTkFVVEhPUklaRUQQBRIgChxFUlJPUl9DT0RFX0hBTkRTSEFLRV9USU1FT1VUEAYSGwoXRVJST1JfQ09ERV9JRExFX1RJTUVPVVQQBxIcChhFUlJPUl9DT0RFX1NMT1dfQ09OU1VNRVIQCBIaChZFUlJPUl9DT0RFX01BVENIX0VOREVEEAkSHgoaRVJST1JfQ09ERV9TRVJWRVJfU0hVVERPV04QChIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEAsSHgoaRVJST1JfQ09ERV9GUkFNRV9UT09fTEFSR0UQDBIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBANEh0KGUVSUk9SX0NPREVfUkVTVU1FX0VYUElSRUQQDhIXChNFUlJPUl9DT0RFX1JFUExBQ0VEEA8SHQoZRVJST1JfQ09ERV9BTFJFQURZX1NFQVRFRBAQKrQBCg5NYXRjaEVuZFJlYXNvbhIgChxNQVRDSF9FTkRfUkVBU09OX1VOU1BFQ0lGSUVEEAASHwobTUFUQ0hfRU5EX1JFQVNPTl9USU1FX0xJTUlUEAESIAocTUFUQ0hfRU5EX1JFQVNPTl9TQ09SRV9MSU1JVBACEh4KGk1BVENIX0VORF9SRUFTT05fQUJBTkRPTkVEEAMSHQoZTUFUQ0hfRU5EX1JFQVNPTl9TSFVURE9XThAEQi9aLWdpdGh1Yi5jb20vdGlja3dpcmUvdGlja3dpcmUvcHJvdG8vdGlja3dpcmV2MWIGcHJvdG8z");
+  fileDesc("Chp0aWNrd2lyZS92MS90aWNrd2lyZS5wcm90bxILdGlja3dpcmUudjEiowIKC0NsaWVudEZyYW1lEiEKBGpvaW4YASABKAsyES50aWNrd2lyZS52MS5Kb2luSAASIwoFaW5wdXQYAiABKAsyEi50aWNrd2lyZS52MS5JbnB1dEgAEiEKBHBpbmcYAyABKAsyES50aWNrd2lyZS52MS5QaW5nSAASIwoFbGVhdmUYBCABKAsyEi50aWNrd2lyZS52MS5MZWF2ZUgAEiwKBnJlc3luYxgFIAEoCzIaLnRpY2t3aXJlLnYxLlJlc3luY1JlcXVlc3RIABIrCgdtZXNzYWdlGAYgASgLMhgudGlja3dpcmUudjEuR2FtZU1lc3NhZ2VIABIhCgRjaGF0GAcgASgLMhEudGlja3dpcmUudjEuQ2hhdEgAQgYKBGJvZHkiFAoEQ2hhdBIMCgR0ZXh0GAEgASgJIjkKCENoYXRMaW5lEhEKCXBsYXllcl9pZBgBIAEoDRIMCgRuYW1lGAIgASgJEgwKBHRleHQYAyABKAkiJwoLR2FtZU1lc3NhZ2USCgoCb3AYASABKA0SDAoEZGF0YRgCIAEoDCJrCgpHYW1lRXZlbnRzEgwKBHRpY2sYASABKAQSKgoIbWVzc2FnZXMYAiADKAsyGC50aWNrd2lyZS52MS5HYW1lTWVzc2FnZRIjCgRjaGF0GAMgAygLMhUudGlja3dpcmUudjEuQ2hhdExpbmUirQIKC1NlcnZlckZyYW1lEicKB3dlbGNvbWUYASABKAsyFC50aWNrd2lyZS52MS5XZWxjb21lSAASIwoFZGVsdGEYAiABKAsyEi50aWNrd2lyZS52MS5EZWx0YUgAEiEKBHBvbmcYAyABKAsyES50aWNrd2lyZS52MS5Qb25nSAASIwoFZXJyb3IYBCABKAsyEi50aWNrd2lyZS52MS5FcnJvckgAEioKCW1hdGNoX2VuZBgFIAEoCzIVLnRpY2t3aXJlLnYxLk1hdGNoRW5kSAASKQoIc25hcHNob3QYBiABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdEgAEikKBmV2ZW50cxgHIAEoCzIXLnRpY2t3aXJlLnYxLkdhbWVFdmVudHNIAEIGCgRib2R5ImUKBEpvaW4SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdyb29tX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGdGlja2V0GAQgASgJEhQKDHJlc3VtZV90b2tlbhgFIAEoCSJHCgVJbnB1dBILCgNzZXEYASABKA0SDgoGdmFsdWVzGAUgAygESgQIAhADSgQIAxAESgQIBBAFUgJkeFICZHlSB2J1dHRvbnMiHgoEUGluZxIWCg5jbGllbnRfdGltZV91cxgBIAEoBCIHCgVMZWF2ZSIiCg1SZXN5bmNSZXF1ZXN0EhEKCWxhc3RfdGljaxgBIAEoBCKeAgoHV2VsY29tZRIRCglwbGF5ZXJfaWQYASABKA0SEQoJZW50aXR5X2lkGAIgASgNEg8KB3Jvb21faWQYAyABKAkSEQoJdGlja19yYXRlGAQgASgNEhUKDXRpY2swX3VuaXhfdXMYBSABKAMSFgoOc2VydmVyX3RpbWVfdXMYBiABKAMSJQoFbWF0Y2gYByABKAsyFi50aWNrd2lyZS52MS5NYXRjaEluZm8SJwoIc25hcHNob3QYCCABKAsyFS50aWNrd2lyZS52MS5TbmFwc2hvdBIUCgxyZXN1bWVfdG9rZW4YCSABKAkSDwoHcmVzdW1lZBgKIAEoCBIjCgZzY2hlbWEYCyABKAsyEy50aWNrd2lyZS52MS5TY2hlbWEiugEKBlNjaGVtYRImCgVraW5kcxgBIAMoCzIXLnRpY2t3aXJlLnYxLkVudGl0eUtpbmQSLQoNcGxheWVyX2ZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIrCgtyb29tX2ZpZWxkcxgDIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYxIsCgxpbnB1dF9maWVsZHMYBCADKAsyFi50aWNrd2lyZS52MS5GaWVsZFNwZWMiQgoKRW50aXR5S2luZBIMCgRuYW1lGAEgASgJEiYKBmZpZWxkcxgCIAMoCzIWLnRpY2t3aXJlLnYxLkZpZWxkU3BlYyJsCglGaWVsZFNwZWMSDAoEbmFtZRgBIAEoCRIkCgR0eXBlGAIgASgOMhYudGlja3dpcmUudjEuRmllbGRUeXBlEg0KBXNjYWxlGAMgASgNEgwKBGJpdHMYBCABKA0SDgoGdmFsdWVzGAUgAygJInAKCU1hdGNoSW5mbxIMCgRtb2RlGAEgASgJEhMKC21heF9wbGF5ZXJzGAIgASgNEhMKC21pbl9wbGF5ZXJzGAMgASgNEhYKDmR1cmF0aW9uX3RpY2tzGAQgASgEEhMKC3Njb3JlX2xpbWl0GAUgASgDIqUCCghTbmFwc2hvdBIMCgR0aWNrGAEgASgEEiYKBXBoYXNlGAIgASgOMhcudGlja3dpcmUudjEuTWF0Y2hQaGFzZRIQCghlbmRfdGljaxgDIAEoBBIsCghlbnRpdGllcxgNIAEoCzIaLnRpY2t3aXJlLnYxLkVudGl0eUNvbHVtbnMSJgoEcm9vbRgOIAEoCzIYLnRpY2t3aXJlLnYxLkZpZWxkVmFsdWVzEiQKB3BsYXllcnMYCiADKAsyEy50aWNrd2lyZS52MS5QbGF5ZXISFgoObGFzdF9pbnB1dF9zZXEYCyABKA0SEAoIY2hlY2tzdW0YDCABKAdKBAgEEApSCmVudGl0eV9pZHNSBWtpbmRzUgF4UgF5UgVhbmdsZVIFdmFsdWUiYwoGUGxheWVyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSEQoJZW50aXR5X2lkGAMgASgNEg0KBXNjb3JlGAQgASgDEg4KBnZhbHVlcxgFIAMoBBINCgV0ZXh0cxgGIAMoCSI6CgtGaWVsZFZhbHVlcxIMCgRtYXNrGAEgASgEEg4KBnZhbHVlcxgCIAMoBBINCgV0ZXh0cxgDIAMoCSLMAwoFRGVsdGESDAoEdGljaxgBIAEoBBIRCgliYXNlX3RpY2sYAiABKAQSDwoHcmVtb3ZlZBgDIAMoDRIrCgd1cGRhdGVzGAQgASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxIrCgdjcmVhdGVkGAUgASgLMhoudGlja3dpcmUudjEuRW50aXR5Q29sdW1ucxIrCg5wbGF5ZXJzX2pvaW5lZBgGIAMoCzITLnRpY2t3aXJlLnYxLlBsYXllchIUCgxwbGF5ZXJzX2xlZnQYByADKA0SFQoNc2NvcmVfcGxheWVycxgIIAMoDRIOCgZzY29yZXMYCSADKBISEwoLYWNrX3BsYXllcnMYCiADKA0SEAoIYWNrX3NlcXMYCyADKA0SJgoFcGhhc2UYDCABKA4yFy50aWNrd2lyZS52MS5NYXRjaFBoYXNlEhAKCGVuZF90aWNrGA0gASgEEhAKCGNoZWNrc3VtGA4gASgHEjIKDnBsYXllcl91cGRhdGVzGA8gASgLMhoudGlja3dpcmUudjEuRW50aXR5VXBkYXRlcxImCgRyb29tGBAgASgLMhgudGlja3dpcmUudjEuRmllbGRWYWx1ZXMiZAoNRW50aXR5Q29sdW1ucxILCgNpZHMYASADKA0SDQoFa2luZHMYAiADKA0SDgoGdmFsdWVzGAcgAygEEg0KBXRleHRzGAggAygJSgQIAxAHUgF4UgF5UgVhbmdsZVIFdmFsdWUifgoNRW50aXR5VXBkYXRlcxIPCgdpZF9nYXBzGAEgAygNEgsKA2FsbBgCIAEoCBINCgVtYXNrcxgDIAMoBBIOCgZ2YWx1ZXMYCSADKAQSDQoFdGV4dHMYCiADKAlKBAgEEAlSAmR4UgJkeVIFYW5nbGVSBWtpbmRzUgV2YWx1ZSJLCgRQb25nEhYKDmNsaWVudF90aW1lX3VzGAEgASgEEhYKDnNlcnZlcl90aW1lX3VzGAIgASgDEhMKC3NlcnZlcl90aWNrGAMgASgEIk4KBUVycm9yEiQKBGNvZGUYASABKA4yFi50aWNrd2lyZS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikAEKCE1hdGNoRW5kEgwKBHRpY2sYASABKAQSKwoGcmVhc29uGAIgASgOMhsudGlja3dpcmUudjEuTWF0Y2hFbmRSZWFzb24SJwoGc2NvcmVzGAMgAygLMhcudGlja3dpcmUudjEuRmluYWxTY29yZRIQCghjaGVja3N1bRgEIAEoBxIOCgZkZXRhaWwYBSABKAkiSgoKRmluYWxTY29yZRIRCglwbGF5ZXJfaWQYASABKA0SDAoEbmFtZRgCIAEoCRINCgVzY29yZRgDIAEoAxIMCgRyYW5rGAQgASgNKmMKD1Byb3RvY29sVmVyc2lvbhIgChxQUk9UT0NPTF9WRVJTSU9OX1VOU1BFQ0lGSUVEEAASFgoSUFJPVE9DT0xfVkVSU0lPTl8xEAESFgoSUFJPVE9DT0xfVkVSU0lPTl8yEAIq0AEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASEgoORklFTERfVFlQRV9JTlQQARIUChBGSUVMRF9UWVBFX0ZJWEVEEAISFAoQRklFTERfVFlQRV9BTkdMRRADEhMKD0ZJRUxEX1RZUEVfQk9PTBAEEhMKD0ZJRUxEX1RZUEVfRU5VTRAFEhMKD0ZJRUxEX1RZUEVfUE9TMhAGEhMKD0ZJRUxEX1RZUEVfUE9TMxAHEhMKD0ZJRUxEX1RZUEVfVEVYVBAIKnIKCk1hdGNoUGhhc2USGwoXTUFUQ0hfUEhBU0VfVU5TUEVDSUZJRUQQABIXChNNQVRDSF9QSEFTRV9XQUlUSU5HEAESFwoTTUFUQ0hfUEhBU0VfUlVOTklORxACEhUKEU1BVENIX1BIQVNFX0VOREVEEAMqngQKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ09ERV9CQURfRlJBTUUQARIiCh5FUlJPUl9DT0RFX1VOU1VQUE9SVEVEX1ZFUlNJT04QAhIdChlFUlJPUl9DT0RFX1JPT01fTk9UX0ZPVU5EEAMSGAoURVJST1JfQ09ERV9ST09NX0ZVTEwQBBIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAFEiAKHEVSUk9SX0NPREVfSEFORFNIQUtFX1RJTUVPVVQQBhIbChdFUlJPUl9DT0RFX0lETEVfVElNRU9VVBAHEhwKGEVSUk9SX0NPREVfU0xPV19DT05TVU1FUhAIEhoKFkVSUk9SX0NPREVfTUFUQ0hfRU5ERUQQCRIeChpFUlJPUl9DT0RFX1NFUlZFUl9TSFVURE9XThAKEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQCxIeChpFUlJPUl9DT0RFX0ZSQU1FX1RPT19MQVJHRRAMEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA0SHQoZRVJST1JfQ09ERV9SRVNVTUVfRVhQSVJFRBAOEhcKE0VSUk9SX0NPREVfUkVQTEFDRUQQDxIdChlFUlJPUl9DT0RFX0FMUkVBRFlfU0VBVEVEEBASGwoXRVJST1JfQ09ERV9KT0lOX1JFRlVTRUQQESrPAQoOTWF0Y2hFbmRSZWFzb24SIAocTUFUQ0hfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG01BVENIX0VORF9SRUFTT05fVElNRV9MSU1JVBABEiAKHE1BVENIX0VORF9SRUFTT05fU0NPUkVfTElNSVQQAhIeChpNQVRDSF9FTkRfUkVBU09OX0FCQU5ET05FRBADEh0KGU1BVENIX0VORF9SRUFTT05fU0hVVERPV04QBBIZChVNQVRDSF9FTkRfUkVBU09OX0dBTUUQBUIvWi1naXRodWIuY29tL3RpY2t3aXJlL3RpY2t3aXJlL3Byb3RvL3RpY2t3aXJldjFiBnByb3RvMw");
 
 /**
  * ClientFrame is the envelope of every message a client sends.
@@ -58,6 +58,18 @@ export type ClientFrame = Message<"tickwire.v1.ClientFrame"> & {
      */
     value: ResyncRequest;
     case: "resync";
+  } | {
+    /**
+     * @generated from field: tickwire.v1.GameMessage message = 6;
+     */
+    value: GameMessage;
+    case: "message";
+  } | {
+    /**
+     * @generated from field: tickwire.v1.Chat chat = 7;
+     */
+    value: Chat;
+    case: "chat";
   } | { case: undefined; value?: undefined };
 };
 
@@ -67,6 +79,116 @@ export type ClientFrame = Message<"tickwire.v1.ClientFrame"> & {
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_tickwire_v1_tickwire, 0);
+
+/**
+ * Chat is a line of room chat. The server strips control and format
+ * characters, trims spaces, cuts the line to 200 bytes and lets each player
+ * say 5 lines in a burst and one more a second; the game may drop or
+ * rewrite it. Lines over the rate are dropped.
+ *
+ * @generated from message tickwire.v1.Chat
+ */
+export type Chat = Message<"tickwire.v1.Chat"> & {
+  /**
+   * @generated from field: string text = 1;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message tickwire.v1.Chat.
+ * Use `create(ChatSchema)` to create a new message.
+ */
+export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 1);
+
+/**
+ * ChatLine is a line of room chat as every player gets it.
+ *
+ * @generated from message tickwire.v1.ChatLine
+ */
+export type ChatLine = Message<"tickwire.v1.ChatLine"> & {
+  /**
+   * @generated from field: uint32 player_id = 1;
+   */
+  playerId: number;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message tickwire.v1.ChatLine.
+ * Use `create(ChatLineSchema)` to create a new message.
+ */
+export const ChatLineSchema: GenMessage<ChatLine> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 2);
+
+/**
+ * GameMessage is a message for the game itself, beside the state: an op code
+ * the game defines (from 1) and its bytes, typically the game's own protobuf.
+ * The room delivers a player's messages to the game in order, at the start of
+ * the next tick. It counts against the read limit and the frame rate limit.
+ *
+ * @generated from message tickwire.v1.GameMessage
+ */
+export type GameMessage = Message<"tickwire.v1.GameMessage"> & {
+  /**
+   * @generated from field: uint32 op = 1;
+   */
+  op: number;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message tickwire.v1.GameMessage.
+ * Use `create(GameMessageSchema)` to create a new message.
+ */
+export const GameMessageSchema: GenMessage<GameMessage> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 3);
+
+/**
+ * GameEvents are the game's messages to one client at one tick, in the order
+ * the game sent them. They follow that tick's Delta (or Welcome, Snapshot).
+ *
+ * @generated from message tickwire.v1.GameEvents
+ */
+export type GameEvents = Message<"tickwire.v1.GameEvents"> & {
+  /**
+   * @generated from field: uint64 tick = 1;
+   */
+  tick: bigint;
+
+  /**
+   * @generated from field: repeated tickwire.v1.GameMessage messages = 2;
+   */
+  messages: GameMessage[];
+
+  /**
+   * The room's chat at tick, in order; every player gets every line.
+   *
+   * @generated from field: repeated tickwire.v1.ChatLine chat = 3;
+   */
+  chat: ChatLine[];
+};
+
+/**
+ * Describes the message tickwire.v1.GameEvents.
+ * Use `create(GameEventsSchema)` to create a new message.
+ */
+export const GameEventsSchema: GenMessage<GameEvents> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 4);
 
 /**
  * ServerFrame is the envelope of every message the server sends.
@@ -115,6 +237,15 @@ export type ServerFrame = Message<"tickwire.v1.ServerFrame"> & {
      */
     value: Snapshot;
     case: "snapshot";
+  } | {
+    /**
+     * The game's messages to this client at a tick, right after that tick's
+     * frame.
+     *
+     * @generated from field: tickwire.v1.GameEvents events = 7;
+     */
+    value: GameEvents;
+    case: "events";
   } | { case: undefined; value?: undefined };
 };
 
@@ -123,7 +254,7 @@ export type ServerFrame = Message<"tickwire.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 1);
+  messageDesc(file_tickwire_v1_tickwire, 5);
 
 /**
  * Join is the first frame a client sends. Until the server answers with Welcome
@@ -176,7 +307,7 @@ export type Join = Message<"tickwire.v1.Join"> & {
  * Use `create(JoinSchema)` to create a new message.
  */
 export const JoinSchema: GenMessage<Join> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 2);
+  messageDesc(file_tickwire_v1_tickwire, 6);
 
 /**
  * Input is one player command. seq increases by one or more with every input a
@@ -192,23 +323,12 @@ export type Input = Message<"tickwire.v1.Input"> & {
   seq: number;
 
   /**
-   * Movement direction, each in {-1, 0, 1} for the arena game.
+   * The schema's input fields, one value per component in declaration order
+   * (PROTOCOL.md, "Values"); missing trailing values are zero.
    *
-   * @generated from field: sint32 dx = 2;
+   * @generated from field: repeated uint64 values = 5;
    */
-  dx: number;
-
-  /**
-   * @generated from field: sint32 dy = 3;
-   */
-  dy: number;
-
-  /**
-   * Game-defined button bits.
-   *
-   * @generated from field: uint32 buttons = 4;
-   */
-  buttons: number;
+  values: bigint[];
 };
 
 /**
@@ -216,7 +336,7 @@ export type Input = Message<"tickwire.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 3);
+  messageDesc(file_tickwire_v1_tickwire, 7);
 
 /**
  * Ping asks for a Pong; the client puts its own clock in it.
@@ -237,7 +357,7 @@ export type Ping = Message<"tickwire.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 4);
+  messageDesc(file_tickwire_v1_tickwire, 8);
 
 /**
  * Leave ends the session; the server removes the player and closes with 1000.
@@ -252,7 +372,7 @@ export type Leave = Message<"tickwire.v1.Leave"> & {
  * Use `create(LeaveSchema)` to create a new message.
  */
 export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 5);
+  messageDesc(file_tickwire_v1_tickwire, 9);
 
 /**
  * ResyncRequest asks for a full Snapshot, for example after a checksum mismatch.
@@ -273,7 +393,7 @@ export type ResyncRequest = Message<"tickwire.v1.ResyncRequest"> & {
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 6);
+  messageDesc(file_tickwire_v1_tickwire, 10);
 
 /**
  * Welcome answers a successful Join.
@@ -360,6 +480,13 @@ export type Welcome = Message<"tickwire.v1.Welcome"> & {
    * @generated from field: bool resumed = 10;
    */
   resumed: boolean;
+
+  /**
+   * What the game's state is made of: decode every snapshot and delta by it.
+   *
+   * @generated from field: tickwire.v1.Schema schema = 11;
+   */
+  schema?: Schema | undefined;
 };
 
 /**
@@ -367,7 +494,118 @@ export type Welcome = Message<"tickwire.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 7);
+  messageDesc(file_tickwire_v1_tickwire, 11);
+
+/**
+ * Schema is the game's declared state (PROTOCOL.md, "Schema").
+ *
+ * @generated from message tickwire.v1.Schema
+ */
+export type Schema = Message<"tickwire.v1.Schema"> & {
+  /**
+   * Entity kinds; kind number k (Snapshot and created kinds) is kinds[k-1].
+   *
+   * @generated from field: repeated tickwire.v1.EntityKind kinds = 1;
+   */
+  kinds: EntityKind[];
+
+  /**
+   * Every player's fields, besides its built-in id, name, entity and score.
+   *
+   * @generated from field: repeated tickwire.v1.FieldSpec player_fields = 2;
+   */
+  playerFields: FieldSpec[];
+
+  /**
+   * The room's own fields.
+   *
+   * @generated from field: repeated tickwire.v1.FieldSpec room_fields = 3;
+   */
+  roomFields: FieldSpec[];
+
+  /**
+   * The fields of Input.values.
+   *
+   * @generated from field: repeated tickwire.v1.FieldSpec input_fields = 4;
+   */
+  inputFields: FieldSpec[];
+};
+
+/**
+ * Describes the message tickwire.v1.Schema.
+ * Use `create(SchemaSchema)` to create a new message.
+ */
+export const SchemaSchema: GenMessage<Schema> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 12);
+
+/**
+ * EntityKind is one kind of entity and its fields, in mask bit order.
+ *
+ * @generated from message tickwire.v1.EntityKind
+ */
+export type EntityKind = Message<"tickwire.v1.EntityKind"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated tickwire.v1.FieldSpec fields = 2;
+   */
+  fields: FieldSpec[];
+};
+
+/**
+ * Describes the message tickwire.v1.EntityKind.
+ * Use `create(EntityKindSchema)` to create a new message.
+ */
+export const EntityKindSchema: GenMessage<EntityKind> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 13);
+
+/**
+ * FieldSpec describes one declared field.
+ *
+ * @generated from message tickwire.v1.FieldSpec
+ */
+export type FieldSpec = Message<"tickwire.v1.FieldSpec"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: tickwire.v1.FieldType type = 2;
+   */
+  type: FieldType;
+
+  /**
+   * FIXED, POS2, POS3: steps per unit (16: a value of 24 is 1.5 units).
+   *
+   * @generated from field: uint32 scale = 3;
+   */
+  scale: number;
+
+  /**
+   * ANGLE: the angle's size in bits.
+   *
+   * @generated from field: uint32 bits = 4;
+   */
+  bits: number;
+
+  /**
+   * ENUM: the values' names, index 0 first.
+   *
+   * @generated from field: repeated string values = 5;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message tickwire.v1.FieldSpec.
+ * Use `create(FieldSpecSchema)` to create a new message.
+ */
+export const FieldSpecSchema: GenMessage<FieldSpec> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 14);
 
 /**
  * MatchInfo describes the rules of the match in the room.
@@ -414,11 +652,10 @@ export type MatchInfo = Message<"tickwire.v1.MatchInfo"> & {
  * Use `create(MatchInfoSchema)` to create a new message.
  */
 export const MatchInfoSchema: GenMessage<MatchInfo> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 8);
+  messageDesc(file_tickwire_v1_tickwire, 15);
 
 /**
- * Snapshot is the whole room state at one tick, entity columns in ascending id order.
- * Positions are in quantized units (1/16 world unit), angles in 1/256 turn.
+ * Snapshot is the whole room state at one tick.
  *
  * @generated from message tickwire.v1.Snapshot
  */
@@ -441,36 +678,22 @@ export type Snapshot = Message<"tickwire.v1.Snapshot"> & {
   endTick: bigint;
 
   /**
-   * @generated from field: repeated uint32 entity_ids = 4;
+   * Every entity, in ascending id order.
+   *
+   * @generated from field: tickwire.v1.EntityColumns entities = 13;
    */
-  entityIds: number[];
+  entities?: EntityColumns | undefined;
 
   /**
-   * @generated from field: repeated uint32 kinds = 5;
+   * The room's fields, every one of them (mask unset).
+   *
+   * @generated from field: tickwire.v1.FieldValues room = 14;
    */
-  kinds: number[];
+  room?: FieldValues | undefined;
 
   /**
-   * @generated from field: repeated sint32 x = 6;
-   */
-  x: number[];
-
-  /**
-   * @generated from field: repeated sint32 y = 7;
-   */
-  y: number[];
-
-  /**
-   * @generated from field: repeated uint32 angle = 8;
-   */
-  angle: number[];
-
-  /**
-   * @generated from field: repeated sint32 value = 9;
-   */
-  value: number[];
-
-  /**
+   * Every player, in ascending id order.
+   *
    * @generated from field: repeated tickwire.v1.Player players = 10;
    */
   players: Player[];
@@ -495,7 +718,7 @@ export type Snapshot = Message<"tickwire.v1.Snapshot"> & {
  * Use `create(SnapshotSchema)` to create a new message.
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 9);
+  messageDesc(file_tickwire_v1_tickwire, 16);
 
 /**
  * Player is one seat in the room.
@@ -524,6 +747,19 @@ export type Player = Message<"tickwire.v1.Player"> & {
    * @generated from field: int64 score = 4;
    */
   score: bigint;
+
+  /**
+   * Every one of the schema's player fields, as full values (PROTOCOL.md,
+   * "Values"), in mask bit order; texts in texts.
+   *
+   * @generated from field: repeated uint64 values = 5;
+   */
+  values: bigint[];
+
+  /**
+   * @generated from field: repeated string texts = 6;
+   */
+  texts: string[];
 };
 
 /**
@@ -531,11 +767,44 @@ export type Player = Message<"tickwire.v1.Player"> & {
  * Use `create(PlayerSchema)` to create a new message.
  */
 export const PlayerSchema: GenMessage<Player> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 10);
+  messageDesc(file_tickwire_v1_tickwire, 17);
+
+/**
+ * FieldValues are the fields of one record. In a Snapshot every field is
+ * present and mask is 0; in a Delta mask has a bit set for each field
+ * component that changed, values holds them in bit order (updates coded as in
+ * EntityUpdates) and texts the changed texts.
+ *
+ * @generated from message tickwire.v1.FieldValues
+ */
+export type FieldValues = Message<"tickwire.v1.FieldValues"> & {
+  /**
+   * @generated from field: uint64 mask = 1;
+   */
+  mask: bigint;
+
+  /**
+   * @generated from field: repeated uint64 values = 2;
+   */
+  values: bigint[];
+
+  /**
+   * @generated from field: repeated string texts = 3;
+   */
+  texts: string[];
+};
+
+/**
+ * Describes the message tickwire.v1.FieldValues.
+ * Use `create(FieldValuesSchema)` to create a new message.
+ */
+export const FieldValuesSchema: GenMessage<FieldValues> = /*@__PURE__*/
+  messageDesc(file_tickwire_v1_tickwire, 18);
 
 /**
  * Delta carries what changed between base_tick and tick. Apply its parts in this
- * order: removed, updates, created, players_left, players_joined, scores.
+ * order: removed, updates, created, players_left, players_joined, scores,
+ * player_updates, acks, room, phase.
  *
  * @generated from message tickwire.v1.Delta
  */
@@ -624,6 +893,22 @@ export type Delta = Message<"tickwire.v1.Delta"> & {
    * @generated from field: fixed32 checksum = 14;
    */
   checksum: number;
+
+  /**
+   * Changed player fields of players that exist at base_tick and remain,
+   * coded as entity updates are (ids are player ids, all means every
+   * remaining player in ascending id order).
+   *
+   * @generated from field: tickwire.v1.EntityUpdates player_updates = 15;
+   */
+  playerUpdates?: EntityUpdates | undefined;
+
+  /**
+   * Changed room fields; absent when none changed.
+   *
+   * @generated from field: tickwire.v1.FieldValues room = 16;
+   */
+  room?: FieldValues | undefined;
 };
 
 /**
@@ -631,43 +916,42 @@ export type Delta = Message<"tickwire.v1.Delta"> & {
  * Use `create(DeltaSchema)` to create a new message.
  */
 export const DeltaSchema: GenMessage<Delta> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 11);
+  messageDesc(file_tickwire_v1_tickwire, 19);
 
 /**
- * EntityColumns lists whole entities column by column.
+ * EntityColumns lists whole entities, every field, column by column:
+ * values holds, for mask bit 0, the value of every entity whose kind has a
+ * numeric component at bit 0, in entity order; then the same for bit 1, and
+ * so on (PROTOCOL.md, "Columns"). texts holds the texts the same way.
  *
  * @generated from message tickwire.v1.EntityColumns
  */
 export type EntityColumns = Message<"tickwire.v1.EntityColumns"> & {
   /**
+   * Ascending.
+   *
    * @generated from field: repeated uint32 ids = 1;
    */
   ids: number[];
 
   /**
+   * Kind number per entity (Schema.kinds[k-1]).
+   *
    * @generated from field: repeated uint32 kinds = 2;
    */
   kinds: number[];
 
   /**
-   * @generated from field: repeated sint32 x = 3;
+   * Full values (PROTOCOL.md, "Values").
+   *
+   * @generated from field: repeated uint64 values = 7;
    */
-  x: number[];
+  values: bigint[];
 
   /**
-   * @generated from field: repeated sint32 y = 4;
+   * @generated from field: repeated string texts = 8;
    */
-  y: number[];
-
-  /**
-   * @generated from field: repeated uint32 angle = 5;
-   */
-  angle: number[];
-
-  /**
-   * @generated from field: repeated sint32 value = 6;
-   */
-  value: number[];
+  texts: string[];
 };
 
 /**
@@ -675,7 +959,7 @@ export type EntityColumns = Message<"tickwire.v1.EntityColumns"> & {
  * Use `create(EntityColumnsSchema)` to create a new message.
  */
 export const EntityColumnsSchema: GenMessage<EntityColumns> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 12);
+  messageDesc(file_tickwire_v1_tickwire, 20);
 
 /**
  * EntityUpdates lists changed fields of entities that exist at base_tick.
@@ -699,39 +983,28 @@ export type EntityUpdates = Message<"tickwire.v1.EntityUpdates"> & {
   all: boolean;
 
   /**
-   * Field mask (FieldMask bits) per updated entity; a single value applies to all.
+   * Field mask per updated entity: bit b set when the field component at
+   * mask bit b of the entity's kind changed. A single mask applies to all.
    *
-   * @generated from field: repeated uint32 masks = 3;
+   * @generated from field: repeated uint64 masks = 3;
    */
-  masks: number[];
+  masks: bigint[];
 
   /**
-   * For each updated entity with the bit set, in order: x and y change by dx and
-   * dy; angle, kind and value are new absolute values.
+   * The changed values, column by column: every value of bit 0 in entity
+   * order, then of bit 1, ... (PROTOCOL.md, "Columns"). INT, FIXED and
+   * position components carry zigzag(new - old); the others the new value.
    *
-   * @generated from field: repeated sint32 dx = 4;
+   * @generated from field: repeated uint64 values = 9;
    */
-  dx: number[];
+  values: bigint[];
 
   /**
-   * @generated from field: repeated sint32 dy = 5;
+   * The changed texts, column by column the same way.
+   *
+   * @generated from field: repeated string texts = 10;
    */
-  dy: number[];
-
-  /**
-   * @generated from field: repeated uint32 angle = 6;
-   */
-  angle: number[];
-
-  /**
-   * @generated from field: repeated uint32 kinds = 7;
-   */
-  kinds: number[];
-
-  /**
-   * @generated from field: repeated sint32 value = 8;
-   */
-  value: number[];
+  texts: string[];
 };
 
 /**
@@ -739,7 +1012,7 @@ export type EntityUpdates = Message<"tickwire.v1.EntityUpdates"> & {
  * Use `create(EntityUpdatesSchema)` to create a new message.
  */
 export const EntityUpdatesSchema: GenMessage<EntityUpdates> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 13);
+  messageDesc(file_tickwire_v1_tickwire, 21);
 
 /**
  * Pong answers a Ping.
@@ -768,7 +1041,7 @@ export type Pong = Message<"tickwire.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 14);
+  messageDesc(file_tickwire_v1_tickwire, 22);
 
 /**
  * Error is sent right before the server closes the connection with a 4xxx code.
@@ -785,6 +1058,13 @@ export type Error = Message<"tickwire.v1.Error"> & {
    * @generated from field: string message = 2;
    */
   message: string;
+
+  /**
+   * JOIN_REFUSED: the game's code for why ("team_full"); empty otherwise.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
 };
 
 /**
@@ -792,7 +1072,7 @@ export type Error = Message<"tickwire.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 15);
+  messageDesc(file_tickwire_v1_tickwire, 23);
 
 /**
  * MatchEnd is sent once when the match ends; the server then closes with
@@ -829,6 +1109,13 @@ export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
    * @generated from field: fixed32 checksum = 4;
    */
   checksum: number;
+
+  /**
+   * GAME: the game's own stable code for why ("last_team_standing").
+   *
+   * @generated from field: string detail = 5;
+   */
+  detail: string;
 };
 
 /**
@@ -836,7 +1123,7 @@ export type MatchEnd = Message<"tickwire.v1.MatchEnd"> & {
  * Use `create(MatchEndSchema)` to create a new message.
  */
 export const MatchEndSchema: GenMessage<MatchEnd> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 16);
+  messageDesc(file_tickwire_v1_tickwire, 24);
 
 /**
  * FinalScore is one player's result.
@@ -874,7 +1161,7 @@ export type FinalScore = Message<"tickwire.v1.FinalScore"> & {
  * Use `create(FinalScoreSchema)` to create a new message.
  */
 export const FinalScoreSchema: GenMessage<FinalScore> = /*@__PURE__*/
-  messageDesc(file_tickwire_v1_tickwire, 17);
+  messageDesc(file_tickwire_v1_tickwire, 25);
 
 /**
  * ProtocolVersion is the value a client puts in Join.protocol_version.
@@ -888,9 +1175,18 @@ export enum ProtocolVersion {
   PROTOCOL_VERSION_UNSPECIFIED = 0,
 
   /**
+   * Version 1 carried the arena's fixed entity shape; no server speaks it.
+   *
    * @generated from enum value: PROTOCOL_VERSION_1 = 1;
    */
   PROTOCOL_VERSION_1 = 1,
+
+  /**
+   * Version 2: the game declares its state (Welcome.schema).
+   *
+   * @generated from enum value: PROTOCOL_VERSION_2 = 2;
+   */
+  PROTOCOL_VERSION_2 = 2,
 }
 
 /**
@@ -898,6 +1194,80 @@ export enum ProtocolVersion {
  */
 export const ProtocolVersionSchema: GenEnum<ProtocolVersion> = /*@__PURE__*/
   enumDesc(file_tickwire_v1_tickwire, 0);
+
+/**
+ * FieldType says how a field is stored, sent and checksummed.
+ *
+ * @generated from enum tickwire.v1.FieldType
+ */
+export enum FieldType {
+  /**
+   * @generated from enum value: FIELD_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Signed 64-bit integer. Sent zigzag-coded; an update sends the change.
+   *
+   * @generated from enum value: FIELD_TYPE_INT = 1;
+   */
+  INT = 1,
+
+  /**
+   * Fixed-point number: a signed count of steps of 1/scale. Sent like INT.
+   *
+   * @generated from enum value: FIELD_TYPE_FIXED = 2;
+   */
+  FIXED = 2,
+
+  /**
+   * Angle: 0 to 2^bits - 1 steps of a full turn. Sent as is, absolute.
+   *
+   * @generated from enum value: FIELD_TYPE_ANGLE = 3;
+   */
+  ANGLE = 3,
+
+  /**
+   * Boolean, 0 or 1. Sent as is, absolute.
+   *
+   * @generated from enum value: FIELD_TYPE_BOOL = 4;
+   */
+  BOOL = 4,
+
+  /**
+   * Index into values. Sent as is, absolute.
+   *
+   * @generated from enum value: FIELD_TYPE_ENUM = 5;
+   */
+  ENUM = 5,
+
+  /**
+   * 2D position: two components (x, y) like FIXED, each its own mask bit.
+   *
+   * @generated from enum value: FIELD_TYPE_POS2 = 6;
+   */
+  POS2 = 6,
+
+  /**
+   * 3D position: three components (x, y, z) like FIXED.
+   *
+   * @generated from enum value: FIELD_TYPE_POS3 = 7;
+   */
+  POS3 = 7,
+
+  /**
+   * UTF-8 string, sent whole in the texts list when it changes.
+   *
+   * @generated from enum value: FIELD_TYPE_TEXT = 8;
+   */
+  TEXT = 8,
+}
+
+/**
+ * Describes the enum tickwire.v1.FieldType.
+ */
+export const FieldTypeSchema: GenEnum<FieldType> = /*@__PURE__*/
+  enumDesc(file_tickwire_v1_tickwire, 1);
 
 /**
  * MatchPhase is the lifecycle of a match.
@@ -930,49 +1300,6 @@ export enum MatchPhase {
  * Describes the enum tickwire.v1.MatchPhase.
  */
 export const MatchPhaseSchema: GenEnum<MatchPhase> = /*@__PURE__*/
-  enumDesc(file_tickwire_v1_tickwire, 1);
-
-/**
- * FieldMask bits used in EntityUpdates.masks.
- *
- * @generated from enum tickwire.v1.FieldMask
- */
-export enum FieldMask {
-  /**
-   * @generated from enum value: FIELD_MASK_NONE = 0;
-   */
-  NONE = 0,
-
-  /**
-   * @generated from enum value: FIELD_MASK_X = 1;
-   */
-  X = 1,
-
-  /**
-   * @generated from enum value: FIELD_MASK_Y = 2;
-   */
-  Y = 2,
-
-  /**
-   * @generated from enum value: FIELD_MASK_ANGLE = 4;
-   */
-  ANGLE = 4,
-
-  /**
-   * @generated from enum value: FIELD_MASK_KIND = 8;
-   */
-  KIND = 8,
-
-  /**
-   * @generated from enum value: FIELD_MASK_VALUE = 16;
-   */
-  VALUE = 16,
-}
-
-/**
- * Describes the enum tickwire.v1.FieldMask.
- */
-export const FieldMaskSchema: GenEnum<FieldMask> = /*@__PURE__*/
   enumDesc(file_tickwire_v1_tickwire, 2);
 
 /**
@@ -1087,6 +1414,14 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_ALREADY_SEATED = 16;
    */
   ALREADY_SEATED = 16,
+
+  /**
+   * The game refused the join; Error.reason is the game's own stable code
+   * and Error.message its words for the player.
+   *
+   * @generated from enum value: ERROR_CODE_JOIN_REFUSED = 17;
+   */
+  JOIN_REFUSED = 17,
 }
 
 /**
@@ -1125,6 +1460,13 @@ export enum MatchEndReason {
    * @generated from enum value: MATCH_END_REASON_SHUTDOWN = 4;
    */
   SHUTDOWN = 4,
+
+  /**
+   * The game ended the match itself; MatchEnd.detail is its reason.
+   *
+   * @generated from enum value: MATCH_END_REASON_GAME = 5;
+   */
+  GAME = 5,
 }
 
 /**
