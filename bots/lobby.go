@@ -58,6 +58,11 @@ func NewLobby(base string) (*Lobby, error) {
 	return &Lobby{base: u.String(), http: &http.Client{Timeout: 90 * time.Second, Transport: tr}}, nil
 }
 
+// CloseIdleConnections closes the kept-alive connections to the lobby that
+// no request is using: the pool is sized for a ramp-up's seat requests, so a
+// caller that is done with the lobby for a while hands them back.
+func (l *Lobby) CloseIdleConnections() { l.http.CloseIdleConnections() }
+
 // APIError is an error answer of the lobby: its HTTP status and stable code.
 type APIError struct {
 	Status  int

@@ -64,7 +64,7 @@ func TestSoak(t *testing.T) {
 	if err := soakWave(t.Context(), tn, lob, 0); err != nil {
 		t.Fatalf("warm-up wave: %v", err)
 	}
-	settleServer(t, tn)
+	settleServer(t, tn, lob)
 	tn.forgetResults()
 	baseG, baseProfile := goroutines()
 	baseHeap := heapInUse()
@@ -101,7 +101,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("%d waves after the warm-up, %d bots in all: %d connections, %d rooms created",
 		waves, (waves+1)*soakBots, st.ConnectionsTotal, st.RoomsCreated)
 
-	settleServer(t, tn)
+	settleServer(t, tn, lob)
 	tn.forgetResults()
 	if !eventually(20*time.Second, func() bool { n, _ := goroutines(); return n <= baseG+goroutineSlack }) {
 		n, profile := goroutines()
@@ -225,7 +225,7 @@ func (tn *testNode) forgetResults() {
 
 // settleServer waits until the node has no room, no connection and no room
 // in its directory, and this process no idle HTTP connection to it.
-func settleServer(t *testing.T, tn *testNode) {
+func settleServer(t *testing.T, tn *testNode, lob *bots.Lobby) {
 	t.Helper()
 	var (
 		st    netcode.Stats
@@ -233,7 +233,8 @@ func settleServer(t *testing.T, tn *testNode) {
 		err   error
 	)
 	settled := func() bool {
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections() // the bots' lobby calls
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections() // the runners' lobby calls
+		lob.CloseIdleConnections()                                     // this test's own
 		st = tn.game.Stats()
 		rooms, _, err = tn.stores.dir.List(t.Context(), directory.Filter{}, "", 100)
 		return st.Rooms == 0 && st.Connections == 0 && err == nil && len(rooms) == 0
