@@ -184,3 +184,24 @@ func TestEventsPerTick(t *testing.T) {
 		t.Fatal("events outlived their tick")
 	}
 }
+
+// A Sim driven without a Room keeps only the last tick's events, so a game
+// that sends every tick does not grow its world without bound in tests and
+// benchmarks.
+func TestSimKeepsOnlyTheLastTicksEvents(t *testing.T) {
+	s, err := NewSim(&echo{newDots()}, Rules{MaxPlayers: 2, MinPlayers: 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.AddPlayer("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tick := uint64(1); tick <= 5; tick++ {
+		s.AdvanceWith(tick, nil, []PlayerMessage{{Player: p.ID, Message: Message{Op: 2, Data: []byte{byte(tick)}}}})
+		evs := s.World().Events()
+		if len(evs) != 1 || evs[0].Message.Data[0] != byte(tick) {
+			t.Fatalf("tick %d: events %v, want only this tick's one", tick, evs)
+		}
+	}
+}

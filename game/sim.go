@@ -318,6 +318,10 @@ func (s *Sim) AdvanceWith(tick uint64, inputs []PlayerInput, msgs []PlayerMessag
 	if w.phase == PhaseEnded {
 		return true
 	}
+	// The last tick's events were the observer's to read; a Sim driven
+	// without a Room (gametest, a game's own tests) must not keep them all.
+	clear(w.events)
+	w.events = w.events[:0]
 	w.tick = tick
 	if s.held > 0 {
 		s.expireHeld(tick)
