@@ -47,14 +47,12 @@ func (tb *table) play(p *game.Player, column byte) string {
 	return tb.send(p, connect4.Play(column))
 }
 
-// send delivers one message from p and returns the refusal p got, or "".
-// A bare Sim keeps the events sent (a Room hands them to its observer
-// after each tick): only the new ones count.
+// send delivers one message from p and returns the refusal p got, or "":
+// the events a Sim holds after a tick are that tick's.
 func (tb *table) send(p *game.Player, m game.Message) string {
 	tb.t.Helper()
-	before := len(tb.sim.World().Events())
 	tb.advance([]game.PlayerMessage{{Player: p.ID, Message: m}})
-	ev := tb.sim.World().Events()[before:]
+	ev := tb.sim.World().Events()
 	switch {
 	case len(ev) == 0:
 		return ""
