@@ -120,6 +120,11 @@ type Config struct {
 	// another origin is refused with HTTP 403. Empty (the default): any
 	// origin.
 	AllowedOrigins []string
+	// AllowSameOrigin also lets a page served by this server itself open a
+	// game socket whatever AllowedOrigins says: a browser whose Origin names
+	// the host the request came to (its Host header, as the browser saw
+	// it). tickwire serve sets it while it serves its own page at /.
+	AllowSameOrigin bool
 	// OnMatchEnd, if set, receives every room's final state when its match
 	// ends, on the room's goroutine: it must not block. The lobby uses it to
 	// submit scores.

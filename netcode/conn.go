@@ -32,7 +32,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) {
+	if origin := r.Header.Get("Origin"); !s.origins.allows(origin) && !(s.cfg.AllowSameOrigin && sameOrigin(origin, r.Host)) {
 		s.stats.refusedOrigin.Add(1)
 		s.log.Info().Str("remote", r.RemoteAddr).Str("origin", origin).Msg("upgrade refused: origin not allowed")
 		http.Error(w, fmt.Sprintf("origin %q may not open a game socket on this server", origin), http.StatusForbidden)

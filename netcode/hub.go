@@ -36,6 +36,11 @@ type hub struct {
 	players  atomic.Int32
 	joined   atomic.Int32
 	phase    atomic.Uint32
+	// Added to by the room's sessions' writers, read by anyone (stats):
+	// bytes written to the room's clients and frames dropped from their
+	// queues.
+	bytesOut      atomic.Uint64
+	framesDropped atomic.Uint64
 }
 
 // Tick streams the state at this tick: one shared delta for every in-sync

@@ -219,3 +219,26 @@ func (pat *originPattern) matches(o origin) bool {
 	}
 	return slices.Equal(o.labels, pat.labels)
 }
+
+// sameOrigin reports whether an Origin header names host, the Host a request
+// was sent to: the page that opens the socket was served by this server
+// (under the name the browser used for it). Default ports are compared as
+// left out, as browsers leave them out of an origin.
+func sameOrigin(header, host string) bool {
+	o, ok := parseOrigin(header)
+	if !ok || (o.scheme != "http" && o.scheme != "https") {
+		return false
+	}
+	h, port, ok := splitHostPort(strings.ToLower(host))
+	if !ok {
+		return false
+	}
+	if normalPort(o.scheme, port) != o.port {
+		return false
+	}
+	if ip, isIP := parseIPHost(h); isIP || o.ip.IsValid() {
+		return isIP && ip == o.ip
+	}
+	labels, ok := hostLabels(h)
+	return ok && slices.Equal(labels, o.labels)
+}

@@ -166,6 +166,11 @@ type RoomInfo struct {
 	// Joined counts every join the room has taken, leaves included.
 	Joined int
 	Phase  game.Phase
+	// BytesOut counts the bytes written to the room's clients and
+	// FramesDropped the frames dropped from their queues (lagging clients),
+	// since the room started.
+	BytesOut      uint64
+	FramesDropped uint64
 }
 
 // Rooms lists the running rooms.
@@ -176,7 +181,8 @@ func (s *Server) Rooms() []RoomInfo {
 		out = append(out, RoomInfo{
 			ID: h.room.ID(), Mode: h.room.Rules().Mode, Capacity: h.capacity,
 			Players: int(h.players.Load()), Joined: int(h.joined.Load()),
-			Phase: game.Phase(h.phase.Load()),
+			Phase:    game.Phase(h.phase.Load()),
+			BytesOut: h.bytesOut.Load(), FramesDropped: h.framesDropped.Load(),
 		})
 	}
 	return out

@@ -224,7 +224,7 @@ func (s *session) startWriterLocked() {
 
 // wrote accounts for a frame that went out (or failed to).
 func (s *session) wrote(f *frame, size int, err error) {
-	s.env.stats.bytesOut.Add(uint64(size))
+	s.countBytes(size)
 	if err != nil {
 		return
 	}
@@ -237,6 +237,17 @@ func (s *session) wrote(f *frame, size int, err error) {
 	}
 }
 
+// countBytes adds bytes written to the server's count and its room's.
+func (s *session) countBytes(n int) {
+	if n == 0 {
+		return
+	}
+	s.env.stats.bytesOut.Add(uint64(n))
+	if h := s.hub.Load(); h != nil {
+		h.bytesOut.Add(uint64(n))
+	}
+}
+
 // dropLocked releases every queued frame (not the in-flight one).
 func (s *session) dropLocked() {
 	for s.n > 0 {
@@ -246,6 +257,9 @@ func (s *session) dropLocked() {
 		s.n--
 		s.dropped++
 		s.env.stats.framesDropped.Add(1)
+		if h := s.hub.Load(); h != nil {
+			h.framesDropped.Add(1)
+		}
 	}
 }
 
@@ -314,7 +328,7 @@ func (s *session) flush() {
 			closing = closing || f.closing
 			f.release()
 		}
-		s.env.stats.bytesOut.Add(uint64(size))
+		s.countBytes(size)
 		clear(batch)
 		if err != nil || closing {
 			s.mu.Lock()

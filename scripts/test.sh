@@ -49,6 +49,7 @@ go build -o "$tmp/tickwire" ./cmd/tickwire
   cd clients/typescript
   npm ci --no-audit --no-fund
   npm run --silent check-generated
+  npm run --silent check-page       # clients/web/dist, the page at /, is current
   npm run --silent typecheck
   npm run --silent build
   npm run --silent size

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tickwire/tickwire/clients/web"
 	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/lobby"
 	"github.com/tickwire/tickwire/metrics"
@@ -36,6 +37,7 @@ type serveConfig struct {
 	pprof           bool
 	openGame        string
 	allowedOrigins  string
+	web             bool
 	net             netcode.Config
 	lobby           lobbyConfig
 }
@@ -71,6 +73,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.UnjoinedRoomTimeout, "unjoined-room-timeout", 10*time.Second, "end a room nobody joined this long after it started")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may open a game socket and call the lobby API from a browser (CORS): https://game.example.com, https://*.example.com, *.example.com; others get HTTP 403 on the socket and no CORS headers from the API; empty: any; clients that send no Origin always may")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the whole time to stop: running matches play on for it less min(5s, a quarter), then the rest are ended and the stores flushed; a second signal ends the drain early")
+	fs.BoolVar(&c.web, "web", true, "serve the page at / (rooms, quick play, leaderboards, a monitor, watch and play in the browser); its own origin may open game sockets whatever --allowed-origins says")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
 	configFlag(fs)
@@ -103,6 +106,7 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--addr %q: %w", c.addr, err)
 	}
 	c.net.NoDeflate = !c.deflate
+	c.net.AllowSameOrigin = c.web
 	if c.net.RejoinGrace == 0 {
 		c.net.RejoinGrace = -1 // netcode.Config reads 0 as its default
 	}
@@ -278,6 +282,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	mux.Handle("GET /metrics", metrics.Handler(metrics.Sources{Game: n.game, Lobby: n.lobby, Log: log}))
 	mux.Handle("GET /v1/stats", n.lobby.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })))
 	mux.Handle("/v1/", n.lobby.Handler())
+	if nc.AllowSameOrigin {
+		mux.Handle("/", web.Handler(web.Config{Node: n.lobby.NodeID()}))
+	}
 	// Game sockets are hijacked, so IdleTimeout only closes idle keep-alive
 	// lobby connections; lobby bodies have their own deadline (BodyTimeout).
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: nc.HandshakeTimeout, IdleTimeout: nc.IdleTimeout}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,42 @@ type statsBody struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	RSSBytes   int64   `json:"rss_bytes"`
 	UptimeS    float64 `json:"uptime_s"`
+	// RoomList is every running room's own figures, by id (the page's
+	// monitor view shows them).
+	RoomList []roomStats `json:"room_list"`
+}
+
+// roomStats is one running room in GET /v1/stats.
+type roomStats struct {
+	ID       string `json:"id"`
+	Mode     string `json:"mode"`
+	Players  int    `json:"players"`
+	Capacity int    `json:"capacity"`
+	Phase    string `json:"phase"`
+	Ticks    uint64 `json:"ticks"`
+	// TickP50Ms and TickP99Ms are over the room's most recent ticks.
+	TickP50Ms     float64 `json:"tick_p50_ms"`
+	TickP99Ms     float64 `json:"tick_p99_ms"`
+	BytesOut      uint64  `json:"bytes_out"`
+	FramesDropped uint64  `json:"frames_dropped"`
+	InputsDropped uint64  `json:"inputs_dropped"`
+}
+
+// roomList is the figures of every running room, sorted by id.
+func roomList(gs *netcode.Server) []roomStats {
+	ticks := gs.RoomStats()
+	rooms := gs.Rooms()
+	out := make([]roomStats, 0, len(rooms))
+	for _, r := range rooms {
+		t := ticks[r.ID]
+		out = append(out, roomStats{
+			ID: r.ID, Mode: r.Mode, Players: r.Players, Capacity: r.Capacity, Phase: r.Phase.String(),
+			Ticks: t.Ticks, TickP50Ms: ms(t.P50), TickP99Ms: ms(t.P99),
+			BytesOut: r.BytesOut, FramesDropped: r.FramesDropped, InputsDropped: t.DroppedInputs,
+		})
+	}
+	slices.SortFunc(out, func(a, b roomStats) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 var started = time.Now()
@@ -37,6 +74,7 @@ func writeStats(w http.ResponseWriter, gs *netcode.Server) {
 		TickP50Ms: ms(ts.P50), TickP99Ms: ms(ts.P99), TickMaxMs: ms(ts.Max),
 		Overruns: ts.Overruns, Skipped: ts.Skipped,
 		CPUSeconds: cpuSeconds(), RSSBytes: rssBytes(), UptimeS: time.Since(started).Seconds(),
+		RoomList: roomList(gs),
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
