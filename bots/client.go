@@ -68,6 +68,10 @@ type Config struct {
 	// if it still holds it, and refuses with RESUME_EXPIRED otherwise. See
 	// [Client.Rejoin].
 	ResumeToken string
+	// Spectate joins as a spectator: no seat, the room's state only; the
+	// server answers each input with ERROR_CODE_SPECTATOR. With a lobby,
+	// Ticket is then a spectator ticket (POST /v1/rooms/{id}/spectate).
+	Spectate bool
 	// Account is the lobby player id the ticket was issued for, kept in Stats
 	// so results can be checked against leaderboards.
 	Account string
@@ -107,6 +111,8 @@ type Session struct {
 	// ([Client.Rejoin]); Resumed reports that this Welcome did so.
 	ResumeToken string
 	Resumed     bool
+	// Spectator reports a spectator's Welcome: PlayerID and EntityID are 0.
+	Spectator bool
 }
 
 // ServerError is an Error frame the server sent. As the error of a failed
@@ -384,6 +390,7 @@ func (c *Client) join(ctx context.Context) error {
 		Name:            c.cfg.Name,
 		Ticket:          c.cfg.Ticket,
 		ResumeToken:     c.cfg.ResumeToken,
+		Spectate:        c.cfg.Spectate,
 	}}})
 	if err == nil {
 		err = conn.WriteMessage(gws.OpcodeBinary, join)
@@ -894,6 +901,7 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 		Match:       w.GetMatch(),
 		ResumeToken: w.GetResumeToken(),
 		Resumed:     w.GetResumed(),
+		Spectator:   w.GetSpectator(),
 	}
 	if w.GetResumed() { // the seat has had inputs applied: number on from there
 		c.seq = max(c.seq, w.GetSnapshot().GetLastInputSeq())

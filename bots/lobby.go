@@ -153,6 +153,13 @@ func (l *Lobby) JoinRoom(ctx context.Context, roomID, player, name string) (Seat
 	return Seat{URL: s.Address, RoomID: s.RoomID, Ticket: s.Ticket, Player: player}, err
 }
 
+// Spectate gets a spectator ticket for a room: dial it with Config.Spectate.
+func (l *Lobby) Spectate(ctx context.Context, roomID string) (Seat, error) {
+	var s seatJSON
+	err := l.call(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/spectate", map[string]string{}, &s)
+	return Seat{URL: s.Address, RoomID: s.RoomID, Ticket: s.Ticket}, err
+}
+
 type ticketJSON struct {
 	TicketID   string `json:"ticket_id"`
 	Status     string `json:"status"`

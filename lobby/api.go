@@ -61,6 +61,7 @@ func (l *Lobby) Handler() http.Handler {
 	h("POST /v1/rooms", l.createRoomAPI)
 	h("GET /v1/rooms/{id}", l.getRoom)
 	h("POST /v1/rooms/{id}/join", l.joinRoom)
+	h("POST /v1/rooms/{id}/spectate", l.spectateRoom)
 	h("POST /v1/rooms/join-by-code", l.joinByCode)
 	h("POST /v1/tickets/verify", l.verifyTicket)
 	h("GET /v1/modes", l.listModes)
@@ -548,6 +549,40 @@ func (l *Lobby) joinRoom(r *http.Request) (int, any, error) {
 		return 0, nil, errf(http.StatusForbidden, "private_room", "room %s is private: join it by its code", room.ID)
 	}
 	return l.seatOne(r.Context(), room, req)
+}
+
+// spectateRoom issues a spectator ticket for a room: a join that takes no seat
+// and sends no input. With identity on it needs a verified player or the API
+// key, as any join does; a private room needs the API key (the operator's
+// monitor), since its code is what lets players in. The body may be empty.
+func (l *Lobby) spectateRoom(r *http.Request) (int, any, error) {
+	c, err := l.caller(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	room, err := l.cfg.Directory.Room(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if room.Private && !c.backend {
+		return 0, nil, errf(http.StatusForbidden, "private_room", "room %s is private: only the API key may watch it", room.ID)
+	}
+	if room.State == "ended" {
+		return 0, nil, errf(http.StatusConflict, "match_ended", "room %s has ended", room.ID)
+	}
+	if err := l.checkNode(r.Context(), room.Node); err != nil {
+		return 0, nil, err
+	}
+	viewer := ""
+	if c.player != nil {
+		viewer = c.player.id
+	}
+	exp := l.now().Add(l.cfg.TicketTTL).Unix()
+	tok := l.signer.Sign(Claims{
+		ID: uuid.NewString(), Player: viewer, Name: "spectator", Room: room.ID,
+		Mode: room.Mode, Node: room.Node, Expires: exp, Spectate: true,
+	})
+	return http.StatusOK, Seat{RoomID: room.ID, Node: room.Node, Address: room.Address, Ticket: tok, Expires: exp}, nil
 }
 
 type codeRequest struct {

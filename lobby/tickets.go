@@ -37,6 +37,9 @@ type Claims struct {
 	// ticket's rating; empty for a seat taken by room code.
 	Party  string  `json:"pt,omitempty"`
 	Rating float64 `json:"rt,omitempty"`
+	// Spectate marks a spectator ticket (POST /v1/rooms/{id}/spectate): it
+	// admits a join with Join.spectate only, and takes no seat.
+	Spectate bool `json:"sp,omitempty"`
 }
 
 // ticketPrefix versions the token format.
@@ -116,7 +119,8 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if err := s.verify(ticketPrefix, token, &c); err != nil {
 		return Claims{}, err
 	}
-	if c.Player == "" || c.Room == "" {
+	// A spectator's ticket names no player when the lobby has no identity.
+	if (c.Player == "" && !c.Spectate) || c.Room == "" {
 		return Claims{}, ErrTicketMalformed
 	}
 	if now.Unix() >= c.Expires {

@@ -39,6 +39,7 @@ var Gauges = map[string]bool{
 	"pending_bytes":   true,
 	"max_rooms":       true,
 	"rate_limit_keys": true,
+	"spectators":      true,
 }
 
 // help explains the fields whose json name alone says too little.
@@ -46,6 +47,8 @@ var help = map[string]string{
 	"connections":              "Game connections open now.",
 	"connections_total":        "Game connections accepted.",
 	"rooms":                    "Rooms running now.",
+	"spectators":               "Spectators (joins with no seat) watching now.",
+	"spectators_total":         "Spectator joins accepted.",
 	"rooms_created":            "Rooms created.",
 	"frames_out":               "Frames written to clients in full (state frames and others).",
 	"state_frames_out":         "Welcome, delta and snapshot frames written in full: client-updates delivered.",

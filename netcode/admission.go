@@ -8,8 +8,8 @@ import (
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-// admission decides whether a join may take a new seat, and on what terms.
-// It runs on the joining connection's read goroutine, after the join's
+// admission decides whether a join may take a new seat, or watch as a
+// spectator (Join.spectate), and on what terms. It runs on the joining connection's read goroutine, after the join's
 // version, room id and name are checked and before any room is created.
 type admission interface {
 	// admit returns the seat's terms, or the refusal the client is sent.
@@ -71,11 +71,18 @@ func (t ticketAdmission) admit(j *pb.Join, _ string) (grant, *refusal) {
 	if err != nil {
 		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "join ticket refused: " + err.Error()}
 	}
+	switch {
+	case adm.Spectator && !j.Spectate:
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this is a spectator ticket: it takes no seat; join with spectate set to watch"}
+	case !adm.Spectator && j.Spectate:
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this is a seat ticket: it cannot spectate; ask the lobby for a spectator ticket (POST /v1/rooms/{id}/spectate)"}
+	}
 	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating}, nil
 }
 
 // openRooms takes every join, into any room id, created on first join with
-// the server's rules: local play and tests.
+// the server's rules: local play and tests. A spectator is let in too; the
+// handshake then needs the room to exist, as a spectator never creates one.
 type openRooms struct{}
 
 func (openRooms) admit(_ *pb.Join, name string) (grant, *refusal) { return grant{name: name}, nil }
@@ -86,6 +93,9 @@ type lobbyOnly struct{ rooms *registry }
 func (l lobbyOnly) admit(j *pb.Join, _ string) (grant, *refusal) {
 	if l.rooms.get(j.RoomId) == nil {
 		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId)}
+	}
+	if j.Spectate {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "a spectator ticket from the lobby (POST /v1/rooms/{id}/spectate) is required"}
 	}
 	return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "a join ticket from the lobby is required"}
 }

@@ -57,6 +57,10 @@ func cleanChat(text string) string {
 
 // chat hands a cleaned chat line to the player's room, within its rate.
 func (s *Server) chat(sess *session, h *hub, text string) {
+	if sess.spectator.Load() {
+		s.refuseSpectator(sess, "chat")
+		return
+	}
 	if h == nil { // join still in flight, as for inputs
 		return
 	}

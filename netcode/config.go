@@ -84,6 +84,11 @@ type Config struct {
 	// ticket) or the grace runs out. Default 15s; negative: no grace, the
 	// player is removed when its connection closes.
 	RejoinGrace time.Duration
+	// MaxSpectators is how many spectators (joins with Join.spectate) one
+	// room takes at once; one more is refused with SPECTATORS_FULL. A
+	// spectator takes no seat and never keeps a room alive, but each costs
+	// the room a socket write a tick. Default 32; negative: no spectators.
+	MaxSpectators int
 
 	// ClientRate is how many frames per second one connection may send, all
 	// kinds counted (inputs, pings, WebSocket control frames, each fragment
@@ -145,6 +150,9 @@ type Admission struct {
 	Account string
 	Name    string
 	Rules   game.Rules
+	// Spectator is set for a spectator ticket: it admits a join with
+	// Join.spectate only, and a seat ticket admits none.
+	Spectator bool
 	// Party and Rating are what the ticket says of the player's matchmaking
 	// request; the game reads them in its JoinRequest.
 	Party  string
@@ -190,6 +198,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxRooms == 0 {
 		c.MaxRooms = DefaultMaxRooms
 	}
+	if c.MaxSpectators == 0 {
+		c.MaxSpectators = DefaultMaxSpectators
+	}
 	if c.RejoinGrace == 0 {
 		c.RejoinGrace = 15 * time.Second
 	}
@@ -213,6 +224,13 @@ func (c Config) withDefaults() Config {
 // DefaultMaxRooms is Config.MaxRooms's default.
 const DefaultMaxRooms = 256
 
+// DefaultMaxSpectators is Config.MaxSpectators's default.
+const DefaultMaxSpectators = 32
+
+// maxSpectatorsLimit bounds Config.MaxSpectators: every spectator is a
+// write per tick on the room's goroutine.
+const maxSpectatorsLimit = 10000
+
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()
@@ -227,6 +245,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max pending %d: want 1 to 1024", c.MaxPending)
 	case c.Rules.MaxPlayers < 0 || c.Rules.MinPlayers < 0:
 		return errors.New("room size must not be negative")
+	case c.MaxSpectators > maxSpectatorsLimit:
+		return fmt.Errorf("max spectators %d: want at most %d per room, or negative for none", c.MaxSpectators, maxSpectatorsLimit)
 	case c.RejoinGrace > 24*time.Hour:
 		return fmt.Errorf("rejoin grace %v: want at most 24h", c.RejoinGrace)
 	case c.ClientRate > 1e6 || (c.ClientRate > 0 && c.ClientRate < 0.01) || c.ClientRate != c.ClientRate:

@@ -242,6 +242,8 @@ func joinRefusal(j *pb.Join) (pb.ErrorCode, []pb.ErrorCode) {
 		return pb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, nil
 	case !validRoomID(j.RoomId):
 		return pb.ErrorCode_ERROR_CODE_BAD_FRAME, nil
+	case j.ResumeToken != "" && j.Spectate:
+		return pb.ErrorCode_ERROR_CODE_BAD_FRAME, nil // a spectator has no seat
 	case j.ResumeToken != "":
 		// A rejoin into a room this server does not have: the seat is gone.
 		return pb.ErrorCode_ERROR_CODE_RESUME_EXPIRED, nil

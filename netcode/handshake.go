@@ -40,6 +40,10 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 		}
 		s.join(sess, body.Join)
 	case *pb.ClientFrame_Input:
+		if sess.spectator.Load() {
+			s.refuseSpectator(sess, "an input")
+			return
+		}
 		if h == nil { // join still in flight: nothing to steer yet
 			return
 		}
@@ -85,6 +89,10 @@ func (s *Server) handle(sess *session, f *pb.ClientFrame) {
 
 // input hands a client's input to its room.
 func (s *Server) input(sess *session, in game.Input) {
+	if sess.spectator.Load() {
+		s.refuseSpectator(sess, "an input")
+		return
+	}
 	h := sess.hub.Load()
 	if h == nil { // join still in flight: nothing to steer yet
 		return
@@ -97,6 +105,9 @@ func (s *Server) input(sess *session, in game.Input) {
 // message hands a client's game message to its room.
 func (s *Server) message(sess *session, h *hub, m *pb.GameMessage) {
 	switch {
+	case sess.spectator.Load():
+		s.refuseSpectator(sess, "a game message")
+		return
 	case h == nil: // join still in flight, as for inputs
 		return
 	case !h.takesMessages:
@@ -121,10 +132,16 @@ func (s *Server) join(sess *session, j *pb.Join) {
 		return
 	}
 	if j.ResumeToken != "" { // a held seat is taken back even while draining
+		if j.Spectate {
+			sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "a spectator has no seat to resume: send spectate or resume_token, not both")
+			return
+		}
 		s.resume(sess, j)
 		return
 	}
-	if s.rooms.draining.Load() {
+	// A spectator may watch a draining node's rooms play out: it takes no
+	// seat and starts no room.
+	if s.rooms.draining.Load() && !j.Spectate {
 		sess.fail(pb.ErrorCode_ERROR_CODE_SERVER_SHUTDOWN, "server is draining: it takes no new players; ask the lobby for another node")
 		return
 	}
@@ -136,6 +153,10 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	g, no := s.admission.admit(j, name)
 	if no != nil {
 		sess.fail(no.code, no.msg)
+		return
+	}
+	if j.Spectate {
+		s.spectate(sess, j.RoomId)
 		return
 	}
 	h, _, err := s.rooms.getOrCreate(j.RoomId, g.rules)

@@ -25,7 +25,8 @@ type hub struct {
 	log           zerolog.Logger
 
 	sessions   []*session // joined sessions, welcomed or about to be
-	emptySince time.Time  // when the last session left; zero while occupied
+	spectators int        // how many of sessions are spectators'
+	emptySince time.Time  // when the last player's session left; zero while occupied
 	// seats are the players' seats by player id, with their resume tokens;
 	// held counts the seats waiting for a rejoin (no session attached).
 	seats map[game.PlayerID]*seat
@@ -34,6 +35,7 @@ type hub struct {
 	// Written by the room goroutine, read by anyone (the directory).
 	capacity int // set before the room starts
 	players  atomic.Int32
+	watchers atomic.Int32 // spectators
 	joined   atomic.Int32
 	phase    atomic.Uint32
 	// Added to by the room's sessions' writers, read by anyone (stats):
@@ -165,6 +167,7 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 		entity = uint32(p.entity)
 	}
 	rules := sim.Rules()
+	spectator := s.spectator.Load()
 	w := &pb.Welcome{
 		PlayerId:     uint32(pid),
 		EntityId:     entity,
@@ -179,11 +182,12 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 			DurationTicks: rules.DurationTicks,
 			ScoreLimit:    rules.ScoreLimit,
 		},
-		Snapshot: h.codec.snapshot(cur, pid),
-		Resumed:  s.resumed,
-		Schema:   h.codec.wire,
+		Snapshot:  h.codec.snapshot(cur, pid),
+		Resumed:   s.resumed,
+		Schema:    h.codec.wire,
+		Spectator: spectator,
 	}
-	if st := h.seats[pid]; st != nil {
+	if st := h.seats[pid]; st != nil && !spectator {
 		w.ResumeToken = st.token
 	}
 	f := newFrame(marshal(&pb.ServerFrame{Body: &pb.ServerFrame_Welcome{Welcome: w}}), cur.tick)
@@ -193,6 +197,10 @@ func (h *hub) welcome(s *session, sim *game.Sim, cur *roomState, now time.Time) 
 	s.welcomed = s.send(f)
 	s.sentTick = cur.tick
 	f.release()
+	if spectator {
+		h.log.Info().Str("conn", s.id).Int("spectators", h.spectators).Msg("spectator joined")
+		return
+	}
 	h.log.Info().Str("conn", s.id).Uint32("player", uint32(pid)).Bool("resumed", s.resumed).Msg("player joined")
 }
 
@@ -224,12 +232,13 @@ func (h *hub) join(sim *game.Sim, s *session, req game.JoinRequest) {
 	h.joined.Add(1)
 }
 
-// reapIfEmpty stops a room nobody has been connected to for EmptyRoomTimeout
-// (UnjoinedRoomTimeout while nobody ever joined) and in which no seat is held
-// (players counts the seated players, held ones included): a room whose
-// players all dropped waits for their rejoin grace first.
+// reapIfEmpty stops a room no player has been connected to for
+// EmptyRoomTimeout (UnjoinedRoomTimeout while nobody ever joined) and in which
+// no seat is held (players counts the seated players, held ones included): a
+// room whose players all dropped waits for their rejoin grace first.
+// Spectators do not count: they are told the room ended.
 func (h *hub) reapIfEmpty(now time.Time, players int) {
-	if len(h.sessions) > 0 {
+	if h.occupied() {
 		return
 	}
 	if h.emptySince.IsZero() {
@@ -268,6 +277,9 @@ func (h *hub) Ended(sim *game.Sim, r game.Result) {
 		s.close(code, reason)
 	}
 	f.release()
+	h.env.stats.spectators.Add(-int64(h.spectators))
+	h.spectators = 0
+	h.watchers.Store(0)
 	h.sessions = nil
 	h.log.Info().Str("reason", r.Reason.String()).Uint64("tick", r.Tick).Int("players", len(r.Standings)).Msg("match ended")
 }

@@ -165,7 +165,9 @@ type RoomInfo struct {
 	Players  int
 	// Joined counts every join the room has taken, leaves included.
 	Joined int
-	Phase  game.Phase
+	// Spectators counts the spectators watching now; they are not Players.
+	Spectators int
+	Phase      game.Phase
 	// BytesOut counts the bytes written to the room's clients and
 	// FramesDropped the frames dropped from their queues (lagging clients),
 	// since the room started.
@@ -180,7 +182,7 @@ func (s *Server) Rooms() []RoomInfo {
 	for _, h := range hubs {
 		out = append(out, RoomInfo{
 			ID: h.room.ID(), Mode: h.room.Rules().Mode, Capacity: h.capacity,
-			Players: int(h.players.Load()), Joined: int(h.joined.Load()),
+			Players: int(h.players.Load()), Joined: int(h.joined.Load()), Spectators: int(h.watchers.Load()),
 			Phase:    game.Phase(h.phase.Load()),
 			BytesOut: h.bytesOut.Load(), FramesDropped: h.framesDropped.Load(),
 		})

@@ -144,6 +144,9 @@ func (h *hub) addSeat(pid game.PlayerID, s *session) {
 // goroutine.
 func (h *hub) drop(sim *game.Sim, s *session, leave bool) {
 	h.detach(s)
+	if s.spectator.Load() { // no seat to free or hold
+		return
+	}
 	pid := s.playerID()
 	st := h.seats[pid]
 	if st == nil || st.sess != s {
@@ -168,10 +171,13 @@ func (h *hub) detach(s *session) {
 	for i, o := range h.sessions {
 		if o == s {
 			h.sessions = append(h.sessions[:i], h.sessions[i+1:]...)
+			if s.spectator.Load() {
+				h.unwatch()
+			}
 			break
 		}
 	}
-	if len(h.sessions) == 0 && h.emptySince.IsZero() {
+	if !h.occupied() && h.emptySince.IsZero() {
 		h.emptySince = time.Now()
 	}
 }

@@ -64,6 +64,9 @@ type session struct {
 	resync atomic.Bool
 	// left is set by the read goroutine on a Leave: the seat is not held.
 	left atomic.Bool
+	// spectator is set by the read goroutine when its join is a
+	// spectator's, before the join reaches the room; never cleared.
+	spectator atomic.Bool
 
 	// delivered is the state tick of the last frame written in full to the socket:
 	// the state the client surely has.

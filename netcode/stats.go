@@ -17,6 +17,10 @@ type counters struct {
 	roomsRefused                        atomic.Uint64
 	seatsHeld, rejoins, seatsExpired    atomic.Uint64
 	writeTimeouts, panics               atomic.Uint64
+	// spectators is a level: the spectators watching now.
+	spectators                         atomic.Int64
+	spectatorsTotal, spectatorsRefused atomic.Uint64
+	spectatorFramesRefused             atomic.Uint64
 
 	// Abuse limits.
 	framesIn, framesRateLimited, rateLimitedConns atomic.Uint64
@@ -56,6 +60,17 @@ type Stats struct {
 	SeatsHeld    uint64 `json:"seats_held"`
 	Rejoins      uint64 `json:"rejoins"`
 	SeatsExpired uint64 `json:"seats_expired"`
+	// Spectators counts the spectators watching now, in every room
+	// (Join.spectate: no seat, not in Connections' players anywhere, though
+	// each is one of Connections); SpectatorsTotal every spectator welcomed
+	// or about to be; SpectatorsRefused those turned away over
+	// MaxSpectators (SPECTATORS_FULL); SpectatorFramesRefused the inputs,
+	// game messages and chat lines spectators sent, answered with
+	// ERROR_CODE_SPECTATOR and dropped.
+	Spectators             int64  `json:"spectators"`
+	SpectatorsTotal        uint64 `json:"spectators_total"`
+	SpectatorsRefused      uint64 `json:"spectators_refused"`
+	SpectatorFramesRefused uint64 `json:"spectator_frames_refused"`
 	// WriteTimeouts counts connections dropped because one socket write
 	// blocked for WriteTimeout: a client that stopped reading altogether.
 	WriteTimeouts uint64 `json:"write_timeouts"`
@@ -108,6 +123,8 @@ func (s *Server) Stats() Stats {
 		FramesIn: c.framesIn.Load(), FramesRateLimited: c.framesRateLimited.Load(), RateLimitedConns: c.rateLimitedConns.Load(),
 		FramesTooLarge: c.framesTooLarge.Load(), ProtocolErrors: c.protocolErrors.Load(), HandshakeTimeouts: c.handshakeTimeouts.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(), RefusedOrigin: c.refusedOrigin.Load(),
+		Spectators: c.spectators.Load(), SpectatorsTotal: c.spectatorsTotal.Load(),
+		SpectatorsRefused: c.spectatorsRefused.Load(), SpectatorFramesRefused: c.spectatorFramesRefused.Load(),
 	}
 	for _, sess := range s.conns.list() {
 		frames, bytes := sess.pending()

@@ -69,6 +69,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.net.FloodWindow, "flood-window", 10*time.Second, "the window of --flood-drops")
 	fs.IntVar(&c.net.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv6: one /64) may hold; more are refused with HTTP 429; loopback peers are exempt; negative: no limit")
 	fs.IntVar(&c.net.MaxRooms, "max-rooms", netcode.DefaultMaxRooms, "rooms this node runs at most; past it joins that would start one are refused (ROOM_FULL), /readyz answers 503 full and the lobby places rooms on other nodes; negative: no limit")
+	fs.IntVar(&c.net.MaxSpectators, "max-spectators", netcode.DefaultMaxSpectators, "spectators (joins that take no seat: the page's watch view, an operator's monitor) one room takes at most; past it they are refused (SPECTATORS_FULL); negative: none")
 	fs.DurationVar(&c.net.EmptyRoomTimeout, "empty-room-timeout", 5*time.Second, "end a room this long after its last player left (held rejoin seats count as players)")
 	fs.DurationVar(&c.net.UnjoinedRoomTimeout, "unjoined-room-timeout", 10*time.Second, "end a room nobody joined this long after it started")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may open a game socket and call the lobby API from a browser (CORS): https://game.example.com, https://*.example.com, *.example.com; others get HTTP 403 on the socket and no CORS headers from the API; empty: any; clients that send no Origin always may")

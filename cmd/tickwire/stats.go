@@ -38,8 +38,10 @@ type roomStats struct {
 	Mode     string `json:"mode"`
 	Players  int    `json:"players"`
 	Capacity int    `json:"capacity"`
-	Phase    string `json:"phase"`
-	Ticks    uint64 `json:"ticks"`
+	// Spectators are watching, not playing: not in Players.
+	Spectators int    `json:"spectators"`
+	Phase      string `json:"phase"`
+	Ticks      uint64 `json:"ticks"`
 	// TickP50Ms and TickP99Ms are over the room's most recent ticks.
 	TickP50Ms     float64 `json:"tick_p50_ms"`
 	TickP99Ms     float64 `json:"tick_p99_ms"`
@@ -56,7 +58,7 @@ func roomList(gs *netcode.Server) []roomStats {
 	for _, r := range rooms {
 		t := ticks[r.ID]
 		out = append(out, roomStats{
-			ID: r.ID, Mode: r.Mode, Players: r.Players, Capacity: r.Capacity, Phase: r.Phase.String(),
+			ID: r.ID, Mode: r.Mode, Players: r.Players, Capacity: r.Capacity, Spectators: r.Spectators, Phase: r.Phase.String(),
 			Ticks: t.Ticks, TickP50Ms: ms(t.P50), TickP99Ms: ms(t.P99),
 			BytesOut: r.BytesOut, FramesDropped: r.FramesDropped, InputsDropped: t.DroppedInputs,
 		})

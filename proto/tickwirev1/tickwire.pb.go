@@ -248,6 +248,11 @@ const (
 	// The game refused the join; Error.reason is the game's own stable code
 	// and Error.message its words for the player.
 	ErrorCode_ERROR_CODE_JOIN_REFUSED ErrorCode = 17
+	// A spectator sent an Input, a GameMessage or a Chat. The frame is
+	// dropped and the connection stays open.
+	ErrorCode_ERROR_CODE_SPECTATOR ErrorCode = 18
+	// The room already has as many spectators as the server allows.
+	ErrorCode_ERROR_CODE_SPECTATORS_FULL ErrorCode = 19
 )
 
 // Enum value maps for ErrorCode.
@@ -271,6 +276,8 @@ var (
 		15: "ERROR_CODE_REPLACED",
 		16: "ERROR_CODE_ALREADY_SEATED",
 		17: "ERROR_CODE_JOIN_REFUSED",
+		18: "ERROR_CODE_SPECTATOR",
+		19: "ERROR_CODE_SPECTATORS_FULL",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -291,6 +298,8 @@ var (
 		"ERROR_CODE_REPLACED":            15,
 		"ERROR_CODE_ALREADY_SEATED":      16,
 		"ERROR_CODE_JOIN_REFUSED":        17,
+		"ERROR_CODE_SPECTATOR":           18,
+		"ERROR_CODE_SPECTATORS_FULL":     19,
 	}
 )
 
@@ -955,7 +964,13 @@ type Join struct {
 	// Resume token from an earlier Welcome in this room: reclaims that seat
 	// (same player, entity and score) after a dropped connection, within the
 	// server's rejoin grace. With it, ticket and name are not needed.
-	ResumeToken   string `protobuf:"bytes,5,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	ResumeToken string `protobuf:"bytes,5,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Watch the room as a spectator: no seat, no player, no entity, no score
+	// and no resume token; the state frames, events and chat as a player gets
+	// them. A spectator may send Ping, ResyncRequest and Leave only
+	// (PROTOCOL.md, "Spectators"). With a lobby it needs a spectator ticket
+	// (POST /v1/rooms/{id}/spectate); with open rooms, a room that exists.
+	Spectate      bool `protobuf:"varint,6,opt,name=spectate,proto3" json:"spectate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1023,6 +1038,13 @@ func (x *Join) GetResumeToken() string {
 		return x.ResumeToken
 	}
 	return ""
+}
+
+func (x *Join) GetSpectate() bool {
+	if x != nil {
+		return x.Spectate
+	}
+	return false
 }
 
 // Input is one player command. seq increases by one or more with every input a
@@ -1246,7 +1268,10 @@ type Welcome struct {
 	// rejoin) rather than seating a new player.
 	Resumed bool `protobuf:"varint,10,opt,name=resumed,proto3" json:"resumed,omitempty"`
 	// What the game's state is made of: decode every snapshot and delta by it.
-	Schema        *Schema `protobuf:"bytes,11,opt,name=schema,proto3" json:"schema,omitempty"`
+	Schema *Schema `protobuf:"bytes,11,opt,name=schema,proto3" json:"schema,omitempty"`
+	// Set when this client joined as a spectator (Join.spectate): player_id
+	// and entity_id are 0 and resume_token is empty.
+	Spectator     bool `protobuf:"varint,12,opt,name=spectator,proto3" json:"spectator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1356,6 +1381,13 @@ func (x *Welcome) GetSchema() *Schema {
 		return x.Schema
 	}
 	return nil
+}
+
+func (x *Welcome) GetSpectator() bool {
+	if x != nil {
+		return x.Spectator
+	}
+	return false
 }
 
 // Schema is the game's declared state (PROTOCOL.md, "Schema").
@@ -2561,13 +2593,14 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\tmatch_end\x18\x05 \x01(\v2\x15.tickwire.v1.MatchEndH\x00R\bmatchEnd\x123\n" +
 	"\bsnapshot\x18\x06 \x01(\v2\x15.tickwire.v1.SnapshotH\x00R\bsnapshot\x121\n" +
 	"\x06events\x18\a \x01(\v2\x17.tickwire.v1.GameEventsH\x00R\x06eventsB\x06\n" +
-	"\x04body\"\x99\x01\n" +
+	"\x04body\"\xb5\x01\n" +
 	"\x04Join\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
 	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12!\n" +
-	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\"T\n" +
+	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\x12\x1a\n" +
+	"\bspectate\x18\x06 \x01(\bR\bspectate\"T\n" +
 	"\x05Input\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\x04R\x06valuesJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04J\x04\b\x04\x10\x05R\x02dxR\x02dyR\abuttons\",\n" +
@@ -2575,7 +2608,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x0eclient_time_us\x18\x01 \x01(\x04R\fclientTimeUs\"\a\n" +
 	"\x05Leave\",\n" +
 	"\rResyncRequest\x12\x1b\n" +
-	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\x8e\x03\n" +
+	"\tlast_tick\x18\x01 \x01(\x04R\blastTick\"\xac\x03\n" +
 	"\aWelcome\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x17\n" +
@@ -2588,7 +2621,8 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\fresume_token\x18\t \x01(\tR\vresumeToken\x12\x18\n" +
 	"\aresumed\x18\n" +
 	" \x01(\bR\aresumed\x12+\n" +
-	"\x06schema\x18\v \x01(\v2\x13.tickwire.v1.SchemaR\x06schema\"\xe8\x01\n" +
+	"\x06schema\x18\v \x01(\v2\x13.tickwire.v1.SchemaR\x06schema\x12\x1c\n" +
+	"\tspectator\x18\f \x01(\bR\tspectator\"\xe8\x01\n" +
 	"\x06Schema\x12-\n" +
 	"\x05kinds\x18\x01 \x03(\v2\x17.tickwire.v1.EntityKindR\x05kinds\x12;\n" +
 	"\rplayer_fields\x18\x02 \x03(\v2\x16.tickwire.v1.FieldSpecR\fplayerFields\x127\n" +
@@ -2708,7 +2742,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17MATCH_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MATCH_PHASE_WAITING\x10\x01\x12\x17\n" +
 	"\x13MATCH_PHASE_RUNNING\x10\x02\x12\x15\n" +
-	"\x11MATCH_PHASE_ENDED\x10\x03*\x9e\x04\n" +
+	"\x11MATCH_PHASE_ENDED\x10\x03*\xd8\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2728,7 +2762,9 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x19ERROR_CODE_RESUME_EXPIRED\x10\x0e\x12\x17\n" +
 	"\x13ERROR_CODE_REPLACED\x10\x0f\x12\x1d\n" +
 	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10\x12\x1b\n" +
-	"\x17ERROR_CODE_JOIN_REFUSED\x10\x11*\xcf\x01\n" +
+	"\x17ERROR_CODE_JOIN_REFUSED\x10\x11\x12\x18\n" +
+	"\x14ERROR_CODE_SPECTATOR\x10\x12\x12\x1e\n" +
+	"\x1aERROR_CODE_SPECTATORS_FULL\x10\x13*\xcf\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +
