@@ -3,18 +3,16 @@
 //
 // Nothing is counted twice: a [Collector] reads the game server's and the
 // lobby's own counters when it is scraped, so the hot paths pay nothing for
-// Prometheus. Every numeric field of [netcode.Stats] and [lobby.Stats] becomes
-// a metric named tickwire_<json name> (counters get a _total suffix), found by
-// reflection, so a counter added there is exported without a change here;
-// [Gauges] lists the fields that are gauges.
+// Prometheus. Each series is a row of a table here (gameMetrics,
+// lobbyMetrics): its name, type, help and the Stats field it reads, so
+// renaming a Stats field or its JSON name never renames a series a
+// dashboard depends on; a test fails when a numeric Stats field has no row.
 package metrics
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,48 +28,70 @@ import (
 // Namespace prefixes every metric name.
 const Namespace = "tickwire"
 
-// Gauges are the json names of the Stats fields that are levels, not counts.
-// Every other numeric field is a counter.
-var Gauges = map[string]bool{
-	"connections":     true,
-	"rooms":           true,
-	"pending_frames":  true,
-	"pending_bytes":   true,
-	"max_rooms":       true,
-	"rate_limit_keys": true,
-	"spectators":      true,
+// A metric is one series read from a Stats snapshot of type S.
+type metric[S any] struct {
+	name string // after "tickwire_"; counters end in _total
+	typ  prometheus.ValueType
+	help string
+	read func(S) float64
 }
 
-// help explains the fields whose json name alone says too little.
-var help = map[string]string{
-	"connections":              "Game connections open now.",
-	"connections_total":        "Game connections accepted.",
-	"rooms":                    "Rooms running now.",
-	"spectators":               "Spectators (joins with no seat) watching now.",
-	"spectators_total":         "Spectator joins accepted.",
-	"rooms_created":            "Rooms created.",
-	"frames_out":               "Frames written to clients in full (state frames and others).",
-	"state_frames_out":         "Welcome, delta and snapshot frames written in full: client-updates delivered.",
-	"bytes_out":                "Bytes written to game sockets.",
-	"frames_dropped":           "Queued frames dropped for clients that fell behind.",
-	"lagged":                   "Times a client fell behind and stopped getting the shared frame.",
-	"resyncs":                  "Catch-up deltas or snapshots sent to clients that fell behind or asked.",
-	"slow_consumers":           "Clients dropped for staying behind too long.",
-	"errors":                   "Connections closed with an Error frame.",
-	"inputs_dropped":           "Client inputs dropped because a room's input queue was full.",
-	"panics":                   "Connections closed with 1011 because their read or write goroutine panicked.",
-	"protocol_errors":          "Connections closed with 1002 or 1007 for breaking the WebSocket protocol (RFC 6455, 7692).",
-	"pending_frames":           "Frames queued for clients now.",
-	"pending_bytes":            "Bytes of frames queued for clients now.",
-	"matches_ended":            "Matches of this node's rooms that ended and were queued for the leaderboards.",
-	"leaderboard_submissions":  "Scores written to leaderboards, from match results and the API.",
-	"max_rooms":                "Rooms this node runs at most (--max-rooms; 0: no limit).",
-	"rooms_refused":            "Rooms not started because the node ran --max-rooms rooms.",
-	"api_rate_limited":         "Lobby API requests refused 429 rate_limited by the per-address limit (--api-rate).",
-	"join_code_rate_limited":   "Join-by-code requests refused 429 rate_limited (--join-code-rate).",
-	"room_create_rate_limited": "Room creations refused 429 rate_limited (--room-create-rate).",
-	"rate_limit_keys":          "Client addresses (and players) the lobby's rate limits track now.",
-	"rate_limit_evictions":     "Rate-limit keys forgotten early because a table was full.",
+const (
+	counter = prometheus.CounterValue
+	gauge   = prometheus.GaugeValue
+)
+
+// gameMetrics are the game server's series, read from [netcode.Stats].
+var gameMetrics = []metric[netcode.Stats]{
+	{"connections", gauge, "Game connections open now.", func(s netcode.Stats) float64 { return float64(s.Connections) }},
+	{"connections_total", counter, "Game connections accepted.", func(s netcode.Stats) float64 { return float64(s.ConnectionsTotal) }},
+	{"rooms", gauge, "Rooms running now.", func(s netcode.Stats) float64 { return float64(s.Rooms) }},
+	{"rooms_created_total", counter, "Rooms created.", func(s netcode.Stats) float64 { return float64(s.RoomsCreated) }},
+	{"max_rooms", gauge, "Rooms this node runs at most (--max-rooms; 0: no limit).", func(s netcode.Stats) float64 { return float64(s.MaxRooms) }},
+	{"rooms_refused_total", counter, "Rooms not started because the node ran --max-rooms rooms.", func(s netcode.Stats) float64 { return float64(s.RoomsRefused) }},
+	{"frames_out_total", counter, "Frames written to clients in full (state frames and others).", func(s netcode.Stats) float64 { return float64(s.FramesOut) }},
+	{"state_frames_out_total", counter, "Welcome, delta and snapshot frames written in full: client-updates delivered.", func(s netcode.Stats) float64 { return float64(s.StateFramesOut) }},
+	{"bytes_out_total", counter, "Bytes written to game sockets.", func(s netcode.Stats) float64 { return float64(s.BytesOut) }},
+	{"frames_dropped_total", counter, "Queued frames dropped for clients that fell behind.", func(s netcode.Stats) float64 { return float64(s.FramesDropped) }},
+	{"lagged_total", counter, "Times a client fell behind and stopped getting the shared frame.", func(s netcode.Stats) float64 { return float64(s.Lagged) }},
+	{"resyncs_total", counter, "Catch-up deltas or snapshots sent to clients that fell behind or asked.", func(s netcode.Stats) float64 { return float64(s.Resyncs) }},
+	{"slow_consumers_total", counter, "Clients dropped for staying behind too long.", func(s netcode.Stats) float64 { return float64(s.SlowConsumers) }},
+	{"errors_total", counter, "Connections closed with an Error frame.", func(s netcode.Stats) float64 { return float64(s.Errors) }},
+	{"inputs_dropped_total", counter, "Client inputs dropped because a room's input queue was full.", func(s netcode.Stats) float64 { return float64(s.InputsDropped) }},
+	{"chat_dropped_total", counter, "Chat lines dropped over a player's chat rate.", func(s netcode.Stats) float64 { return float64(s.ChatDropped) }},
+	{"seats_held_total", counter, "Players whose connection dropped and whose seat was held for the rejoin grace.", func(s netcode.Stats) float64 { return float64(s.SeatsHeld) }},
+	{"rejoins_total", counter, "Players who took back a held (or still open) seat.", func(s netcode.Stats) float64 { return float64(s.Rejoins) }},
+	{"seats_expired_total", counter, "Held seats freed because the rejoin grace passed.", func(s netcode.Stats) float64 { return float64(s.SeatsExpired) }},
+	{"spectators", gauge, "Spectators (joins with no seat) watching now.", func(s netcode.Stats) float64 { return float64(s.Spectators) }},
+	{"spectators_total", counter, "Spectator joins accepted.", func(s netcode.Stats) float64 { return float64(s.SpectatorsTotal) }},
+	{"spectators_refused_total", counter, "Spectators turned away over --max-spectators (SPECTATORS_FULL).", func(s netcode.Stats) float64 { return float64(s.SpectatorsRefused) }},
+	{"spectator_frames_refused_total", counter, "Inputs, game messages and chat lines from spectators, refused with ERROR_CODE_SPECTATOR.", func(s netcode.Stats) float64 { return float64(s.SpectatorFramesRefused) }},
+	{"write_timeouts_total", counter, "Connections dropped because one socket write blocked for the write timeout.", func(s netcode.Stats) float64 { return float64(s.WriteTimeouts) }},
+	{"panics_total", counter, "Connections closed with 1011 because their read or write goroutine panicked.", func(s netcode.Stats) float64 { return float64(s.Panics) }},
+	{"pending_frames", gauge, "Frames queued for clients now.", func(s netcode.Stats) float64 { return float64(s.PendingFrames) }},
+	{"pending_bytes", gauge, "Bytes of frames queued for clients now.", func(s netcode.Stats) float64 { return float64(s.PendingBytes) }},
+	{"frames_in_total", counter, "Client frames read: messages, fragments, pings and pongs.", func(s netcode.Stats) float64 { return float64(s.FramesIn) }},
+	{"frames_rate_limited_total", counter, "Client frames dropped over the per-connection frame rate.", func(s netcode.Stats) float64 { return float64(s.FramesRateLimited) }},
+	{"rate_limited_conns_total", counter, "Connections closed with RATE_LIMITED.", func(s netcode.Stats) float64 { return float64(s.RateLimitedConns) }},
+	{"frames_too_large_total", counter, "Connections closed for a frame or message over the read limit.", func(s netcode.Stats) float64 { return float64(s.FramesTooLarge) }},
+	{"protocol_errors_total", counter, "Connections closed with 1002 or 1007 for breaking the WebSocket protocol (RFC 6455, 7692).", func(s netcode.Stats) float64 { return float64(s.ProtocolErrors) }},
+	{"handshake_timeouts_total", counter, "Connections closed with HANDSHAKE_TIMEOUT.", func(s netcode.Stats) float64 { return float64(s.HandshakeTimeouts) }},
+	{"refused_per_ip_total", counter, "Upgrades refused 429 over the per-address connection limit.", func(s netcode.Stats) float64 { return float64(s.RefusedPerIP) }},
+	{"refused_origin_total", counter, "Upgrades refused 403 by the Origin allowlist.", func(s netcode.Stats) float64 { return float64(s.RefusedOrigin) }},
+}
+
+// lobbyMetrics are the lobby's series, read from [lobby.Stats].
+var lobbyMetrics = []metric[lobby.Stats]{
+	{"matches_ended_total", counter, "Matches of this node's rooms that ended and were queued for the leaderboards.", func(s lobby.Stats) float64 { return float64(s.MatchesEnded) }},
+	{"match_results_dropped_total", counter, "Match results not credited to the leaderboards because their queue was full.", func(s lobby.Stats) float64 { return float64(s.MatchResultsDropped) }},
+	{"leaderboard_submissions_total", counter, "Scores written to leaderboards, from match results and the API.", func(s lobby.Stats) float64 { return float64(s.LeaderboardSubmissions) }},
+	{"leaderboard_submit_errors_total", counter, "Leaderboard writes that failed.", func(s lobby.Stats) float64 { return float64(s.LeaderboardSubmitErrors) }},
+	{"tickets_matched_total", counter, "Matchmaking tickets placed in a room by this node's matcher.", func(s lobby.Stats) float64 { return float64(s.TicketsMatched) }},
+	{"api_rate_limited_total", counter, "Lobby API requests refused 429 rate_limited by the per-address limit (--api-rate).", func(s lobby.Stats) float64 { return float64(s.APIRateLimited) }},
+	{"join_code_rate_limited_total", counter, "Join-by-code requests refused 429 rate_limited (--join-code-rate).", func(s lobby.Stats) float64 { return float64(s.JoinCodeRateLimited) }},
+	{"room_create_rate_limited_total", counter, "Room creations refused 429 rate_limited (--room-create-rate).", func(s lobby.Stats) float64 { return float64(s.RoomCreateRateLimited) }},
+	{"rate_limit_keys", gauge, "Client addresses (and players) the lobby's rate limits track now.", func(s lobby.Stats) float64 { return float64(s.RateLimitKeys) }},
+	{"rate_limit_evictions_total", counter, "Rate-limit keys forgotten early because a table was full.", func(s lobby.Stats) float64 { return float64(s.RateLimitEvictions) }},
 }
 
 // Sources are what a Collector reads. Game is required; Lobby may be nil.
@@ -85,8 +105,8 @@ type Sources struct {
 // Collector is a prometheus.Collector of a node's metrics, read at scrape time.
 type Collector struct {
 	src      Sources
-	game     []field
-	lobby    []field
+	game     []*prometheus.Desc // gameMetrics' descriptors, in order
+	lobby    []*prometheus.Desc // lobbyMetrics', when there is a lobby
 	ticks    *prometheus.Desc
 	overruns *prometheus.Desc
 	skipped  *prometheus.Desc
@@ -96,13 +116,6 @@ type Collector struct {
 	draining *prometheus.Desc
 }
 
-// field is one numeric struct field exported as a metric.
-type field struct {
-	index int
-	desc  *prometheus.Desc
-	vt    prometheus.ValueType
-}
-
 // NewCollector builds the collector and its descriptors.
 func NewCollector(src Sources) *Collector {
 	d := func(name, h string, labels ...string) *prometheus.Desc {
@@ -110,7 +123,7 @@ func NewCollector(src Sources) *Collector {
 	}
 	c := &Collector{
 		src:      src,
-		game:     structFields(reflect.TypeFor[netcode.Stats](), "netcode.Stats"),
+		game:     descs(gameMetrics),
 		ticks:    d("ticks_total", "Room ticks run, ended rooms included."),
 		overruns: d("tick_overruns_total", "Room ticks that took longer than the tick interval."),
 		skipped:  d("tick_slots_skipped_total", "Tick slots skipped by the catch-up bound after a room stalled."),
@@ -118,66 +131,25 @@ func NewCollector(src Sources) *Collector {
 		draining: d("draining", "1 while the node drains for shutdown: it takes no new players."),
 	}
 	if src.Lobby != nil {
-		c.lobby = structFields(reflect.TypeFor[lobby.Stats](), "lobby.Stats")
+		c.lobby = descs(lobbyMetrics)
 		c.queue = d("matchmaking_queue_tickets", "Matchmaking tickets queued now, by mode (the cluster's queue).", "mode")
 		c.waitHist = d("matchmaking_wait_seconds", "How long matched tickets waited in the queue, by mode (tickets this node's matcher placed).", "mode")
 	}
 	return c
 }
 
-// structFields lists the numeric fields of a Stats struct as metrics.
-func structFields(t reflect.Type, origin string) []field {
-	var out []field
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" || !numeric(f.Type.Kind()) {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		h := help[name]
-		if h == "" {
-			h = origin + "." + f.Name + " (see its documentation)."
-		}
-		fd := field{index: i, vt: prometheus.CounterValue}
-		metric := name
-		if Gauges[name] {
-			fd.vt = prometheus.GaugeValue
-		} else if !strings.HasSuffix(metric, "_total") {
-			metric += "_total"
-		}
-		fd.desc = prometheus.NewDesc(Namespace+"_"+metric, h, nil, nil)
-		out = append(out, fd)
+func descs[S any](table []metric[S]) []*prometheus.Desc {
+	out := make([]*prometheus.Desc, len(table))
+	for i, m := range table {
+		out[i] = prometheus.NewDesc(Namespace+"_"+m.name, m.help, nil, nil)
 	}
 	return out
 }
 
-func numeric(k reflect.Kind) bool {
-	switch k {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return true
-	}
-	return false
-}
-
-func value(v reflect.Value) float64 {
-	switch {
-	case v.CanInt():
-		return float64(v.Int())
-	case v.CanUint():
-		return float64(v.Uint())
-	}
-	return v.Float()
-}
-
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, f := range append(c.game, c.lobby...) {
-		ch <- f.desc
+	for _, d := range append(c.game, c.lobby...) {
+		ch <- d
 	}
 	for _, d := range []*prometheus.Desc{c.ticks, c.overruns, c.skipped, c.tickHist, c.draining, c.queue, c.waitHist} {
 		if d != nil {
@@ -188,7 +160,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector; it reads the counters now.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	emit(ch, c.game, reflect.ValueOf(c.src.Game.Stats()))
+	emit(ch, c.game, gameMetrics, c.src.Game.Stats())
 	ts := c.src.Game.TickStats()
 	ch <- prometheus.MustNewConstMetric(c.ticks, prometheus.CounterValue, float64(ts.Ticks))
 	ch <- prometheus.MustNewConstMetric(c.overruns, prometheus.CounterValue, float64(ts.Overruns))
@@ -200,7 +172,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	draining := c.src.Game.Draining()
 	if l := c.src.Lobby; l != nil {
 		draining = draining || l.Draining()
-		emit(ch, c.lobby, reflect.ValueOf(l.Stats()))
+		emit(ch, c.lobby, lobbyMetrics, l.Stats())
 		c.collectQueue(ch, l)
 	}
 	ch <- prometheus.MustNewConstMetric(c.draining, prometheus.GaugeValue, b2f(draining))
@@ -221,9 +193,9 @@ func (c *Collector) collectQueue(ch chan<- prometheus.Metric, l *lobby.Lobby) {
 	}
 }
 
-func emit(ch chan<- prometheus.Metric, fields []field, v reflect.Value) {
-	for _, f := range fields {
-		ch <- prometheus.MustNewConstMetric(f.desc, f.vt, value(v.Field(f.index)))
+func emit[S any](ch chan<- prometheus.Metric, d []*prometheus.Desc, table []metric[S], s S) {
+	for i, m := range table {
+		ch <- prometheus.MustNewConstMetric(d[i], m.typ, m.read(s))
 	}
 }
 

@@ -63,14 +63,9 @@ func TestScrape(t *testing.T) {
 	}
 
 	fams := scrape(t, base)
-	for _, want := range metricNames(reflect.TypeFor[netcode.Stats]()) {
+	for _, want := range append(metricNames(gameMetrics), metricNames(lobbyMetrics)...) {
 		if fams[want.name] == nil || fams[want.name].GetType() != want.typ {
 			t.Fatalf("%s missing or not a %v: %v", want.name, want.typ, fams[want.name])
-		}
-	}
-	for _, want := range metricNames(reflect.TypeFor[lobby.Stats]()) {
-		if fams[want.name] == nil || fams[want.name].GetType() != want.typ {
-			t.Fatalf("%s missing or not a %v", want.name, want.typ)
 		}
 	}
 	st := gs.Stats()
@@ -128,22 +123,81 @@ type metricName struct {
 	typ  dto.MetricType
 }
 
-// metricNames is what the package documents: tickwire_<json name>, with
-// _total for counters.
-func metricNames(t reflect.Type) []metricName {
+// metricNames are a table's series as a scrape shows them.
+func metricNames[S any](table []metric[S]) []metricName {
 	var out []metricName
-	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if tag == "" || tag == "-" || !numeric(t.Field(i).Type.Kind()) {
-			continue
+	for _, m := range table {
+		typ := dto.MetricType_COUNTER
+		if m.typ == gauge {
+			typ = dto.MetricType_GAUGE
 		}
-		if Gauges[tag] {
-			out = append(out, metricName{"tickwire_" + tag, dto.MetricType_GAUGE})
-			continue
-		}
-		out = append(out, metricName{"tickwire_" + strings.TrimSuffix(tag, "_total") + "_total", dto.MetricType_COUNTER})
+		out = append(out, metricName{Namespace + "_" + m.name, typ})
 	}
 	return out
+}
+
+// TestEveryStatsFieldHasOneSeries: each numeric field of netcode.Stats and
+// lobby.Stats is read by exactly one row of its table, and each row reads
+// one field, so a counter added to Stats and not here fails; counters end
+// in _total and gauges do not, and no name is used twice.
+func TestEveryStatsFieldHasOneSeries(t *testing.T) {
+	checkTable(t, gameMetrics)
+	checkTable(t, lobbyMetrics)
+	seen := map[string]bool{}
+	for _, m := range append(metricNames(gameMetrics), metricNames(lobbyMetrics)...) {
+		if seen[m.name] {
+			t.Errorf("series %s is in the tables twice", m.name)
+		}
+		seen[m.name] = true
+	}
+}
+
+func checkTable[S any](t *testing.T, table []metric[S]) {
+	t.Helper()
+	var s S
+	v := reflect.ValueOf(&s).Elem()
+	field := map[float64]string{} // the distinct value each numeric field holds -> its name
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		x := float64(i + 1)
+		switch {
+		case f.CanInt():
+			f.SetInt(int64(i + 1))
+		case f.CanUint():
+			f.SetUint(uint64(i + 1))
+		case f.CanFloat():
+			f.SetFloat(x)
+		default:
+			continue
+		}
+		field[x] = v.Type().Field(i).Name
+	}
+	read := map[string]string{}
+	for _, m := range table {
+		name, ok := field[m.read(s)]
+		switch {
+		case !ok:
+			t.Errorf("%T: series %s reads no field of its own (%v)", s, m.name, m.read(s))
+		case read[name] != "":
+			t.Errorf("%T.%s is read by both %s and %s", s, name, read[name], m.name)
+		default:
+			read[name] = m.name
+		}
+		if total := strings.HasSuffix(m.name, "_total"); total != (m.typ == counter) {
+			t.Errorf("series %s: a counter's name ends in _total, a gauge's does not", m.name)
+		}
+		if m.help == "" {
+			t.Errorf("series %s has no help", m.name)
+		}
+	}
+	for _, name := range field {
+		if read[name] == "" {
+			t.Errorf("%T.%s has no series: add a row to its table in metrics.go", s, name)
+		}
+	}
 }
 
 func checkCumulative(t *testing.T, what string, h *dto.Histogram) {
