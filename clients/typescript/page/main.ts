@@ -54,26 +54,15 @@ function socketBase(seat: { node: string; address: string }): string {
   return seat.address;
 }
 
-/** A spectator's ticket for a room (POST /v1/rooms/{id}/spectate: the same answer as a join). */
-async function spectateSeat(roomId: string): Promise<Seat> {
-  const sdk = lobby as unknown as { spectate?: (id: string) => Promise<Seat> };
-  if (sdk.spectate) return sdk.spectate(roomId);
-  const r = await fetch(`/v1/rooms/${encodeURIComponent(roomId)}/spectate`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
-  const body = (await r.json()) as Seat & { error?: { message?: string } };
-  if (!r.ok) throw new Error(body.error?.message ?? `HTTP ${r.status}`);
-  return body;
-}
-
 async function openRoom(mode: RoomMode, roomId: string, seat?: Seat): Promise<void> {
   try {
-    seat ??= mode === "watch" ? await spectateSeat(roomId) : await lobby.joinRoom(roomId, { player_id: playerId, name: nameInput.value });
+    seat ??= mode === "watch" ? await lobby.spectate(roomId) : await lobby.joinRoom(roomId, { player_id: playerId, name: nameInput.value });
   } catch (e) {
     fill(main, h("p", { class: "error" }, `Cannot ${mode} ${roomId}: ${errorText(e)}`), h("a", { href: "#/rooms" }, "Back to the rooms"));
     debug.lastError = errorText(e);
     return;
   }
-  const connection: ConnectionOptions & { spectate?: boolean } = { url: socketBase(seat), roomId: seat.room_id, ticket: seat.join_ticket };
-  if (mode === "watch") connection.spectate = true;
+  const connection: ConnectionOptions = { url: socketBase(seat), roomId: seat.room_id, ticket: seat.join_ticket, spectate: mode === "watch" };
   const v = new RoomView({
     mode, connection,
     onEnd: () => {

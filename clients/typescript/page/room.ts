@@ -23,7 +23,7 @@ export type RoomMode = "watch" | "play";
 export interface RoomViewOptions {
   mode: RoomMode;
   /** Where and how to join; `spectate` for a watch. */
-  connection: ConnectionOptions & { spectate?: boolean };
+  connection: ConnectionOptions;
   /** Called once the session is over (the match ended, the room closed). */
   onEnd?: (e: ClosedEvent) => void;
 }
@@ -133,7 +133,7 @@ export class RoomView {
   }
 
   get spectator(): boolean {
-    return (this.conn as unknown as { spectator?: boolean }).spectator ?? this.opts.connection.spectate ?? false;
+    return this.conn.spectator;
   }
 
   debug(): RoomDebug {

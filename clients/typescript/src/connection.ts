@@ -1,6 +1,7 @@
-// The game socket: join, the state mirror, inputs and acks, the server clock,
-// typed close reasons, and automatic reconnect with the resume token
-// (PROTOCOL.md is the reference for every step here).
+// The game socket: join (as a player or a spectator), the state mirror,
+// inputs and acks, the server clock, typed close reasons, and automatic
+// reconnect with the resume token (PROTOCOL.md is the reference for every
+// step here).
 
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
@@ -20,7 +21,7 @@ import { readDeltaFrame } from "./wire.js";
 import { Schema, encodeInput, type InputFields } from "./schema.js";
 import { ServerClock, TickSchedule, nowUs } from "./clock.js";
 import { Emitter } from "./emitter.js";
-import { ProtocolError, ServerError, TickwireError, describeClose, errorCodeName, type CloseReason } from "./errors.js";
+import { ProtocolError, ServerError, SpectatorError, TickwireError, describeClose, errorCodeName, type CloseReason } from "./errors.js";
 import { MirrorError, toSafeNumber, type MirrorFactory, type MirrorFault, type StateMirror } from "./mirror.js";
 import { defaultWebSocket, socketURL, type SocketLike, type WebSocketConstructor } from "./socket.js";
 
@@ -53,6 +54,16 @@ export interface ConnectionOptions<M extends StateMirror = SchemaMirror> {
   ticket?: string;
   /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
   resumeToken?: string;
+  /**
+   * Watch the room as a spectator (PROTOCOL.md, "Spectators"): no seat, no
+   * player, no entity; the same frames, checksums and resyncs as a player.
+   * With a lobby, `ticket` must be a spectator ticket (`Lobby.spectate`);
+   * with open rooms, no ticket: the room must be running already. Inputs,
+   * game messages and chat throw a SpectatorError. Not with `resumeToken`:
+   * a spectator has no seat to take back, and reconnects by joining again
+   * as a spectator with the same ticket.
+   */
+  spectate?: boolean;
   /** Builds the state mirror from the Welcome (default: SchemaMirror, decoded by the Welcome's schema). */
   mirror?: MirrorFactory<M>;
   /** Reconnect settings, or false to never reconnect on your own. */
@@ -73,6 +84,8 @@ export interface WelcomeEvent {
   match: MatchInfo | undefined;
   /** True when this Welcome gave back the held seat (after a reconnect or with options.resumeToken). */
   resumed: boolean;
+  /** True when this connection joined as a spectator: `playerId` and `entityId` are 0, and there is no resume token. */
+  spectator: boolean;
   /** The raw frame. */
   welcome: Welcome;
 }
@@ -168,7 +181,11 @@ export interface ConnectionEvents<M> {
   event: GameEvent;
   /** A line of room chat, the player's own included, after the `state` of the tick it came with. */
   chat: ChatEvent;
-  /** The server sent an Error frame (a close follows). */
+  /**
+   * The server sent an Error frame. A close follows, except for SPECTATOR
+   * (a spectator sent a frame only a player may): that frame was dropped and
+   * the connection stays open.
+   */
   serverError: ServerError;
   disconnected: DisconnectedEvent;
   reconnecting: ReconnectingEvent;
@@ -197,7 +214,7 @@ export interface ConnectionStats {
   /** Chat lines sent and received. */
   chatSent: number;
   chatIn: number;
-  /** Successful reconnects (resumed Welcomes). */
+  /** Successful reconnects (resumed Welcomes; for a spectator, the Welcomes after the first). */
   reconnects: number;
 }
 
@@ -209,8 +226,8 @@ const defaultReconnect: ReconnectOptions = { maxAttempts: 10, initialDelayMs: 25
 type Phase = "idle" | "joining" | "open" | "reconnecting" | "closed";
 
 /**
- * One player's session in one room. Create it, subscribe to events, then
- * `await connect()`.
+ * One player's (or spectator's) session in one room. Create it, subscribe to
+ * events, then `await connect()`.
  */
 export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<ConnectionEvents<M>> {
   readonly stats: ConnectionStats = {
@@ -243,6 +260,9 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
 
   constructor(options: ConnectionOptions<M>) {
     super();
+    if (options.spectate && options.resumeToken) {
+      throw new TypeError("spectate and resumeToken: a spectator has no seat to resume (join again as a spectator instead)");
+    }
     this.opts = options;
     this.token = options.resumeToken || undefined;
     this.reconnectOpts = options.reconnect === false ? undefined : { ...defaultReconnect, ...options.reconnect };
@@ -293,6 +313,16 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     return this.seq;
   }
 
+  /**
+   * True when this connection watches the room as a spectator: what the
+   * Welcome says (Welcome.spectator), and before the first Welcome whether
+   * `spectate` was asked for. A spectator's inputs, game messages and chat
+   * throw a SpectatorError.
+   */
+  get spectator(): boolean {
+    return this.welcomeValue?.spectator ?? this.opts.spectate ?? false;
+  }
+
   /** True while the socket is open and joined. */
   get connected(): boolean {
     return this.phase === "open";
@@ -308,9 +338,11 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
    * them, and returns its seq. Throws a RangeError for a field the schema
    * does not have or a value its type cannot hold. While disconnected the
    * input is not sent (the seq is still used up, so a predictor stays
-   * consistent: the next acked input covers it).
+   * consistent: the next acked input covers it). A spectator's input throws
+   * a SpectatorError and uses up no seq.
    */
   sendInput(fields: InputFields): number {
+    this.refuseSpectator("an input");
     const values = this.schemaValue ? encodeInput(this.schemaValue.input, fields) : undefined;
     const seq = ++this.seq;
     if (this.phase === "open" && values) {
@@ -327,10 +359,12 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
    * next tick; what they change shows in that tick's state. Returns false when
    * it was not sent because the connection is not open (messages, unlike
    * inputs, are not numbered: resend what still matters after a reconnect).
-   * A server whose game takes no messages closes with BAD_FRAME.
+   * A server whose game takes no messages closes with BAD_FRAME. A
+   * spectator's message throws a SpectatorError.
    */
   sendMessage(op: number, data: Uint8Array = new Uint8Array(0)): boolean {
     if (!Number.isInteger(op) || op < 1 || op > 0xffffffff) throw new RangeError(`game message op ${op}: want an integer from 1 to 2^32 - 1`);
+    this.refuseSpectator("a game message");
     if (this.phase !== "open") return false;
     this.send({ body: { case: "message", value: { op, data } } });
     this.stats.messagesSent++;
@@ -343,10 +377,12 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
    * bytes), rate-limits it (5 lines in a burst, then one a second; more are
    * dropped) and the game may drop or rewrite it; every player, this one
    * included, then gets it as a `chat` event. Returns false when it was not
-   * sent because the connection is not open or the line is empty.
+   * sent because the connection is not open or the line is empty. A
+   * spectator's line throws a SpectatorError.
    */
   sendChat(text: string): boolean {
     if (typeof text !== "string") throw new TypeError("chat text must be a string");
+    this.refuseSpectator("chat");
     if (this.phase !== "open" || text.trim() === "") return false;
     this.send({ body: { case: "chat", value: { text } } });
     this.stats.chatSent++;
@@ -368,6 +404,11 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
    */
   close(): Promise<ClosedEvent> {
     return this.end("close");
+  }
+
+  /** Throws before anything is sent: the server would drop it with Error{SPECTATOR}. */
+  private refuseSpectator(what: string): void {
+    if (this.spectator) throw new SpectatorError(`a spectator cannot send ${what}: nothing was sent`);
   }
 
   private end(intent: "leave" | "close"): Promise<ClosedEvent> {
@@ -426,12 +467,14 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     ws.onopen = () => {
       if (gen !== this.generation) return;
       const resume = this.token;
+      const { roomId, ticket = "", name = "", spectate = false } = this.opts;
       this.send({
         body: {
           case: "join",
+          // A spectator never has a token: it joins again as a spectator.
           value: resume
-            ? { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, resumeToken: resume }
-            : { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, name: this.opts.name ?? "", ticket: this.opts.ticket ?? "" },
+            ? { protocolVersion: PROTOCOL_VERSION, roomId, resumeToken: resume }
+            : { protocolVersion: PROTOCOL_VERSION, roomId, name, ticket, spectate },
         },
       });
     };
@@ -514,8 +557,10 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
           const e = frame.body.value;
           let msg = e.message;
           if (e.code === ErrorCode.UNSUPPORTED_VERSION) msg += ` (this SDK speaks protocol version ${PROTOCOL_VERSION})`;
-          this.lastServerError = new ServerError(e.code, msg, e.reason);
-          this.emit("serverError", this.lastServerError);
+          const err = new ServerError(e.code, msg, e.reason);
+          // SPECTATOR drops one frame and keeps the connection: it is not why a close comes.
+          if (e.code !== ErrorCode.SPECTATOR) this.lastServerError = err;
+          this.emit("serverError", err);
           break;
         }
         case "matchEnd":
@@ -538,6 +583,13 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       this.protocolFault(new ProtocolError(`resumed as player ${w.playerId} in ${w.roomId}, was ${this.welcomeValue!.playerId}`));
       return;
     }
+    if (!!this.opts.spectate !== w.spectator) {
+      // A server that does not know Join.spectate would seat a spectator as a player.
+      this.finish("error", 1000, new ProtocolError(w.spectator
+        ? "the server welcomed this connection as a spectator, but it asked for a seat"
+        : "the server seated this connection as a player, but it asked to spectate (a server without spectators?)"));
+      return;
+    }
     this.welcomedGen = this.generation;
     clearTimeout(this.joinTimer);
     this.token = w.resumeToken || this.token;
@@ -545,7 +597,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     this.clock.seed(Number(w.serverTimeUs));
     const ev: WelcomeEvent = {
       playerId: w.playerId, entityId: w.entityId, roomId: w.roomId, tickRate: w.tickRate,
-      match: w.match, resumed: w.resumed, welcome: w,
+      match: w.match, resumed: w.resumed, spectator: w.spectator, welcome: w,
     };
     this.welcomeValue = ev;
     try {
@@ -600,7 +652,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
 
   private onDelta(d: { ackPlayers: readonly number[]; ackSeqs: readonly number[] }, apply: (m: M) => void): void {
     if (!this.mirrorValue) return;
-    if (d.ackPlayers.length === d.ackSeqs.length) {
+    if (d.ackPlayers.length === d.ackSeqs.length && !this.welcomeValue?.spectator) {
       const me = this.welcomeValue?.playerId;
       for (let i = 0; i < d.ackPlayers.length; i++) {
         if (d.ackPlayers[i] === me) this.setAck(d.ackSeqs[i]!);
@@ -704,6 +756,10 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       this.finish("resume_expired", code, error);
       return;
     }
+    if (ec === ErrorCode.SPECTATORS_FULL) {
+      this.finish("spectators_full", code, error);
+      return;
+    }
     if (this.phase === "joining") {
       // The first join failed: the game decides what to do.
       this.finish(error ? "error" : "network", code, error ?? new TickwireError(`the connection closed before the join was answered (${code})`));
@@ -713,7 +769,9 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
       this.finish("going_away", code, error);
       return;
     }
-    const canRetry = retryable && this.reconnectOpts !== undefined && this.token !== undefined;
+    // A player takes its seat back with the token; a spectator has none and
+    // joins again as a spectator (with the same ticket, while it is valid).
+    const canRetry = retryable && this.reconnectOpts !== undefined && (this.token !== undefined || this.spectator);
     if (this.phase === "open") {
       this.emit("disconnected", { code, reason, ...(error ? { error } : {}), reconnecting: canRetry });
     }

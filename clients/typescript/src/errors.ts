@@ -57,6 +57,18 @@ export class ServerError extends TickwireError {
   }
 }
 
+/**
+ * A spectator connection (`spectate: true`) was asked to send what only a
+ * player may: an input, a game message or a chat line. Nothing was sent.
+ * `code` and `codeName` are those of the server's own answer to such a frame
+ * (`Error{SPECTATOR}`, a `serverError` event), so one check covers both.
+ */
+export class SpectatorError extends TickwireError {
+  override name = "SpectatorError";
+  readonly code = ErrorCode.SPECTATOR;
+  readonly codeName = "SPECTATOR";
+}
+
 /** A frame from the server that this SDK cannot apply (a bug or a corruption; never silent). */
 export class ProtocolError extends TickwireError {
   override name = "ProtocolError";
@@ -76,6 +88,8 @@ export type CloseReason =
   | "replaced"
   /** The seat is gone (RESUME_EXPIRED): join again as a new player. */
   | "resume_expired"
+  /** The room has as many spectators as the server takes (SPECTATORS_FULL, 4019): never reconnect on your own. */
+  | "spectators_full"
   /** The server refused or ended the session with another error code (see `error`). */
   | "error"
   /** The connection dropped and reconnecting failed (or is turned off). */

@@ -10,7 +10,7 @@ export type {
   LobbyOptions, CallOptions, Member, PartyMember, Consent, QueueRequest, Seat, Assignment, TicketStatus, MatchTicket, Room, RoomState,
   RoomFilter, Mode, NodeInfo, Board, Entry, Season, TicketClaims,
 } from "./lobby.js";
-export { TickwireError, LobbyError, ServerError, ProtocolError, describeClose, errorCodeName } from "./errors.js";
+export { TickwireError, LobbyError, ServerError, SpectatorError, ProtocolError, describeClose, errorCodeName } from "./errors.js";
 export type { CloseReason } from "./errors.js";
 export { MirrorError, toSafeNumber } from "./mirror.js";
 export type { StateMirror, MirrorFactory, MirrorFault, MirrorChanges } from "./mirror.js";

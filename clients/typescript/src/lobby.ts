@@ -30,7 +30,7 @@ export interface Consent {
   expires_at: number;
 }
 
-/** A seat in a room: connect to `address` with `join_ticket` (see seatOptions). */
+/** A seat in a room: connect to `address` with `join_ticket` (see seatOptions); also a spectator's ticket (Lobby.spectate). */
 export interface Seat {
   room_id: string;
   node: string;
@@ -230,6 +230,20 @@ export class Lobby {
   /** A seat in a public room. */
   joinRoom(roomId: string, player: Member, o?: CallOptions): Promise<Seat> {
     return this.call("POST", `/v1/rooms/${enc(roomId)}/join`, player, o);
+  }
+
+  /**
+   * A spectator ticket for a room: connect with
+   * `{ ...seatOptions(ticket), spectate: true }` to watch it without a seat
+   * (PROTOCOL.md, "Spectators"). A private room needs the lobby's `apiKey`
+   * (LobbyError `private_room`, 403, without it); with verified identity a
+   * `token` or the API key, as for a join. LobbyError `not_found` (404) for
+   * no such room, `match_ended` (409) for one that has ended. The ticket
+   * expires (`expires_at`) as a seat's does; a spectator's reconnects use it
+   * again until then.
+   */
+  spectate(roomId: string, o?: CallOptions): Promise<Seat> {
+    return this.call("POST", `/v1/rooms/${enc(roomId)}/spectate`, undefined, o);
   }
 
   /** A seat in the room with this join code (private rooms). */

@@ -433,8 +433,9 @@ test("a game message reaches the server as a GameMessage: the arena, which takes
 
 /**
  * A server of our own on loopback that answers a join with the given frames,
- * for what tickwire serve's games never send (a bad schema) or do not send
- * yet (game events: none of the shipped games sends any).
+ * for what tickwire serve's games never send (a bad schema, a score past
+ * 2^53) or send only to one player at a time (game events: games.test.ts
+ * plays connect4's refusals against the real server).
  */
 async function scriptedServer(
   frames: MessageInitShape<typeof pb.ServerFrameSchema>[],

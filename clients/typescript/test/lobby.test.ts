@@ -2,9 +2,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Connection, Lobby, seatOptions } from "../src/index.js";
+import { Connection, Lobby, ServerError, seatOptions, type SchemaMirror } from "../src/index.js";
 import { API_KEY, freePort, startServer, type TestServer } from "./server.js";
-import { lobbyError } from "./util.js";
+import { lobbyError, recordStates, sameStates, states, waitFor } from "./util.js";
 
 let srv: TestServer;
 let lobby: Lobby;
@@ -71,6 +71,63 @@ test("private rooms: joined by code only; errors carry the stable code and statu
   e = await lobbyError(lobby.joinByCode(room.code, { player_id: "bad id with spaces" }));
   assert.equal(e.code, "bad_request");
   assert.equal(e.status, 400);
+});
+
+test("spectate: a lobby spectator ticket watches a room as a spectator, the player's state to the tick", async () => {
+  const room = await lobby.createRoom({ mode: "arena" });
+  const seat = await lobby.joinRoom(room.room_id, { player_id: "sp-player", name: "Player" });
+  const player = new Connection<SchemaMirror>(seatOptions(seat));
+  open.push(player);
+  const pw = await player.connect();
+  const ticket = await lobby.spectate(room.room_id);
+  assert.equal(ticket.room_id, room.room_id);
+  assert.equal(ticket.address, seat.address);
+  assert.ok(ticket.join_ticket);
+  assert.ok(ticket.expires_at > Date.now() / 1000);
+  const spec = new Connection<SchemaMirror>({ ...seatOptions(ticket), spectate: true });
+  open.push(spec);
+  const seenP = recordStates(player), seenS = recordStates(spec);
+  const w = await spec.connect();
+  assert.equal(w.spectator, true);
+  assert.equal(spec.spectator, true);
+  assert.equal(w.playerId, 0);
+  player.sendInput({ dx: -1, dy: 1 });
+  await states(spec, 30);
+  await states(player, 2);
+  assert.ok(sameStates(seenP, seenS) >= 25);
+  assert.equal(spec.stats.checksumMismatches, 0);
+  assert.deepEqual(spec.mirror!.players.map((p) => p.id), [pw.playerId]);
+});
+
+test("spectate: a spectator ticket takes no seat and a seat ticket cannot spectate; missing and private rooms are LobbyErrors", async () => {
+  const room = await lobby.createRoom({ mode: "arena" });
+  const seat = await lobby.joinRoom(room.room_id, { player_id: "sp-owner" });
+  await play(seat);
+  const ticket = await lobby.spectate(room.room_id);
+  const seated = new Connection({ ...seatOptions(ticket), reconnect: false });
+  open.push(seated);
+  await assert.rejects(seated.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "UNAUTHORIZED" && /spectator ticket/.test(e.message));
+  const other = await lobby.joinRoom(room.room_id, { player_id: "sp-other" });
+  const watching = new Connection({ ...seatOptions(other), spectate: true, reconnect: false });
+  open.push(watching);
+  await assert.rejects(watching.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "UNAUTHORIZED" && /seat ticket/.test(e.message));
+
+  const nf = await lobbyError(lobby.spectate("no-such-room"));
+  assert.equal(nf.status, 404);
+  assert.equal(nf.code, "not_found");
+
+  // A private room: only the API key (an operator's monitor) may watch it.
+  const priv = await lobby.createRoom({ mode: "arena", private: true });
+  await play(await lobby.joinByCode(priv.code!, { player_id: "sp-private" }));
+  const denied = await lobbyError(lobby.spectate(priv.room_id));
+  assert.equal(denied.status, 403);
+  assert.equal(denied.code, "private_room");
+  const admin = new Lobby({ baseUrl: srv.http, apiKey: API_KEY });
+  const monitor = new Connection<SchemaMirror>({ ...seatOptions(await admin.spectate(priv.room_id)), spectate: true });
+  open.push(monitor);
+  assert.equal((await monitor.connect()).spectator, true);
+  await waitFor(monitor, "state", (e) => e.mirror.players.length === 1, 15000, "the private room's player");
+  assert.equal(monitor.stats.checksumMismatches, 0);
 });
 
 test("matchmaking: two players queue, the long-poll returns their match, both play it", async () => {

@@ -277,6 +277,7 @@ test("schema: a field declared twice or past mask bit 63 is refused, naming it",
 test("close codes map to error codes and to whether a resume may follow", () => {
   assert.deepEqual(describeClose(4015), { errorCode: ErrorCode.REPLACED, retryable: false });
   assert.deepEqual(describeClose(4014), { errorCode: ErrorCode.RESUME_EXPIRED, retryable: false });
+  assert.deepEqual(describeClose(4019), { errorCode: ErrorCode.SPECTATORS_FULL, retryable: false });
   assert.deepEqual(describeClose(4008), { errorCode: ErrorCode.SLOW_CONSUMER, retryable: true });
   assert.deepEqual(describeClose(1006), { retryable: true });
   assert.deepEqual(describeClose(1000), { retryable: false });

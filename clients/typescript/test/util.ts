@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { LobbyError, type Connection, type ConnectionEvents } from "../src/index.js";
 import type { StateMirror } from "../src/mirror.js";
+import type { SchemaMirror } from "../src/schemamirror.js";
 
 /** Resolves with the first `type` event for which `pred` holds; rejects after `ms` with `what`. */
 export function waitFor<M extends StateMirror, K extends keyof ConnectionEvents<M>>(
@@ -47,4 +48,33 @@ export async function lobbyError(p: Promise<unknown>): Promise<LobbyError> {
     return e;
   }
   assert.fail("the call succeeded");
+}
+
+/** Everything a mirror holds, as one string: room fields, entities and players with their fields and scores. */
+export function stateText(m: SchemaMirror): string {
+  return JSON.stringify({
+    phase: m.phase,
+    room: m.room.fields(),
+    entities: m.entities.map((e) => [e.id, e.kindName, e.fields()]),
+    players: m.players.map((p) => [p.id, p.name, p.entityId, p.score, p.fields()]),
+  });
+}
+
+/** Records the connection's whole state at every tick it reaches from now on. */
+export function recordStates(conn: Connection<SchemaMirror>): Map<number, string> {
+  const seen = new Map<number, string>();
+  conn.on("state", ({ tick, mirror }) => seen.set(tick, stateText(mirror)));
+  return seen;
+}
+
+/** Asserts two recordings agree on every tick both reached; returns how many ticks that was. */
+export function sameStates(a: Map<number, string>, b: Map<number, string>): number {
+  let common = 0;
+  for (const [tick, s] of a) {
+    const other = b.get(tick);
+    if (other === undefined) continue;
+    assert.equal(other, s, `the states at tick ${tick} differ`);
+    common++;
+  }
+  return common;
 }
