@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// pageScreenshot, when set, is where TestPageInChromium writes a PNG of the
+// page playing a room (README's docs/page.png comes from
+// `go test ./cmd/tickwire -run TestPageInChromium -page-screenshot ../../docs/page.png`).
+var pageScreenshot = flag.String("page-screenshot", "", "write a screenshot of the page playing a room to this file")
+
+// chromium is Debian's chromium, which scripts/test.sh installs.
+const chromium = "/usr/bin/chromium"
+
+// roomDebug is what the page's window.tickwire.room() reports.
+type roomDebug struct {
+	Room      string                  `json:"room"`
+	Connected bool                    `json:"connected"`
+	Spectator bool                    `json:"spectator"`
+	PlayerID  int                     `json:"playerId"`
+	Tick      uint64                  `json:"tick"`
+	Entities  int                     `json:"entities"`
+	Players   []string                `json:"players"`
+	Drawn     int                     `json:"drawn"`
+	Me        *struct{ X, Y float64 } `json:"me"`
+	Stats     map[string]float64      `json:"stats"`
+	Checksums map[string]uint32       `json:"checksums"`
+	Closed    string                  `json:"closed"`
+	Error     string                  `json:"error"`
+}
+
+// TestPageInChromium opens the page tickwire serve shows at / in a real
+// headless Chromium, the way a newcomer would: it plays a room that two of
+// our bots play in, draws it, verifies every frame, moves with the keyboard;
+// a second tab watches the same room as a spectator and holds the very same
+// state; closing the playing tab ends its seat as a drop, held for the
+// rejoin grace and then freed.
+func TestPageInChromium(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no browser at %s (scripts/test.sh installs Debian's chromium): %v", chromium, err)
+	}
+	const grace = 3 * time.Second
+	tn := startNode(t, "arena:16:2m", netcode.Config{AllowSameOrigin: true, RejoinGrace: grace})
+	base := "http" + strings.TrimPrefix(tn.url, "ws")
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lob.CloseIdleConnections()
+	room, err := lob.CreateRoom(t.Context(), "arena", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := playBots(t, lob, room.RoomID, 2)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		// Nothing but the page: no update checks, sync or other calls out.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	// The first tab holds the browser open; the player and the spectator
+	// get tabs of their own, so closing one closes only that tab.
+	browser, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start %s: %v", chromium, err)
+	}
+
+	// The room list shows the room with its two players.
+	player, closePlayer := chromedp.NewContext(browser)
+	defer closePlayer()
+	playLink := chromedp.CSS(`a[href="#/play/` + room.RoomID + `"]`)
+	if err := chromedp.Do(player, chromedp.EmulateViewport(1280, 980), chromedp.Navigate(base+"/#/rooms"), chromedp.WaitVisible(playLink)); err != nil {
+		t.Fatalf("the room list: %v", err)
+	}
+	listed, err := chromedp.Run(player, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatalf("the room list: %v", err)
+	}
+	if !strings.Contains(listed, room.RoomID) || !strings.Contains(listed, "2/16") {
+		t.Fatalf("the room list reads %q; want room %s with 2/16 players", listed, room.RoomID)
+	}
+
+	// Play: the page joins through the lobby, draws, and verifies frames.
+	if err := chromedp.Do(player, chromedp.Click(playLink)); err != nil {
+		t.Fatal(err)
+	}
+	me := waitRoom(t, player, "playing", func(d roomDebug) bool {
+		return d.Connected && d.Me != nil && d.Stats["framesVerified"] >= 60 && d.Drawn >= 3
+	})
+	if me.Spectator || me.PlayerID == 0 || len(me.Players) != 3 {
+		t.Fatalf("playing: %+v; want a seat among 3 players", me)
+	}
+	if ink, err := chromedp.Run(player, chromedp.Evaluate[int](`window.tickwire.ink()`)); err != nil || ink < 500 {
+		t.Fatalf("the canvas has %d non-background pixels (%v); want the room drawn", ink, err)
+	}
+
+	// The keyboard moves the player: hold D (east), then W (north).
+	for _, key := range []struct {
+		code, key string
+		vk        int64
+		moved     func(from, to struct{ X, Y float64 }) bool
+	}{
+		{"KeyD", "d", 68, func(a, b struct{ X, Y float64 }) bool { return b.X > a.X+1 }},
+		{"KeyW", "w", 87, func(a, b struct{ X, Y float64 }) bool { return b.Y > a.Y+1 }},
+	} {
+		from := *waitRoom(t, player, "before "+key.code, func(d roomDebug) bool { return d.Me != nil }).Me
+		if err := chromedp.Do(player, keyEvent(input.DispatchKeyEventTypeKeyDown, key.code, key.key, key.vk)); err != nil {
+			t.Fatal(err)
+		}
+		to := waitRoom(t, player, "holding "+key.code, func(d roomDebug) bool { return d.Me != nil && key.moved(from, *d.Me) })
+		if err := chromedp.Do(player, keyEvent(input.DispatchKeyEventTypeKeyUp, key.code, key.key, key.vk)); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s moved the player from (%.1f, %.1f) to (%.1f, %.1f)", key.code, from.X, from.Y, to.Me.X, to.Me.Y)
+	}
+
+	// A spectator in another tab sees the same state: at every tick both
+	// tabs verified, and at the bot's own tick, the checksums agree.
+	watcher, closeWatcher := chromedp.NewContext(browser)
+	defer closeWatcher()
+	if err := chromedp.Do(watcher, chromedp.Navigate(base+"/#/watch/"+room.RoomID)); err != nil {
+		t.Fatal(err)
+	}
+	w := waitRoom(t, watcher, "watching", func(d roomDebug) bool {
+		return d.Connected && d.Stats["framesVerified"] >= 40 && d.Drawn >= 3
+	})
+	if !w.Spectator || w.PlayerID != 0 || len(w.Players) != 3 {
+		t.Fatalf("watching: %+v; want a spectator without a seat seeing 3 players", w)
+	}
+	p := readRoom(t, player)
+	botState := bot.State()
+	common := 0
+	for tick, sum := range w.Checksums {
+		if ps, ok := p.Checksums[tick]; ok {
+			common++
+			if ps != sum {
+				t.Errorf("tick %s: the spectator's checksum %08x, the player's %08x", tick, sum, ps)
+			}
+		}
+	}
+	if common < 20 {
+		t.Errorf("the spectator and the player verified %d ticks in common; want at least 20", common)
+	}
+	if sum, ok := p.Checksums[fmt.Sprint(botState.Tick)]; ok && sum != botState.Checksum {
+		t.Errorf("tick %d: the page's checksum %08x, the bot's %08x", botState.Tick, sum, botState.Checksum)
+	}
+	for name, d := range map[string]roomDebug{"player": p, "spectator": w} {
+		if d.Stats["checksumMismatches"] != 0 || d.Stats["resyncs"] != 0 {
+			t.Errorf("%s tab: %v checksum mismatches and %v resyncs; want 0", name, d.Stats["checksumMismatches"], d.Stats["resyncs"])
+		}
+	}
+	if *pageScreenshot != "" {
+		png, err := chromedp.Run(player, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*pageScreenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Closing the playing tab is a drop: the seat is held for the grace,
+	// then freed; the spectator sees the player leave.
+	held0, expired0 := tn.node.game.Stats().SeatsHeld, tn.node.game.Stats().SeatsExpired
+	closePlayer()
+	waitFor(t, 10*time.Second, "the closed tab's seat held", func() bool { return tn.node.game.Stats().SeatsHeld == held0+1 })
+	if n := roomPlayers(tn, room.RoomID); n != 3 {
+		t.Errorf("while the seat is held the room has %d players; want 3", n)
+	}
+	waitFor(t, grace+10*time.Second, "the held seat freed after the grace", func() bool { return tn.node.game.Stats().SeatsExpired == expired0+1 })
+	waitRoom(t, watcher, "the spectator sees the player gone", func(d roomDebug) bool { return len(d.Players) == 2 })
+	if d := readRoom(t, watcher); d.Stats["checksumMismatches"] != 0 || d.Stats["resyncs"] != 0 {
+		t.Errorf("spectator after the drop: %v mismatches, %v resyncs; want 0", d.Stats["checksumMismatches"], d.Stats["resyncs"])
+	}
+}
+
+// playBots seats n bots in a room through the lobby and keeps them moving
+// until the test ends; it returns the first.
+func playBots(t *testing.T, lob *bots.Lobby, roomID string, n int) *bots.Client {
+	t.Helper()
+	var first *bots.Client
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := range n {
+		id := fmt.Sprintf("bot%d", i)
+		seat, err := lob.JoinRoom(t.Context(), roomID, id, "Bot "+fmt.Sprint(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := dialBot(t, bots.Config{URL: seat.URL, RoomID: seat.RoomID, Name: "Bot " + fmt.Sprint(i), Ticket: seat.Ticket, Account: id, Behaviour: bots.NewRandom(uint64(i + 1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = c
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-c.Done():
+					return
+				case now := <-tick.C:
+					_ = c.Act(now)
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	return first
+}
+
+func readRoom(t *testing.T, tab context.Context) roomDebug {
+	t.Helper()
+	d, err := chromedp.Run(tab, chromedp.Evaluate[*roomDebug](`window.tickwire.room() ?? null`))
+	if err != nil {
+		t.Fatalf("read the page's room: %v", err)
+	}
+	if d == nil {
+		return roomDebug{}
+	}
+	return *d
+}
+
+// waitRoom polls the page's room until ok holds, for at most 30 s.
+func waitRoom(t *testing.T, tab context.Context, what string, ok func(roomDebug) bool) roomDebug {
+	t.Helper()
+	var last roomDebug
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if last = readRoom(t, tab); ok(last) {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lastError, _ := chromedp.Run(tab, chromedp.Evaluate[string](`window.tickwire.lastError`))
+	t.Fatalf("%s: the page never got there; last it reported %+v (page error %q)", what, last, lastError)
+	return last
+}
+
+// keyEvent presses (keyDown) or releases (keyUp) one key, as a keyboard would.
+func keyEvent(typ input.DispatchKeyEventType, code, key string, vk int64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ, Code: code, Key: key, WindowsVirtualKeyCode: vk, NativeVirtualKeyCode: vk})
+		return err
+	})
+}
+
+func roomPlayers(tn *testNode, id string) int {
+	for _, r := range tn.node.game.Rooms() {
+		if r.ID == id {
+			return r.Players
+		}
+	}
+	return -1
+}
