@@ -97,3 +97,38 @@ func TestOriginPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestSameOrigin: the page this server served may open its socket (with
+// --web, whatever the allowlist says) only when its Origin names the very
+// host and port the request was sent to.
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin, host string
+		want         bool
+	}{
+		{"http://127.0.0.1:7350", "127.0.0.1:7350", true},
+		{"http://localhost:7350", "LOCALHOST:7350", true},
+		{"http://game.example.com", "game.example.com", true},
+		{"http://game.example.com", "game.example.com:80", true},
+		{"https://game.example.com", "game.example.com:443", true},
+		{"https://game.example.com", "game.example.com", true}, // TLS ended at a proxy that kept the Host
+		{"http://[::1]:7350", "[::1]:7350", true},
+		{"http://127.0.0.1:7351", "127.0.0.1:7350", false}, // another port is another origin
+		{"http://game.example.com:8080", "game.example.com", false},
+		{"https://game.example.com", "game.example.com:80", false},
+		{"http://evil.example.com", "game.example.com", false},
+		{"http://game.example.com.evil.net", "game.example.com", false},
+		{"http://localhost:7350", "127.0.0.1:7350", false}, // a name is not its address
+		{"http://127.0.0.1:7350", "localhost:7350", false},
+		{"null", "127.0.0.1:7350", false}, // a sandboxed frame or a file: page
+		{"", "127.0.0.1:7350", false},
+		{"file://", "127.0.0.1:7350", false},
+		{"chrome-extension://abc", "abc", false},
+		{"http://127.0.0.1:7350", "", false},
+		{"http://127.0.0.1:7350/path", "127.0.0.1:7350", false}, // not an origin
+	} {
+		if got := sameOrigin(tc.origin, tc.host); got != tc.want {
+			t.Errorf("sameOrigin(%q, %q) = %v, want %v", tc.origin, tc.host, got, tc.want)
+		}
+	}
+}

@@ -67,28 +67,7 @@ func TestPageInChromium(t *testing.T) {
 	}
 	bot := playBots(t, lob, room.RoomID, 2)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		// Nothing but the page: no update checks, sync or other calls out.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	// The first tab holds the browser open; the player and the spectator
-	// get tabs of their own, so closing one closes only that tab.
-	browser, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
+	browser := startChromium(t)
 
 	// The room list shows the room with its two players.
 	player, closePlayer := chromedp.NewContext(browser)
@@ -197,6 +176,93 @@ func TestPageInChromium(t *testing.T) {
 	if d := readRoom(t, watcher); d.Stats["checksumMismatches"] != 0 || d.Stats["resyncs"] != 0 {
 		t.Errorf("spectator after the drop: %v mismatches, %v resyncs; want 0", d.Stats["checksumMismatches"], d.Stats["resyncs"])
 	}
+}
+
+// startChromium starts a headless Chromium for the test and returns the
+// context of its first tab, which holds the browser open: give each page a
+// tab of its own (chromedp.NewContext of it), so closing one closes only
+// that tab.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		// Nothing but the page: no update checks, sync or other calls out.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start %s: %v", chromium, err)
+	}
+	return browser
+}
+
+// TestPageQuickPlayAndLeaderboards: two visitors, each in a browser context
+// of their own (their own storage, so their own player id), press Quick play
+// on a two-player mode; matchmaking puts them in one room, they play it to
+// its end, and the leaderboards view then lists them both.
+func TestPageQuickPlayAndLeaderboards(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no browser at %s (scripts/test.sh installs Debian's chromium): %v", chromium, err)
+	}
+	tn := startNode(t, "duel:2:3s", netcode.Config{AllowSameOrigin: true})
+	base := "http" + strings.TrimPrefix(tn.url, "ws")
+	browser := startChromium(t)
+	var tabs []context.Context
+	for range 2 {
+		tab, closeTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		t.Cleanup(closeTab)
+		if err := chromedp.Do(tab,
+			chromedp.Navigate(base+"/#/rooms"),
+			chromedp.WaitReady(chromedp.CSS(`#mode option[value="duel"]`)),
+			chromedp.SetValue(chromedp.CSS("#mode"), "duel"),
+			chromedp.Click(chromedp.CSS("#quick button")),
+		); err != nil {
+			t.Fatalf("quick play: %v", err)
+		}
+		tabs = append(tabs, tab)
+	}
+	var names []string
+	var rooms []string
+	for i, tab := range tabs {
+		d := waitRoom(t, tab, fmt.Sprintf("visitor %d matched and playing", i), func(d roomDebug) bool {
+			return d.Connected && len(d.Players) == 2 && d.Stats["framesVerified"] >= 10
+		})
+		rooms = append(rooms, d.Room)
+		name, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("name").value`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	if rooms[0] != rooms[1] || names[0] == names[1] {
+		t.Fatalf("the visitors %q were matched into rooms %q; want one room for two different players", names, rooms)
+	}
+	for i, tab := range tabs {
+		d := waitRoom(t, tab, fmt.Sprintf("visitor %d sees the match end", i), func(d roomDebug) bool { return d.Closed != "" })
+		if d.Closed != "match_ended" || d.Stats["checksumMismatches"] != 0 {
+			t.Fatalf("visitor %d: closed %q with %v mismatches; want match_ended and 0", i, d.Closed, d.Stats["checksumMismatches"])
+		}
+	}
+	if err := chromedp.Do(tabs[0], chromedp.Navigate(base+"/#/leaderboards")); err != nil {
+		t.Fatal(err)
+	}
+	var board string
+	waitFor(t, 20*time.Second, "both visitors on the leaderboard", func() bool {
+		var err error
+		board, err = chromedp.Run(tabs[0], chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+		return err == nil && strings.Contains(board, names[0]) && strings.Contains(board, names[1])
+	})
 }
 
 // playBots seats n bots in a room through the lobby and keeps them moving
