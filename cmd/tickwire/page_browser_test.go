@@ -163,6 +163,23 @@ func TestPageInChromium(t *testing.T) {
 		}
 	}
 
+	// The monitor lists the room with its players and spectator, live, and
+	// a click on its row watches it.
+	monitor, closeMonitor := chromedp.NewContext(browser)
+	defer closeMonitor()
+	if err := chromedp.Do(monitor, chromedp.Navigate(base+"/#/monitor"), chromedp.WaitVisible(chromedp.CSS("tr.link"))); err != nil {
+		t.Fatalf("the monitor: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the monitor's row of the room", func() bool {
+		row, err := chromedp.Run(monitor, chromedp.Text(chromedp.CSS("tr.link")))
+		return err == nil && strings.Contains(row, room.RoomID) && strings.Contains(row, "3/16") && strings.Contains(row, "running")
+	})
+	if err := chromedp.Do(monitor, chromedp.Click(chromedp.CSS("tr.link"))); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(t, monitor, "watching from the monitor", func(d roomDebug) bool { return d.Spectator && d.Room == room.RoomID && d.Stats["framesVerified"] >= 5 })
+	closeMonitor()
+
 	// Closing the playing tab is a drop: the seat is held for the grace,
 	// then freed; the spectator sees the player leave.
 	held0, expired0 := tn.node.game.Stats().SeatsHeld, tn.node.game.Stats().SeatsExpired
