@@ -1,6 +1,8 @@
 package netcode
 
 import (
+	"bytes"
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -8,6 +10,7 @@ import (
 	"github.com/tickwire/tickwire/bots"
 	"github.com/tickwire/tickwire/game"
 	"github.com/tickwire/tickwire/game/arena"
+	"github.com/tickwire/tickwire/internal/wsframe"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -327,4 +330,48 @@ func BenchmarkEncodeDelta16Fields3D(b *testing.B) {
 		n = len(e.encodeDelta(s0, s1))
 	}
 	b.ReportMetric(float64(n), "bytes/frame")
+}
+
+// TestFrameRecorderEncodesWhatClientsDecode: the recorder's delta of two
+// recorded arena ticks is the delta the room's encoder writes, and its
+// deflated form inflates back to it.
+func TestFrameRecorderEncodesWhatClientsDecode(t *testing.T) {
+	g := arena.New(arena.Config{})
+	sim := newSim(g, game.Rules{}, 1)
+	for range 4 {
+		if _, err := sim.AddPlayer("p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := NewFrameRecorder(g.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b roomState
+	for tick := uint64(1); tick <= 3; tick++ {
+		sim.Advance(tick, nil)
+		rec.Record(sim)
+		a, b = b, a
+		b.capture(sim)
+	}
+	want := append([]byte(nil), newEncoder(newCodec(g.Schema())).encodeDelta(&a, &b)...)
+	got := append([]byte(nil), rec.Delta(2)...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("recorder's delta %x, room encoder's %x", got, want)
+	}
+	z := rec.Deflate(got, 1)
+	if len(z) >= len(got) {
+		t.Fatalf("deflated %d bytes of %d: the arena's delta should shrink", len(z), len(got))
+	}
+	plain, err := wsframe.Inflate(nil, z, 1<<20)
+	if err != nil || !bytes.Equal(plain, got) {
+		t.Fatalf("inflate: %v; equal %v", err, bytes.Equal(plain, got))
+	}
+	bad := game.NewSchema()
+	k := bad.Kind("tank")
+	k.Int("hp")
+	k.Bool("hp")
+	if _, err := NewFrameRecorder(bad); err == nil || !errors.Is(err, game.ErrSchema) {
+		t.Errorf("a field declared twice: %v, want a schema error", err)
+	}
 }

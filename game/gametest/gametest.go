@@ -1,6 +1,7 @@
 // Package gametest helps a game developer test and measure a [game.Game]
 // outside a server: [Bench] measures what one tick of the game costs the
-// room (stepping it, and the state checksum every frame carries), and
+// room (stepping it, the state checksum every frame carries, and encoding
+// its frame with the room's own encoder), and
 // [Replay] (in a test, [Deterministic]) checks that the game replays the
 // same match from the same seed and inputs, which a room's reproducibility
 // and every client's checksum rely on. docs/GAMES.md walks through a whole
@@ -12,10 +13,12 @@
 package gametest
 
 import (
+	"compress/flate"
 	"fmt"
 	"testing"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/netcode"
 )
 
 // Config describes the match to drive. Only Game is required.
@@ -104,10 +107,13 @@ func (m *match) advance() bool {
 	return m.sim.AdvanceWith(m.tick, m.inputs, m.msgs)
 }
 
-// Bench measures one tick of the game in two parts, as sub-benchmarks:
+// Bench measures one tick of the game in three parts, as sub-benchmarks:
 // "step" (the inputs and messages applied and the game stepped:
-// Sim.AdvanceWith) and "checksum" (World.Checksum over the whole state,
-// which the room computes once per tick). Both report allocations; "step"
+// Sim.AdvanceWith), "checksum" (World.Checksum over the whole state,
+// which the room computes once per tick) and "encode" (the tick's delta
+// frame encoded and compressed as the room does it, once per tick for all
+// its clients, over encodeTicks recorded ticks in turn; it reports the
+// frame's bytes raw and as a permessage-deflate client gets them). All report allocations; "step"
 // also reports the state's size, entities and values (every declared
 // number and text of every record), averaged over the ticks measured, and
 // what a delta would carry: the values that changed per tick (of entities
@@ -167,6 +173,60 @@ func Bench(b *testing.B, cfg Config) {
 		}
 		_ = sum
 	})
+	b.Run("encode", func(b *testing.B) {
+		rec, frames := recordFrames(b, cfg)
+		rec.Deflate(rec.Delta(frames[0]), flate.BestSpeed) // builds the shared compressor, as a running room has
+		b.ReportAllocs()
+		var raw, zipped, n float64
+		for i := 0; b.Loop(); i++ {
+			f := rec.Delta(frames[i%len(frames)])
+			z := rec.Deflate(f, flate.BestSpeed)
+			raw, zipped, n = raw+float64(len(f)), zipped+float64(len(z)), n+1
+		}
+		b.ReportMetric(raw/n, "bytes/frame")
+		b.ReportMetric(zipped/n, "deflated/frame")
+	})
+}
+
+// encodeTicks is how many consecutive ticks "encode" records and encodes in
+// turn.
+const encodeTicks = 128
+
+// recordFrames plays ticks after the warmup, recording each state as a room
+// does, until it has encodeTicks frames: the indexes of the recorded states
+// whose previous state is the tick before in the same match (a match that
+// ends is set up again, and no frame spans two matches).
+func recordFrames(b *testing.B, cfg Config) (*netcode.FrameRecorder, []int) {
+	m, err := newMatch(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := netcode.NewFrameRecorder(m.sim.World().Schema())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range cfg.Warmup {
+		if m.advance() {
+			break
+		}
+	}
+	var frames []int
+	fresh := true // the next state recorded starts a match
+	for len(frames) < encodeTicks {
+		if m.advance() {
+			if m, err = newMatch(cfg); err != nil {
+				b.Fatal(err)
+			}
+			fresh = true
+			continue
+		}
+		rec.Record(m.sim)
+		if !fresh {
+			frames = append(frames, rec.Ticks()-1)
+		}
+		fresh = false
+	}
+	return rec, frames
 }
 
 // churnTicks is how many ticks churn watches.
