@@ -1,6 +1,9 @@
 package game
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Refusal is a game's answer to a join it refuses. The client gets it as a
 // JOIN_REFUSED error whose reason is Code and whose message is Message.
@@ -91,13 +94,39 @@ type Event struct {
 	Message
 }
 
+// The limits on what a game sends in one tick, so that no game builds frames
+// its clients refuse or that crowd out the state: each event's Data, the
+// events of one tick, and all their Data together.
+const (
+	MaxEventSize      = 16 << 10
+	MaxTickEvents     = 256
+	MaxTickEventBytes = 256 << 10
+)
+
+// ErrEvent is what [World.Send] wraps when it refuses an event.
+var ErrEvent = errors.New("event refused")
+
 // Send sends a game message to the given players, or to every player when
 // none is given. Events go out with this tick's frame, after it, in the order
 // they were sent; a client that has fallen behind and is caught up later
-// does not get the events of the frames it missed. The game must not change
-// Data afterwards.
-func (w *World) Send(m Message, to ...PlayerID) {
+// does not get the events of the frames it missed (keep in the state what
+// must survive a resync). The game must not change Data afterwards. Send
+// refuses, with an error wrapping [ErrEvent] and nothing sent, op 0 (op codes
+// start at 1) and an event over the limits above.
+func (w *World) Send(m Message, to ...PlayerID) error {
+	switch {
+	case m.Op == 0:
+		return fmt.Errorf("send event: op 0 is reserved (op codes start at 1): %w", ErrEvent)
+	case len(m.Data) > MaxEventSize:
+		return fmt.Errorf("send event op %d: %d bytes, over MaxEventSize (%d): %w", m.Op, len(m.Data), MaxEventSize, ErrEvent)
+	case len(w.events) >= MaxTickEvents:
+		return fmt.Errorf("send event op %d: tick %d already sent MaxTickEvents (%d): %w", m.Op, w.tick, MaxTickEvents, ErrEvent)
+	case w.eventBytes+len(m.Data) > MaxTickEventBytes:
+		return fmt.Errorf("send event op %d: tick %d's events would carry over MaxTickEventBytes (%d): %w", m.Op, w.tick, MaxTickEventBytes, ErrEvent)
+	}
 	w.events = append(w.events, Event{To: to, Message: m})
+	w.eventBytes += len(m.Data)
+	return nil
 }
 
 // Events returns the events sent during this tick, in order, for the room's

@@ -205,3 +205,44 @@ func TestSimKeepsOnlyTheLastTicksEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestSendRefusesEventsOverTheLimits: op 0, an event over MaxEventSize, the
+// event past MaxTickEvents and the bytes past MaxTickEventBytes are refused
+// with ErrEvent and not sent; the next tick starts with fresh limits.
+func TestSendRefusesEventsOverTheLimits(t *testing.T) {
+	s, err := NewSim(newDots(), Rules{MaxPlayers: 2, MinPlayers: 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.World()
+	refused := func(what string, m Message) {
+		t.Helper()
+		n := len(w.Events())
+		if err := w.Send(m); !errors.Is(err, ErrEvent) || len(w.Events()) != n {
+			t.Errorf("%s: %v with %d events after, want ErrEvent and none sent", what, err, len(w.Events())-n)
+		}
+	}
+	s.Advance(1, nil)
+	refused("op 0", Message{Op: 0})
+	refused("over MaxEventSize", Message{Op: 1, Data: make([]byte, MaxEventSize+1)})
+	if err := w.Send(Message{Op: 1, Data: make([]byte, MaxEventSize)}); err != nil {
+		t.Fatalf("an event of exactly MaxEventSize: %v", err)
+	}
+	for len(w.Events()) < MaxTickEvents {
+		if err := w.Send(Message{Op: 1, Data: []byte("x")}); err != nil {
+			t.Fatalf("event %d of a tick: %v", len(w.Events())+1, err)
+		}
+	}
+	refused("past MaxTickEvents", Message{Op: 1})
+
+	s.Advance(2, nil)
+	for range MaxTickEventBytes / MaxEventSize {
+		if err := w.Send(Message{Op: 1, Data: make([]byte, MaxEventSize)}); err != nil {
+			t.Fatalf("a fresh tick, %d events of %d bytes: %v", len(w.Events())+1, MaxEventSize, err)
+		}
+	}
+	refused("past MaxTickEventBytes", Message{Op: 1, Data: []byte("x")})
+	if err := w.Send(Message{Op: 1}); err != nil {
+		t.Errorf("an event with no data at the byte limit: %v", err)
+	}
+}

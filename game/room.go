@@ -259,7 +259,7 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	w := r.sim.world
 	clear(w.events)
 	clear(w.chat)
-	w.events, w.chat = w.events[:0], w.chat[:0]
+	w.events, w.chat, w.eventBytes = w.events[:0], w.chat[:0], 0
 
 	took := time.Since(began)
 	r.statsMu.Lock()

@@ -321,7 +321,7 @@ func (s *Sim) AdvanceWith(tick uint64, inputs []PlayerInput, msgs []PlayerMessag
 	// The last tick's events were the observer's to read; a Sim driven
 	// without a Room (gametest, a game's own tests) must not keep them all.
 	clear(w.events)
-	w.events = w.events[:0]
+	w.events, w.eventBytes = w.events[:0], 0
 	w.tick = tick
 	if s.held > 0 {
 		s.expireHeld(tick)

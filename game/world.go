@@ -69,6 +69,7 @@ type World struct {
 	rand       *rand.Rand
 	endReason  string     // set by EndMatch
 	events     []Event    // sent this tick; cleared after the observer saw them
+	eventBytes int        // the Data of events, for MaxTickEventBytes
 	chat       []ChatLine // said this tick; cleared likewise
 }
 

@@ -175,7 +175,9 @@ func (g *Game) HandleMessage(w *game.World, p *game.Player, m game.Message) {
 		code = g.Drop(w, p, int64(m.Data[0]))
 	}
 	if code != "" {
-		w.Send(game.Message{Op: OpRefused, Data: []byte(code)}, p.ID)
+		// A few bytes, and at most one per message a player may queue in
+		// a tick: far within the event limits, so it cannot be refused.
+		_ = w.Send(game.Message{Op: OpRefused, Data: []byte(code)}, p.ID)
 	}
 }
 
