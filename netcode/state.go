@@ -12,7 +12,7 @@ type playerState struct {
 	entity    game.EntityID
 	score     int64
 	lastSeq   uint32
-	off, toff int
+	off, toff int32
 }
 
 // entityState is one entity; its declared fields are at off and toff in the
@@ -20,7 +20,7 @@ type playerState struct {
 type entityState struct {
 	id        game.EntityID
 	kind      uint32
-	off, toff int
+	off, toff int32 // 32 bits: a room's state stays far below 2^31 values
 }
 
 // roomState is a copy of a room's state at one tick, as clients see it. Every
@@ -50,26 +50,46 @@ func (s *roomState) capture(sim *game.Sim) {
 	s.tick = w.Tick()
 	s.phase = w.Phase()
 	s.endTick = sim.EndTick()
-	s.entities, s.vals, s.texts = s.entities[:0], s.vals[:0], s.texts[:0]
 	ents := w.Entities()
+	nv, nt := 0, 0
+	for i := range ents {
+		nv, nt = nv+len(ents[i].Slots()), nt+len(ents[i].Texts())
+	}
+	s.entities, s.vals, s.texts = fit(s.entities, len(ents)), fit(s.vals, nv), fit(s.texts, nt)
 	for i := range ents {
 		e := &ents[i]
-		s.entities = append(s.entities, entityState{id: e.ID(), kind: e.Kind().ID(), off: len(s.vals), toff: len(s.texts)})
+		s.entities = append(s.entities, entityState{id: e.ID(), kind: e.Kind().ID(), off: int32(len(s.vals)), toff: int32(len(s.texts))})
 		s.vals = append(s.vals, e.Slots()...)
 		s.texts = append(s.texts, e.Texts()...)
 	}
-	s.players, s.pvals, s.ptexts = s.players[:0], s.pvals[:0], s.ptexts[:0]
-	for _, p := range w.Players() {
+	players := w.Players()
+	nv, nt = 0, 0
+	for _, p := range players {
+		nv, nt = nv+len(p.Slots()), nt+len(p.Texts())
+	}
+	s.players, s.pvals, s.ptexts = fit(s.players, len(players)), fit(s.pvals, nv), fit(s.ptexts, nt)
+	for _, p := range players {
 		s.players = append(s.players, playerState{
 			id: p.ID, name: p.Name, entity: p.Entity, score: p.Score, lastSeq: p.LastSeq,
-			off: len(s.pvals), toff: len(s.ptexts),
+			off: int32(len(s.pvals)), toff: int32(len(s.ptexts)),
 		})
 		s.pvals = append(s.pvals, p.Slots()...)
 		s.ptexts = append(s.ptexts, p.Texts()...)
 	}
-	s.room = append(s.room[:0], w.Slots()...)
-	s.roomTexts = append(s.roomTexts[:0], w.Texts()...)
+	s.room = append(fit(s.room, len(w.Slots())), w.Slots()...)
+	s.roomTexts = append(fit(s.roomTexts, len(w.Texts())), w.Texts()...)
 	s.checksum = w.Checksum()
+}
+
+// fit returns b emptied, with room for n: b's own array when it is large
+// enough, else a new one of n and an eighth more. A room keeps historyLen
+// states, so each holds about what it needs (append would double), and a
+// count that creeps up does not reallocate every tick.
+func fit[T any](b []T, n int) []T {
+	if cap(b) >= n {
+		return b[:0]
+	}
+	return make([]T, 0, n+n/8)
 }
 
 // entityValues returns an entity's numbers and texts.
