@@ -178,3 +178,33 @@ func TestStandingsShareRanks(t *testing.T) {
 		}
 	}
 }
+
+// TestSpawnReusesRemovedStorage: an entity spawned after one of its kind was
+// removed starts zeroed, with a new id, and spawning again once the storage
+// is reused allocates nothing.
+func TestSpawnReusesRemovedStorage(t *testing.T) {
+	s := NewSchema()
+	shell := s.Kind("shell")
+	pos := shell.Pos2("pos", 16)
+	label := shell.Text("label")
+	sim, err := NewSim(&fixed{s}, Rules{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := sim.World()
+	a := w.Spawn(shell)
+	a.SetPos2(pos, 3, 4)
+	a.SetText(label, "old")
+	old := a.ID()
+	w.Remove(old)
+	b := w.Spawn(shell)
+	if x, y := b.Pos2(pos); b.ID() == old || x != 0 || y != 0 || b.Text(label) != "" {
+		t.Fatalf("respawned entity %d: pos %d,%d label %q; want a new id and zero fields", b.ID(), x, y, b.Text(label))
+	}
+	if allocs := testing.AllocsPerRun(100, func() { w.Remove(w.Spawn(shell).ID()) }); allocs != 0 {
+		t.Errorf("spawn and remove: %v allocs, want 0 once storage is reused", allocs)
+	}
+	if w.Entity(old) != nil || len(w.Entities()) != 1 {
+		t.Fatalf("entities %v after the churn, want only %d", w.Entities(), b.ID())
+	}
+}

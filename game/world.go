@@ -71,6 +71,7 @@ type World struct {
 	events     []Event    // sent this tick; cleared after the observer saw them
 	eventBytes int        // the Data of events, for MaxTickEventBytes
 	chat       []ChatLine // said this tick; cleared likewise
+	spare      [][]Values // by kind id-1: storage of removed entities, for Spawn to reuse
 }
 
 func newWorld(schema *Schema, seed uint64) *World {
@@ -102,16 +103,45 @@ func (w *World) Spawn(k *Kind) *Entity {
 	if k == nil || w.schema.KindByID(k.id) != k {
 		panic("game: Spawn of a kind this room's schema does not declare")
 	}
-	w.entities = append(w.entities, Entity{Values: newValues(&k.Fields), id: w.nextEntity, kind: k}) // IDs only grow, so order holds
+	w.entities = append(w.entities, Entity{Values: w.values(k), id: w.nextEntity, kind: k}) // IDs only grow, so order holds
 	w.nextEntity++
 	return &w.entities[len(w.entities)-1]
 }
 
-// Remove deletes an entity; removing an unknown ID does nothing.
+// values returns zeroed storage for an entity of kind k: a removed
+// entity's when there is one, so a game whose entities come and go every
+// tick (shells, pickups) does not allocate for them.
+func (w *World) values(k *Kind) Values {
+	if int(k.id) <= len(w.spare) {
+		if free := w.spare[k.id-1]; len(free) > 0 {
+			v := free[len(free)-1]
+			w.spare[k.id-1] = free[:len(free)-1]
+			clear(v.v)
+			clear(v.s)
+			return v
+		}
+	}
+	return newValues(&k.Fields)
+}
+
+// maxSpare bounds the removed entities' storage a world keeps per kind.
+const maxSpare = 256
+
+// Remove deletes an entity; removing an unknown ID does nothing. The
+// entity's storage goes to the next entity of its kind spawned, so nothing
+// may keep a removed entity (or its fields) past the call.
 func (w *World) Remove(id EntityID) {
 	i, ok := w.find(id)
 	if !ok {
 		return
+	}
+	if k := w.entities[i].kind; k != nil {
+		for len(w.spare) < int(k.id) {
+			w.spare = append(w.spare, nil)
+		}
+		if len(w.spare[k.id-1]) < maxSpare {
+			w.spare[k.id-1] = append(w.spare[k.id-1], w.entities[i].Values)
+		}
 	}
 	n := len(w.entities)
 	copy(w.entities[i:], w.entities[i+1:])
