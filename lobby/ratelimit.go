@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickwire/tickwire/internal/peer"
 )
 
 // Limit is a token bucket: Rate requests a second, in bursts of up to Burst.
@@ -171,21 +172,11 @@ func newLimiters(c RateLimits) *limiters {
 }
 
 // clientKey is the key r's address counts under, or false when it is not
-// limited: the peer is not an IP address, or it is a loopback one and
-// loopback is not limited. IPv6 addresses count by /64, the block one
-// subscriber usually holds.
+// limited (see peer.Key: IPv6 by /64, loopback only when asked).
 func clientKey(remoteAddr string, loopback bool) (string, bool) {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
+	a, ok := peer.Key(remoteAddr, loopback)
+	if !ok {
 		return "", false
-	}
-	a := ap.Addr().Unmap()
-	if a.IsLoopback() && !loopback {
-		return "", false
-	}
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String(), true
 	}
 	return a.String(), true
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/lxzan/gws"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/peer"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -38,7 +39,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("origin %q may not open a game socket on this server", origin), http.StatusForbidden)
 		return
 	}
-	ip, limited := ipKey(r.RemoteAddr, s.cfg.LimitLoopback)
+	ip, limited := peer.Key(r.RemoteAddr, s.cfg.LimitLoopback)
 	if limited && !s.conns.perIP.acquire(ip) {
 		s.stats.refusedPerIP.Add(1)
 		s.log.Info().Str("remote", r.RemoteAddr).Int("limit", s.cfg.MaxConnsPerIP).Msg("upgrade refused: too many connections from one address")

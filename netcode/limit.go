@@ -91,25 +91,6 @@ type ipLimiter struct {
 	conns map[netip.Addr]int
 }
 
-// ipKey is the address r.RemoteAddr counts under, or false when the
-// connection is not limited: the peer is not an IP address, or it is a
-// loopback one and loopback is not limited.
-func ipKey(remoteAddr string, loopback bool) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	a := ap.Addr().Unmap()
-	if a.IsLoopback() && !loopback {
-		return netip.Addr{}, false
-	}
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		a = p.Addr()
-	}
-	return a, true
-}
-
 // acquire takes a connection slot for key; it reports false when key has max
 // connections already.
 func (l *ipLimiter) acquire(key netip.Addr) bool {
