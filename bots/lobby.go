@@ -30,9 +30,17 @@ type Seat struct {
 // Lobby is a client of a Tickwire lobby's public HTTP API: everything a game
 // client needs to get a seat, and to read leaderboards.
 type Lobby struct {
-	base string // http(s)://host:port
-	http *http.Client
+	base   string // http(s)://host:port
+	http   *http.Client
+	tokens func(player string) (string, error) // see SetTokens; nil sends none
 }
+
+// SetTokens makes every call carry 'Authorization: Bearer <token>' from f,
+// for a lobby that verifies players (its --auth-* flags): f is asked on each
+// call with the player the call acts for, or "" for one that names no player
+// (creating a room, spectating). [HS256Tokens] mints them from the secret
+// such a lobby verifies. Call it before the Lobby is used.
+func (l *Lobby) SetTokens(f func(player string) (string, error)) { l.tokens = f }
 
 // NewLobby returns a client for the lobby at base, given as the server's ws
 // or http base URL.
@@ -74,14 +82,15 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("lobby: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-func (l *Lobby) call(ctx context.Context, method, path string, in, out any) error {
-	return l.do(ctx, method, path, "", in, out)
+// call sends one request on behalf of player ("" for none).
+func (l *Lobby) call(ctx context.Context, method, path, player string, in, out any) error {
+	return l.do(ctx, method, path, "", player, in, out)
 }
 
 // do is call with an Idempotency-Key, when key is set: it tells the request
 // may be sent twice, so that net/http sends it again on a fresh connection
 // when a kept-alive one turns out closed by the server.
-func (l *Lobby) do(ctx context.Context, method, path, key string, in, out any) error {
+func (l *Lobby) do(ctx context.Context, method, path, key, player string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -97,6 +106,13 @@ func (l *Lobby) do(ctx context.Context, method, path, key string, in, out any) e
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if l.tokens != nil {
+		tok, err := l.tokens(player)
+		if err != nil {
+			return fmt.Errorf("lobby %s %s: token for %q: %w", method, path, player, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := l.http.Do(req)
 	if err != nil {
@@ -134,7 +150,7 @@ type Room struct {
 // CreateRoom asks the lobby for a new room of a mode.
 func (l *Lobby) CreateRoom(ctx context.Context, mode string, private bool) (Room, error) {
 	var r Room
-	err := l.call(ctx, http.MethodPost, "/v1/rooms", map[string]any{"mode": mode, "private": private}, &r)
+	err := l.call(ctx, http.MethodPost, "/v1/rooms", "", map[string]any{"mode": mode, "private": private}, &r)
 	return r, err
 }
 
@@ -148,7 +164,7 @@ type seatJSON struct {
 func (l *Lobby) JoinRoom(ctx context.Context, roomID, player, name string) (Seat, error) {
 	var s seatJSON
 	// Asking again for the same player's seat gets the same seat.
-	err := l.do(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/join", "seat:"+roomID+":"+player,
+	err := l.do(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/join", "seat:"+roomID+":"+player, player,
 		map[string]string{"player_id": player, "name": name}, &s)
 	return Seat{URL: s.Address, RoomID: s.RoomID, Ticket: s.Ticket, Player: player}, err
 }
@@ -156,7 +172,7 @@ func (l *Lobby) JoinRoom(ctx context.Context, roomID, player, name string) (Seat
 // Spectate gets a spectator ticket for a room: dial it with Config.Spectate.
 func (l *Lobby) Spectate(ctx context.Context, roomID string) (Seat, error) {
 	var s seatJSON
-	err := l.call(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/spectate", map[string]string{}, &s)
+	err := l.call(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(roomID)+"/spectate", "", map[string]string{}, &s)
 	return Seat{URL: s.Address, RoomID: s.RoomID, Ticket: s.Ticket}, err
 }
 
@@ -175,16 +191,16 @@ type ticketJSON struct {
 // matched, then returns its seat. The ticket is cancelled if ctx ends first.
 func (l *Lobby) Queue(ctx context.Context, mode, player, name string, rating float64) (Seat, error) {
 	var t ticketJSON
-	err := l.call(ctx, http.MethodPost, "/v1/matchmaking/tickets",
+	err := l.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", player,
 		map[string]any{"player_id": player, "name": name, "mode": mode, "rating": rating}, &t)
 	if err != nil {
 		return Seat{}, err
 	}
 	for t.Status == "queued" {
-		if err := l.call(ctx, http.MethodGet, "/v1/matchmaking/tickets/"+t.TicketID+"?wait=30s", nil, &t); err != nil {
+		if err := l.call(ctx, http.MethodGet, "/v1/matchmaking/tickets/"+t.TicketID+"?wait=30s", player, nil, &t); err != nil {
 			if ctx.Err() != nil {
 				cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = l.call(cctx, http.MethodDelete, "/v1/matchmaking/tickets/"+t.TicketID, nil, nil)
+				_ = l.call(cctx, http.MethodDelete, "/v1/matchmaking/tickets/"+t.TicketID, player, nil, nil)
 				cancel()
 			}
 			return Seat{}, err
@@ -209,7 +225,7 @@ type Entry struct {
 // Rank reads a player's entry on a board's current season.
 func (l *Lobby) Rank(ctx context.Context, board, player string) (Entry, error) {
 	var e Entry
-	err := l.call(ctx, http.MethodGet, "/v1/leaderboards/"+url.PathEscape(board)+"/players/"+url.PathEscape(player), nil, &e)
+	err := l.call(ctx, http.MethodGet, "/v1/leaderboards/"+url.PathEscape(board)+"/players/"+url.PathEscape(player), player, nil, &e)
 	return e, err
 }
 

@@ -45,6 +45,8 @@ type botsConfig struct {
 	report    string
 	statsURL  string
 	cpuProf   string
+	auth      bots.TokenConfig
+	secret    string
 }
 
 func botsFlags(fs *flag.FlagSet, c *botsConfig) {
@@ -69,6 +71,9 @@ func botsFlags(fs *flag.FlagSet, c *botsConfig) {
 	fs.StringVar(&c.report, "report", "", "also write a self-contained HTML report with plots to this file")
 	fs.StringVar(&c.statsURL, "stats-url", "", "the server's /v1/stats, for its CPU, memory and tick figures; default derived from --url")
 	fs.DurationVar(&c.matchDur, "match-duration", 0, "match length of the mode on the in-process server (without --url); 0 means no limit")
+	fs.StringVar(&c.secret, "auth-hs256-secret", "", "for a lobby that verifies players: the HS256 secret it verifies with; each bot then calls the lobby with a JWT for itself, as its game's auth service would issue")
+	fs.StringVar(&c.auth.Issuer, "auth-issuer", "", "with --auth-hs256-secret: the iss of the bots' tokens")
+	fs.StringVar(&c.auth.Audience, "auth-audience", "", "with --auth-hs256-secret: the aud of the bots' tokens")
 	configFlag(fs)
 }
 
@@ -86,6 +91,9 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	}
 	if c.viaLobby && c.noLobby {
 		return usageError{errors.New("--via-lobby and --no-lobby exclude each other")}
+	}
+	if c.secret != "" && c.noLobby {
+		return usageError{errors.New("--auth-hs256-secret is for the lobby's calls; with --no-lobby there are none")}
 	}
 	if c.joinConc < 1 {
 		return usageError{fmt.Errorf("--join-concurrency (%d) must be at least 1", c.joinConc)}
@@ -132,6 +140,14 @@ func runBots(args []string, stdout, stderr io.Writer) error {
 	if !c.noLobby {
 		if lob, err = bots.NewLobby(c.url); err != nil {
 			return usageError{err}
+		}
+		if c.secret != "" {
+			c.auth.Secret = []byte(c.secret)
+			tokens, err := bots.HS256Tokens(c.auth)
+			if err != nil {
+				return usageError{fmt.Errorf("--auth-hs256-secret: %w", err)}
+			}
+			lob.SetTokens(tokens)
 		}
 		if c.viaLobby {
 			rc.Seat = bots.MatchmakingSeats(lob, c.mode, c.prefix, c.players)
