@@ -51,6 +51,13 @@ export interface ConnectionOptions<M extends StateMirror = SchemaMirror> {
   name?: string;
   /** A join ticket from the lobby; omit for an open room. */
   ticket?: string;
+  /**
+   * Open rooms only: the game the room plays ("arena", "connect4", "tanks"). The join that
+   * creates the room picks it; a room of another game refuses with GAME_MISMATCH, a game
+   * the server does not host with UNKNOWN_GAME. Omit for the server's open game, or to
+   * join a room whatever it plays.
+   */
+  game?: string;
   /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
   resumeToken?: string;
   /** Builds the state mirror from the Welcome (default: SchemaMirror, decoded by the Welcome's schema). */
@@ -431,7 +438,7 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
           case: "join",
           value: resume
             ? { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, resumeToken: resume }
-            : { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, name: this.opts.name ?? "", ticket: this.opts.ticket ?? "" },
+            : { protocolVersion: PROTOCOL_VERSION, roomId: this.opts.roomId, name: this.opts.name ?? "", ticket: this.opts.ticket ?? "", game: this.opts.game ?? "" },
         },
       });
     };
