@@ -28,6 +28,8 @@ type grant struct {
 	rules         *game.Rules
 	party         string
 	rating        float64
+	team          string
+	attributes    map[string]string
 	// game is the game an open-room join named (Join.game): its room must
 	// play it. Empty: any.
 	game string
@@ -84,7 +86,8 @@ func (t ticketAdmission) admit(j *pb.Join, _ string) (grant, *refusal) {
 	case !adm.Spectator && j.Spectate:
 		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this is a seat ticket: it cannot spectate; ask the lobby for a spectator ticket (POST /v1/rooms/{id}/spectate)"}
 	}
-	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating}, nil
+	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating,
+		team: adm.Team, attributes: adm.Attributes}, nil
 }
 
 // openRooms takes every join, into any room id, created on first join with

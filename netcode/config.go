@@ -161,10 +161,12 @@ type Admission struct {
 	// Spectator is set for a spectator ticket: it admits a join with
 	// Join.spectate only, and a seat ticket admits none.
 	Spectator bool
-	// Party and Rating are what the ticket says of the player's matchmaking
-	// request; the game reads them in its JoinRequest.
-	Party  string
-	Rating float64
+	// Party, Rating, Team and Attributes are what the ticket says of the
+	// player's matchmaking request; the game reads them in its JoinRequest.
+	Party      string
+	Rating     float64
+	Team       string
+	Attributes map[string]string
 }
 
 // MatchResult is a room's final state, handed to Config.OnMatchEnd. It is a
