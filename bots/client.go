@@ -55,6 +55,12 @@ type Config struct {
 	Name string
 	// Ticket is a signed join ticket from the lobby; empty for open rooms.
 	Ticket string
+	// Game, for an open room (no Ticket), names the game the room plays
+	// (Join.game): the join that creates the room picks it, and a room of
+	// another game refuses the join (ERROR_CODE_GAME_MISMATCH), as does a
+	// server that hosts no such game (ERROR_CODE_UNKNOWN_GAME). Empty: the
+	// server's open game, or whatever the room plays.
+	Game string
 	// OnEvent, if set, is called with each game message the server sends
 	// this client (GameEvents), in order, with the tick they came with. It
 	// runs on the client's read goroutine with the client locked: it must
@@ -389,6 +395,7 @@ func (c *Client) join(ctx context.Context) error {
 		RoomId:          c.cfg.RoomID,
 		Name:            c.cfg.Name,
 		Ticket:          c.cfg.Ticket,
+		Game:            c.cfg.Game,
 		ResumeToken:     c.cfg.ResumeToken,
 		Spectate:        c.cfg.Spectate,
 	}}})

@@ -190,9 +190,33 @@ type ticketJSON struct {
 // Queue puts a player in matchmaking for a mode and long-polls until it is
 // matched, then returns its seat. The ticket is cancelled if ctx ends first.
 func (l *Lobby) Queue(ctx context.Context, mode, player, name string, rating float64) (Seat, error) {
+	return l.QueueWith(ctx, QueueRequest{Mode: mode, Player: player, Name: name, Rating: rating})
+}
+
+// QueueRequest is one player's matchmaking request (POST
+// /v1/matchmaking/tickets).
+type QueueRequest struct {
+	Mode, Player, Name string
+	Rating             float64
+	// Team and Attributes go, unread by the lobby, into the player's join
+	// ticket for the game (PROTOCOL.md, "Ticket metadata"); the lobby
+	// bounds them.
+	Team       string
+	Attributes map[string]string
+}
+
+// QueueWith is Queue for a request with everything a ticket may say.
+func (l *Lobby) QueueWith(ctx context.Context, q QueueRequest) (Seat, error) {
+	player := q.Player
+	body := map[string]any{"player_id": q.Player, "name": q.Name, "mode": q.Mode, "rating": q.Rating}
+	if q.Team != "" {
+		body["team"] = q.Team
+	}
+	if len(q.Attributes) > 0 {
+		body["attributes"] = q.Attributes
+	}
 	var t ticketJSON
-	err := l.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", player,
-		map[string]any{"player_id": player, "name": name, "mode": mode, "rating": rating}, &t)
+	err := l.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", player, body, &t)
 	if err != nil {
 		return Seat{}, err
 	}

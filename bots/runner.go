@@ -33,7 +33,10 @@ type RunConfig struct {
 	RampUp time.Duration
 	// Game names the game the bots play: "arena" (the default), "tanks" or
 	// "connect4" (see [GameNames]). It picks the behaviours they may have;
-	// the mirror and the checks are the same for every game.
+	// the mirror and the checks are the same for every game. Without Seat
+	// (open rooms) the bots name it in their joins ([Config.Game]), so the
+	// rooms they create play it; not with NewBehaviour, where it only
+	// names the run.
 	Game string
 	// Behaviour names every bot's behaviour among the game's (see
 	// [BehaviourFor]). Default: the game's first ("random" for the arena).
@@ -396,6 +399,9 @@ func (r *Runner) joinOne(ctx context.Context, job joinJob) {
 		DisableCompression: r.cfg.DisableCompression,
 		Logger:             r.cfg.Logger,
 		meter:              r.meter,
+	}
+	if r.cfg.Seat == nil && r.cfg.NewBehaviour == nil {
+		cfg.Game = r.cfg.Game
 	}
 	if r.cfg.Seat != nil {
 		seat, err := r.cfg.Seat(ctx, room, n, name)

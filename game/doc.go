@@ -17,11 +17,14 @@
 //
 // A [Sim] is the deterministic core: a [World] of entities and players, the
 // match lifecycle and the input queue. A [Room] drives a Sim from its own
-// goroutine on a fixed schedule and reports every tick to an [Observer].
+// goroutine on a fixed schedule and reports every tick to an [Observer], and
+// how long it took to [RoomConfig.OnTick]: the room keeps recent tick timing
+// ([Room.Stats]) but leaves metrics (histograms, exporters) to its owner.
 //
 // Every number a game stores is an integer: fixed-point fields and positions
 // count steps of their declared precision, angles count steps of a turn. So a
 // simulation is deterministic given its seed and inputs, and what clients
 // receive is exactly the authoritative state. This package knows nothing of
-// sockets, HTTP or protobuf.
+// sockets, HTTP or protobuf, and imports no other package of this module
+// (a test checks it).
 package game

@@ -28,6 +28,14 @@ type JoinRequest struct {
 	// and seats taken by room code.
 	Party  string
 	Rating float64
+	// Team and Attributes are what that request said of this member: a team
+	// the client asked for, and attributes the game defines (a class, a
+	// loadout), both as strings the game reads and checks itself. The lobby
+	// bounds them (PROTOCOL.md, "Ticket metadata") but does not interpret
+	// them. Empty or nil where Party is. Attributes is the game's to keep;
+	// nothing else holds it.
+	Team       string
+	Attributes map[string]string
 }
 
 // Admitter is implemented by a Game that decides who may take a seat.

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -114,18 +115,50 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestRoomTickHistogram(t *testing.T) {
-	obs := &countingObserver{}
-	r := newTestRoom(t, RoomConfig{ID: "h", TickRate: 200, Rules: Rules{MaxPlayers: 2}, Observer: obs})
+// OnTick hears of every tick the observer saw, in order, the last one (the
+// tick in which the match ended) included.
+func TestRoomOnTickReportsEveryTick(t *testing.T) {
+	log := &tickLog{ended: make(chan Result, 1)}
+	var timed []uint64 // written by the room goroutine, read after Done
+	r := newTestRoom(t, RoomConfig{ID: "h", TickRate: 200, Rules: Rules{MaxPlayers: 2}, Observer: log,
+		OnTick: func(n uint64, took time.Duration) {
+			if took < 0 {
+				panic("negative tick duration")
+			}
+			timed = append(timed, n)
+		}})
 	r.Start()
-	for r.Stats().Ticks < 5 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return r.Stats().Ticks >= 5 })
 	r.Stop(EndShutdown)
+	<-log.ended
 	<-r.Done()
-	hs := r.TickHistogram()
-	if st := r.Stats(); hs.Count() != st.Ticks || st.Ticks == 0 {
-		t.Fatalf("histogram counts %d ticks, stats %d", hs.Count(), st.Ticks)
+	seen := log.snapshot()
+	if st := r.Stats(); uint64(len(timed)) != st.Ticks || !slices.Equal(timed, seen) {
+		t.Fatalf("OnTick heard ticks %v, the observer saw %v, stats count %d", timed, seen, st.Ticks)
+	}
+}
+
+// A tick with OnTick set allocates nothing more than one without: the
+// callback is the owner's hot path too.
+func TestRoomOnTickAllocatesNothing(t *testing.T) {
+	var calls int
+	with := newTestRoom(t, RoomConfig{ID: "a", Observer: countingObserver{}, OnTick: func(uint64, time.Duration) { calls++ }})
+	without := newTestRoom(t, RoomConfig{ID: "b", Observer: countingObserver{}})
+	measure := func(r *Room) float64 {
+		var n uint64
+		var inputs []PlayerInput
+		var fs []func(*Sim)
+		return testing.AllocsPerRun(100, func() {
+			n++
+			inputs, fs = r.tick(n, inputs, fs)
+		})
+	}
+	a, b := measure(with), measure(without)
+	if calls == 0 {
+		t.Fatal("OnTick was not called")
+	}
+	if a > b {
+		t.Fatalf("a tick allocates %.1f times with OnTick, %.1f without", a, b)
 	}
 }
 

@@ -228,7 +228,7 @@ func (s *Sim) Join(j JoinRequest) (*Player, error) {
 			return nil, r
 		}
 	}
-	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account, Party: j.Party, Rating: j.Rating}
+	p := &Player{Values: newValues(&s.world.schema.Player), ID: s.nextPlayer, Name: name, Account: account, Party: j.Party, Rating: j.Rating, Team: j.Team, Attributes: j.Attributes}
 	s.nextPlayer++
 	s.world.addPlayer(p)
 	p.Entity = s.game.AddPlayer(s.world, p)

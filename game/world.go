@@ -36,10 +36,13 @@ type Player struct {
 	// Account is who the player is outside the room (the lobby's player id);
 	// empty for open-room players.
 	Account string
-	// Party and Rating come from the player's join ticket (JoinRequest).
-	Party  string
-	Rating float64
-	Entity EntityID
+	// Party, Rating, Team and Attributes come from the player's join
+	// ticket (JoinRequest).
+	Party      string
+	Rating     float64
+	Team       string
+	Attributes map[string]string
+	Entity     EntityID
 	// Score ranks the player in the match's standings and on leaderboards.
 	Score int64
 	// LastSeq is the sequence number of the last input applied for this player.

@@ -223,6 +223,7 @@ type memberJSON struct {
 
 type ticketRequest struct {
 	memberJSON
+	metaJSON
 	Mode   string            `json:"mode"`
 	Rating float64           `json:"rating"`
 	Party  []partyMemberJSON `json:"party"`
@@ -232,6 +233,7 @@ type ticketRequest struct {
 // asked for (createConsent) and handed to the ticket's owner.
 type partyMemberJSON struct {
 	memberJSON
+	metaJSON
 	Consent string `json:"consent"`
 }
 
@@ -274,16 +276,19 @@ func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
 	}
 	members := make([]matchmaker.Member, 0, 1+len(req.Party))
 	seen := map[string]bool{}
-	for _, p := range append([]partyMemberJSON{{memberJSON: req.memberJSON}}, req.Party...) {
+	for _, p := range append([]partyMemberJSON{{memberJSON: req.memberJSON, metaJSON: req.metaJSON}}, req.Party...) {
 		name, err := checkPlayer(p.PlayerID, p.Name)
 		if err != nil {
+			return 0, nil, err
+		}
+		if err := p.check(p.PlayerID); err != nil {
 			return 0, nil, err
 		}
 		if seen[p.PlayerID] {
 			return 0, nil, errf(http.StatusBadRequest, "bad_request", "player %q appears twice in the ticket", p.PlayerID)
 		}
 		seen[p.PlayerID] = true
-		members = append(members, matchmaker.Member{ID: p.PlayerID, Name: name})
+		members = append(members, p.member(p.PlayerID, name))
 	}
 	if len(members) > m.Size {
 		return 0, nil, errf(http.StatusBadRequest, "party_too_large", "a party of %d cannot fit mode %s (%d seats)", len(members), m.Name, m.Size)
@@ -292,6 +297,9 @@ func (l *Lobby) createTicket(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	t := matchmaker.Ticket{ID: "t-" + uuid.NewString(), Mode: m.Name, Members: members, Rating: req.Rating, CreatedAt: l.now()}
+	if err := l.checkTicketFits(t); err != nil {
+		return 0, nil, err
+	}
 	if err := l.cfg.Queue.Add(r.Context(), t); err != nil {
 		return 0, nil, err
 	}

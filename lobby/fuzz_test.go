@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func FuzzVerifyTicket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := s.Verify(token, fuzzNow)
 		if err != nil {
-			if c != (Claims{}) {
+			if !reflect.DeepEqual(c, Claims{}) {
 				t.Fatalf("Verify refused %q (%v) but returned claims %+v", token, err, c)
 			}
 			if !errors.Is(err, ErrTicketMalformed) && !errors.Is(err, ErrTicketForged) && !errors.Is(err, ErrTicketExpired) {
@@ -60,7 +61,7 @@ func FuzzVerifyTicket(f *testing.F) {
 			}
 			return
 		}
-		if token != tok || c != good {
+		if token != tok || !reflect.DeepEqual(c, good) {
 			t.Fatalf("Verify accepted %q as %+v: not the token it signed", token, c)
 		}
 	})
@@ -331,6 +332,11 @@ func FuzzAPIPost(f *testing.F) {
 		{7, "", `{"player_id":"b","leader":"a"}`, false},
 		{7, "", `{"player_id":"b","leader":"b"}`, false},
 		{0, "", `{"player_id":"a","mode":"arena","party":[{"player_id":"b","consent":"twc1.e30.AAAA"}]}`, false},
+		{0, "", `{"player_id":"a","mode":"duo","team":"red","attributes":{"class":"medic","skin":"gold"}}`, false},
+		{0, "", `{"player_id":"a","mode":"duo","team":"red\u0000","attributes":{"a key":"v","":"","k":"\u00e9\u003c"}}`, false},
+		{0, "", `{"player_id":"a","mode":"duo","attributes":{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8","i":"9"}}`, false},
+		{0, "", `{"player_id":"a","mode":"duo","team":"<<<<<<<<<<<<<<<<","attributes":{"k0xxxxxxxxxxxxxx":"<<<<<<<<<<<<<<<<<<<<<<<<","k1xxxxxxxxxxxxxx":"<<<<<<<<<<<<<<<<<<<<<<<<"}}`, false},
+		{0, "", `{"player_id":"a","mode":"duo","attributes":null,"party":[{"player_id":"b","team":"blue","attributes":{"k":"v"},"consent":"twc1.e30.AAAA"}]}`, false},
 	}
 	for _, s := range seeds {
 		f.Add(s.endpoint, s.param, s.body, s.auth)

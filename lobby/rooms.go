@@ -105,8 +105,9 @@ func (l *Lobby) createRoom(ctx context.Context, mode Mode, private, matchmade bo
 // says createRoom already counted them as placed. A player who asks again
 // while their seat is held gets the same seat with a fresh ticket.
 //
-// tickets names each player's matchmaking ticket, whose id and rating go in
-// the player's join ticket for the game to read; nil for seats by room code.
+// tickets names each player's matchmaking ticket, whose id and rating (and
+// the member's team and attributes) go in the player's join ticket for the
+// game to read; nil for seats by room code.
 func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchmaker.Member, counted bool, tickets map[string]*matchmaker.Ticket) (map[string]Seat, error) {
 	now := l.now()
 	ids := make([]string, len(players))
@@ -128,8 +129,15 @@ func (l *Lobby) seat(ctx context.Context, room directory.Room, players []matchma
 		}
 		if t := tickets[p.ID]; t != nil {
 			c.Party, c.Rating = t.ID, t.Rating
+			c.Team, c.Attributes = p.Team, p.Attributes
 		}
 		tok := l.signer.Sign(c)
+		if len(tok) > maxTicket {
+			// createTicket measured the metadata against a node id of
+			// maxProbeNode bytes; a longer one can push a ticket over.
+			l.log.Error().Str("room", room.ID).Str("player", p.ID).Int("bytes", len(tok)).Int("max", maxTicket).
+				Msg("join ticket too long for the node to accept: its node id is longer than the lobby measured with")
+		}
 		out[p.ID] = Seat{RoomID: room.ID, Node: room.Node, Address: room.Address, Ticket: tok, Expires: exp}
 	}
 	return out, nil

@@ -37,6 +37,10 @@ type Claims struct {
 	// ticket's rating; empty for a seat taken by room code.
 	Party  string  `json:"pt,omitempty"`
 	Rating float64 `json:"rt,omitempty"`
+	// Team and Attributes are what that request said of this player (its
+	// member's team and game-defined attributes); empty where Party is.
+	Team       string            `json:"tm,omitempty"`
+	Attributes map[string]string `json:"at,omitempty"`
 	// Spectate marks a spectator ticket (POST /v1/rooms/{id}/spectate): it
 	// admits a join with Join.spectate only, and takes no seat.
 	Spectate bool `json:"sp,omitempty"`

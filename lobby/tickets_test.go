@@ -3,6 +3,7 @@ package lobby
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ func TestTickets(t *testing.T) {
 	}
 	other, _ := NewSigner([]byte("another-secret-of-16+"))
 	now := time.Unix(1_800_000_000, 0)
-	good := Claims{ID: "t1", Player: "p1", Name: "Ann", Room: "r1", Mode: "arena", Node: "n1", Expires: now.Add(time.Minute).Unix()}
+	good := Claims{ID: "t1", Player: "p1", Name: "Ann", Room: "r1", Mode: "arena", Node: "n1", Expires: now.Add(time.Minute).Unix(),
+		Party: "t-1", Rating: 1500, Team: "red", Attributes: map[string]string{"class": "medic"}}
 	tok := s.Sign(good)
 
 	got, err := s.Verify(tok, now)
-	if err != nil || got != good {
+	if err != nil || !reflect.DeepEqual(got, good) {
 		t.Fatalf("Verify(good) = %+v, %v", got, err)
 	}
 	// Flip one character of the payload: the signature no longer matches.
@@ -68,7 +70,7 @@ func TestTicketsConcurrent(t *testing.T) {
 				c := Claims{ID: fmt.Sprintf("t-%d-%d", g, i), Player: fmt.Sprintf("p-%d", g), Room: fmt.Sprintf("r-%d", i),
 					Mode: "arena", Node: "n1", Expires: now.Unix() + 60}
 				tok := s.Sign(c)
-				if got, err := s.Verify(tok, now); err != nil || got != c {
+				if got, err := s.Verify(tok, now); err != nil || !reflect.DeepEqual(got, c) {
 					errs <- fmt.Errorf("Verify(%s) = %+v, %v; want %+v", tok, got, err, c)
 					return
 				}

@@ -3,6 +3,10 @@ package netcode
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/tickwire/tickwire/game"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
@@ -24,6 +28,11 @@ type grant struct {
 	rules         *game.Rules
 	party         string
 	rating        float64
+	team          string
+	attributes    map[string]string
+	// game is the game an open-room join named (Join.game): its room must
+	// play it. Empty: any.
+	game string
 }
 
 // refusal is a join turned away: an Error code and a message for the client.
@@ -38,7 +47,7 @@ type refusal struct {
 func newAdmission(cfg *Config, rooms *registry) admission {
 	p := byTicket{withTicket: ticketAdmission{verify: cfg.Admit}, without: lobbyOnly{rooms: rooms}}
 	if cfg.OpenRooms {
-		p.without = openRooms{}
+		p.without = newOpenRooms(cfg.Rules, cfg.OpenGames)
 	}
 	return p
 }
@@ -77,15 +86,61 @@ func (t ticketAdmission) admit(j *pb.Join, _ string) (grant, *refusal) {
 	case !adm.Spectator && j.Spectate:
 		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNAUTHORIZED, "this is a seat ticket: it cannot spectate; ask the lobby for a spectator ticket (POST /v1/rooms/{id}/spectate)"}
 	}
-	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating}, nil
+	return grant{account: adm.Account, name: adm.Name, rules: &adm.Rules, party: adm.Party, rating: adm.Rating,
+		team: adm.Team, attributes: adm.Attributes}, nil
 }
 
 // openRooms takes every join, into any room id, created on first join with
-// the server's rules: local play and tests. A spectator is let in too; the
+// the server's rules, or with those rules for the game the join names
+// (Join.game): local play and tests. A spectator is let in too; the
 // handshake then needs the room to exist, as a spectator never creates one.
-type openRooms struct{}
+type openRooms struct {
+	// rules are the server's rules for each game a join may name, by name;
+	// read-only.
+	rules map[string]*game.Rules
+	names string // the names, for the refusal
+}
 
-func (openRooms) admit(_ *pb.Join, name string) (grant, *refusal) { return grant{name: name}, nil }
+func newOpenRooms(def game.Rules, games []string) openRooms {
+	o := openRooms{rules: map[string]*game.Rules{}}
+	if def.Mode == "" {
+		def.Mode = defaultMode
+	}
+	for _, name := range append([]string{def.Mode}, games...) {
+		r := def
+		r.Mode = name
+		o.rules[name] = &r
+	}
+	names := slices.Sorted(maps.Keys(o.rules))
+	o.names = strings.Join(names, ", ")
+	return o
+}
+
+func (o openRooms) admit(j *pb.Join, name string) (grant, *refusal) {
+	if j.Game == "" || j.Spectate {
+		return grant{name: name}, nil
+	}
+	r := o.rules[j.Game]
+	if r == nil {
+		return grant{}, &refusal{pb.ErrorCode_ERROR_CODE_UNKNOWN_GAME,
+			fmt.Sprintf("this server hosts no game %q for open rooms; it hosts %s", truncate(j.Game, 64), o.names)}
+	}
+	return grant{name: name, rules: r, game: j.Game}, nil
+}
+
+// defaultMode is the mode game.Rules take when they name none.
+const defaultMode = "arena"
+
+// truncate cuts s to at most n bytes, on a rune boundary, for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
 
 // lobbyOnly refuses joins without a ticket, saying whether the room exists.
 type lobbyOnly struct{ rooms *registry }

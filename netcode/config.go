@@ -33,6 +33,14 @@ type Config struct {
 	// OpenRooms lets a join without a ticket name any room id, and creates the
 	// room on first join with Rules. For local play and tests.
 	OpenRooms bool
+	// OpenGames are the games a join to an open room may name (Join.game),
+	// each a mode NewGame makes a game for: the join that creates the room
+	// picks its game, and the room runs by Rules with Mode set to that name.
+	// A join naming a game not listed is refused with UNKNOWN_GAME, one
+	// naming another game than its room's mode with GAME_MISMATCH. Rules.Mode
+	// (what a join naming no game creates) is always taken. Default: none
+	// but Rules.Mode.
+	OpenGames []string
 	// Admit verifies a join ticket and says what it grants. A join with a ticket
 	// needs Admit to accept it; the room is created on first admitted join with
 	// the admission's rules.
@@ -153,10 +161,12 @@ type Admission struct {
 	// Spectator is set for a spectator ticket: it admits a join with
 	// Join.spectate only, and a seat ticket admits none.
 	Spectator bool
-	// Party and Rating are what the ticket says of the player's matchmaking
-	// request; the game reads them in its JoinRequest.
-	Party  string
-	Rating float64
+	// Party, Rating, Team and Attributes are what the ticket says of the
+	// player's matchmaking request; the game reads them in its JoinRequest.
+	Party      string
+	Rating     float64
+	Team       string
+	Attributes map[string]string
 }
 
 // MatchResult is a room's final state, handed to Config.OnMatchEnd. It is a

@@ -170,8 +170,11 @@ func (s *Server) join(sess *session, j *pb.Join) {
 	case h == nil:
 		sess.fail(pb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, fmt.Sprintf("room %q does not exist", j.RoomId))
 		return
+	case g.game != "" && h.room.Rules().Mode != g.game:
+		sess.fail(pb.ErrorCode_ERROR_CODE_GAME_MISMATCH, fmt.Sprintf("room %q plays %s, not %s: join it naming %s or no game, or name another room", j.RoomId, h.room.Rules().Mode, g.game, h.room.Rules().Mode))
+		return
 	}
-	req := game.JoinRequest{Name: g.name, Account: g.account, Party: g.party, Rating: g.rating}
+	req := game.JoinRequest{Name: g.name, Account: g.account, Party: g.party, Rating: g.rating, Team: g.team, Attributes: g.attributes}
 	if !h.room.Do(func(sim *game.Sim) { h.join(sim, sess, req) }) {
 		sess.fail(pb.ErrorCode_ERROR_CODE_MATCH_ENDED, fmt.Sprintf("room %q has ended", j.RoomId))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tickwire/tickwire/game"
+	"github.com/tickwire/tickwire/internal/timing"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -43,6 +44,10 @@ type hub struct {
 	// queues.
 	bytesOut      atomic.Uint64
 	framesDropped atomic.Uint64
+	// tickHist counts the room's tick durations in timing.TickBuckets;
+	// observed by the room goroutine (game.RoomConfig.OnTick), read by
+	// anyone, lock-free.
+	tickHist *timing.Histogram
 }
 
 // Tick streams the state at this tick: one shared delta for every in-sync
@@ -253,6 +258,10 @@ func (h *hub) reapIfEmpty(now time.Time, players int) {
 		h.room.Stop(game.EndAbandoned)
 	}
 }
+
+// tickTook counts a tick's duration; the room calls it (RoomConfig.OnTick)
+// on its goroutine at the end of every tick. Hot path: a few atomic adds.
+func (h *hub) tickTook(_ uint64, took time.Duration) { h.tickHist.Observe(took) }
 
 // Ended tells every session the final scores and closes it.
 func (h *hub) Ended(sim *game.Sim, r game.Result) {

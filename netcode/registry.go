@@ -84,10 +84,11 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 		r = *rules
 	}
 	gm := cfg.NewGame(r.Mode)
-	h = &hub{env: g.env, rooms: g, log: g.env.log.With().Str("room", id).Logger()}
+	h = &hub{env: g.env, rooms: g, log: g.env.log.With().Str("room", id).Logger(),
+		tickHist: timing.NewHistogram(timing.TickBuckets...)}
 	if h.room, err = game.NewRoom(game.RoomConfig{
 		ID: id, TickRate: cfg.TickRate, Game: gm, Rules: r,
-		Seed: randomSeed(), Observer: h,
+		Seed: randomSeed(), Observer: h, OnTick: h.tickTook,
 	}); err != nil {
 		return nil, false, fmt.Errorf("mode %s: %w", r.Mode, err)
 	}
@@ -106,7 +107,7 @@ func (g *registry) getOrCreate(id string, rules *game.Rules) (h *hub, created bo
 // remove forgets an ended room, keeping its tick counts. It runs on the
 // room's goroutine after its last tick, so those counts are final.
 func (g *registry) remove(h *hub) {
-	st, hs := h.room.Stats(), h.room.TickHistogram()
+	st, hs := h.room.Stats(), h.tickHist.Snapshot()
 	g.mu.Lock()
 	if g.rooms[h.room.ID()] == h {
 		delete(g.rooms, h.room.ID())
@@ -220,21 +221,21 @@ type TickStats struct {
 func (s *Server) TickStats() TickStats {
 	g := s.rooms
 	g.mu.Lock()
-	rooms := make([]*game.Room, 0, len(g.rooms))
+	hubs := make([]*hub, 0, len(g.rooms))
 	for _, h := range g.rooms {
-		rooms = append(rooms, h.room)
+		hubs = append(hubs, h)
 	}
 	ts := TickStats{Ticks: g.retired.ticks, Overruns: g.retired.overruns, Skipped: g.retired.skipped}
 	ts.Histogram.Add(g.retired.hist)
 	g.mu.Unlock()
 	var recent []time.Duration
-	for _, r := range rooms {
-		st := r.Stats()
+	for _, h := range hubs {
+		st := h.room.Stats()
 		ts.Ticks += st.Ticks
 		ts.Overruns += st.Overruns
 		ts.Skipped += st.Skipped
-		ts.Histogram.Add(r.TickHistogram())
-		recent = r.RecentTicks(recent)
+		ts.Histogram.Add(h.tickHist.Snapshot())
+		recent = h.room.RecentTicks(recent)
 	}
 	if len(recent) == 0 {
 		return ts

@@ -49,6 +49,22 @@ func gameOfModes(modes []lobby.Mode) (map[string]string, error) {
 	return out, nil
 }
 
+// openGamesFit checks that, with open rooms, no mode of --modes is named
+// for a hosted game while playing another: a join to an open room may name
+// any hosted game (Join.game), and its room's mode is the game's name, so
+// such a mode would make that room play the wrong game.
+func openGamesFit(open bool, modeGame map[string]string) error {
+	if !open {
+		return nil
+	}
+	for name := range games {
+		if g, ok := modeGame[name]; ok && g != name {
+			return fmt.Errorf("--modes: mode %s plays %s, but with --open-rooms an open room of game %s has mode %s too; rename the mode or let it play %s", name, g, name, name, name)
+		}
+	}
+	return nil
+}
+
 // newGameFor returns netcode's NewGame: a room of a mode plays the mode's
 // game; a room of a mode no --modes entry names (an open room's) plays the
 // game of that name when there is one (--open-game), else the default.

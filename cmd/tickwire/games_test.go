@@ -220,7 +220,7 @@ func TestConnect4RefusalSeen(t *testing.T) {
 }
 
 // TestModesNameTheirGame: a mode's game must be one the binary hosts, and
-// the open rooms' game one no mode of the same name contradicts; each is
+// with open rooms no mode may be named for a game it does not play; each is
 // refused at start with a message that names it.
 func TestModesNameTheirGame(t *testing.T) {
 	for _, tc := range []struct {
@@ -228,6 +228,9 @@ func TestModesNameTheirGame(t *testing.T) {
 	}{
 		{"duel:2:1m:chess", "", `mode duel: unknown game "chess"`},
 		{"tanks:4:1m:connect4", "tanks", "--open-game tanks: the mode of that name in --modes plays connect4"},
+		// An open-room join may name tanks (Join.game): its room, of mode
+		// tanks, would play connect4.
+		{"tanks:4:1m:connect4", "arena", "mode tanks plays connect4, but with --open-rooms an open room of game tanks has mode tanks too"},
 	} {
 		lc := lobbyConfig{store: "embedded", dataDir: t.TempDir(), modes: tc.modes, ticketTTL: time.Minute}
 		nc := netcode.Config{OpenRooms: tc.open != "", Rules: game.Rules{Mode: tc.open}}

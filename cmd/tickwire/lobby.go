@@ -153,7 +153,8 @@ func admitter(l *lobby.Lobby) func(ticket, roomID string) (netcode.Admission, er
 		if err != nil {
 			return netcode.Admission{}, err
 		}
-		return netcode.Admission{RoomID: c.Room, Account: c.Player, Name: c.Name, Rules: rules, Party: c.Party, Rating: c.Rating, Spectator: c.Spectate}, nil
+		return netcode.Admission{RoomID: c.Room, Account: c.Player, Name: c.Name, Rules: rules, Party: c.Party, Rating: c.Rating,
+			Team: c.Team, Attributes: c.Attributes, Spectator: c.Spectate}, nil
 	}
 }
 

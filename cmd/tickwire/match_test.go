@@ -25,6 +25,13 @@ type testNode struct {
 
 func startNode(t *testing.T, modes string, nc netcode.Config) *testNode {
 	t.Helper()
+	return startNodeWith(t, modes, nc, nil)
+}
+
+// startNodeWith is startNode with the lobby's config changed by edit (its
+// store, say).
+func startNodeWith(t *testing.T, modes string, nc netcode.Config, edit func(*lobbyConfig)) *testNode {
+	t.Helper()
 	tn := &testNode{final: map[string]netcode.MatchResult{}}
 	nc.OnMatchEnd = func(m netcode.MatchResult) {
 		tn.mu.Lock()
@@ -36,6 +43,9 @@ func startNode(t *testing.T, modes string, nc netcode.Config) *testNode {
 		t.Fatal(err)
 	}
 	lc := lobbyConfig{store: "embedded", dataDir: t.TempDir(), modes: modes, ticketTTL: time.Minute, matchInterval: 100 * time.Millisecond}
+	if edit != nil {
+		edit(&lc)
+	}
 	n, err := newNode(t.Context(), ln.Addr().String(), nc, &lc, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

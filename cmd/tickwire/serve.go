@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,7 +56,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.matchDuration, "match-duration", 0, "match length once running; 0 means no time limit")
 	fs.Int64Var(&c.scoreLimit, "score-limit", 0, "score that ends a match; 0 means none")
 	fs.BoolVar(&c.net.OpenRooms, "open-rooms", false, "also let joins without a lobby ticket name any room id and create it (local play and tests)")
-	fs.StringVar(&c.openGame, "open-game", defaultGame, "the game open rooms (--open-rooms) play: "+gameNames()+"; it is also their mode's name on the leaderboards")
+	fs.StringVar(&c.openGame, "open-game", defaultGame, "the game an open room (--open-rooms) plays when its first join names none (a join may name any hosted game: Join.game): "+gameNames()+"; the game's name is also the room's mode on the leaderboards")
 	fs.IntVar(&c.net.ReadLimit, "read-limit", 4096, "largest client frame in bytes")
 	fs.DurationVar(&c.net.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed from connect to a successful join")
 	fs.DurationVar(&c.net.PingInterval, "ping-interval", 10*time.Second, "keepalive ping interval")
@@ -231,6 +233,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	if g, ok := modeGame[nc.Rules.Mode]; ok && nc.OpenRooms && games[nc.Rules.Mode] != nil && g != nc.Rules.Mode {
 		return nil, usageError{fmt.Errorf("--open-game %s: the mode of that name in --modes plays %s", nc.Rules.Mode, g)}
 	}
+	if err := openGamesFit(nc.OpenRooms, modeGame); err != nil {
+		return nil, usageError{err}
+	}
 	secret, err := lc.secretBytes(log)
 	if err != nil {
 		return nil, usageError{err}
@@ -261,6 +266,9 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	nc.Admit = admitter(n.lobby)
 	if nc.NewGame == nil {
 		nc.NewGame = newGameFor(modeGame)
+		if nc.OpenGames == nil {
+			nc.OpenGames = slices.Sorted(maps.Keys(games))
+		}
 	}
 	also := nc.OnMatchEnd
 	nc.OnMatchEnd = func(m netcode.MatchResult) {

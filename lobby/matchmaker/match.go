@@ -2,6 +2,7 @@ package matchmaker
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -11,6 +12,21 @@ import (
 type Member struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+	// Team and Attributes are what the request said of the member, for
+	// the game (through the join ticket); the queue keeps them and does
+	// not read them. Queues copy Attributes in and out: a caller's map is
+	// never shared.
+	Team       string            `json:"team,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// cloneMembers copies ms and each member's Attributes.
+func cloneMembers(ms []Member) []Member {
+	out := slices.Clone(ms)
+	for i := range out {
+		out[i].Attributes = maps.Clone(out[i].Attributes)
+	}
+	return out
 }
 
 // Ticket is a request to be matched: one player, or a party that must play in

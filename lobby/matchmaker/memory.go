@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -125,7 +126,7 @@ func (m *Memory) Get(_ context.Context, id string) (State, error) {
 
 func (e *memTicket) copyState() State {
 	s := e.state
-	s.Ticket.Members = slices.Clone(s.Ticket.Members)
+	s.Ticket.Members = cloneMembers(s.Ticket.Members)
 	s.Assignment = s.Assignment.clone()
 	return s
 }
@@ -166,6 +167,11 @@ func (m *Memory) Queued(_ context.Context, mode string) ([]Ticket, error) {
 		start := len(members)
 		members = append(members, out[i].Members...)
 		out[i].Members = members[start:len(members):len(members)]
+	}
+	for i := range members {
+		if members[i].Attributes != nil {
+			members[i].Attributes = maps.Clone(members[i].Attributes)
+		}
 	}
 	slices.SortFunc(out, func(a, b Ticket) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {

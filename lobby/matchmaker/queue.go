@@ -191,6 +191,6 @@ func prepare(t *Ticket, now time.Time) error {
 		t.CreatedAt = now
 	}
 	t.CreatedAt = t.CreatedAt.Round(0) // no monotonic reading: stored and returned times compare equal
-	t.Members = append([]Member(nil), t.Members...)
+	t.Members = cloneMembers(t.Members)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -68,12 +69,51 @@ func testQueue(t *testing.T, newQueue func(t *testing.T) Queue) {
 		if s.Status != Queued || s.Assignment != nil || s.UpdatedAt.IsZero() {
 			t.Errorf("state = %+v, want Queued, no assignment, an update time", s)
 		}
-		if got.ID != want.ID || got.Mode != want.Mode || got.Rating != want.Rating || !got.CreatedAt.Equal(want.CreatedAt) || !slices.Equal(got.Members, want.Members) {
+		if got.ID != want.ID || got.Mode != want.Mode || got.Rating != want.Rating || !got.CreatedAt.Equal(want.CreatedAt) || !reflect.DeepEqual(got.Members, want.Members) {
 			t.Errorf("Get returned %+v, want %+v", got, want)
 		}
 		if _, err := q.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
+	})
+
+	t.Run("MembersKeepTeamAndAttributes", func(t *testing.T) {
+		q := newQueue(t)
+		tk := ticket("a", "duel", "ann", "bob", "cy")
+		tk.Members[0].Team, tk.Members[0].Attributes = "red", map[string]string{"class": "medic", "skin": "Zoë's \"gold\""}
+		tk.Members[1].Team = "blue"
+		tk.Members[2].Attributes = map[string]string{"": "", "k": ""}
+		mustAdd(t, q, tk)
+		want := ticket("a", "duel", "ann", "bob", "cy")
+		want.Members[0].Team, want.Members[0].Attributes = "red", map[string]string{"class": "medic", "skin": "Zoë's \"gold\""}
+		want.Members[1].Team = "blue"
+		want.Members[2].Attributes = map[string]string{"": "", "k": ""}
+		tk.Members[0].Attributes["class"] = "changed after Add" // the queue keeps its own copy
+		check := func(what string, got []Member) {
+			t.Helper()
+			if !reflect.DeepEqual(got, want.Members) {
+				t.Fatalf("%s: members %+v, want %+v", what, got, want.Members)
+			}
+		}
+		s, err := q.Get(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Get", s.Ticket.Members)
+		s.Ticket.Members[0].Attributes["class"] = "changed by a reader"
+		tks, err := q.Queued(ctx, "duel")
+		if err != nil || len(tks) != 1 {
+			t.Fatalf("Queued: %v, %v", tks, err)
+		}
+		check("Queued", tks[0].Members)
+		tks[0].Members[0].Attributes["class"] = "changed by the matcher"
+		if err := q.Assign(ctx, []string{"a"}, asg); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = q.Get(ctx, "a"); err != nil || s.Status != Matched {
+			t.Fatalf("after Assign: %+v, %v", s, err)
+		}
+		check("Get after Assign", s.Ticket.Members)
 	})
 
 	t.Run("AddSetsCreatedAt", func(t *testing.T) {

@@ -253,6 +253,12 @@ const (
 	ErrorCode_ERROR_CODE_SPECTATOR ErrorCode = 18
 	// The room already has as many spectators as the server allows.
 	ErrorCode_ERROR_CODE_SPECTATORS_FULL ErrorCode = 19
+	// Join.game names a game this server does not host for open rooms; the
+	// message lists those it does.
+	ErrorCode_ERROR_CODE_UNKNOWN_GAME ErrorCode = 20
+	// Join.game names another game than the open room plays; the message
+	// names the room's.
+	ErrorCode_ERROR_CODE_GAME_MISMATCH ErrorCode = 21
 )
 
 // Enum value maps for ErrorCode.
@@ -278,6 +284,8 @@ var (
 		17: "ERROR_CODE_JOIN_REFUSED",
 		18: "ERROR_CODE_SPECTATOR",
 		19: "ERROR_CODE_SPECTATORS_FULL",
+		20: "ERROR_CODE_UNKNOWN_GAME",
+		21: "ERROR_CODE_GAME_MISMATCH",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -300,6 +308,8 @@ var (
 		"ERROR_CODE_JOIN_REFUSED":        17,
 		"ERROR_CODE_SPECTATOR":           18,
 		"ERROR_CODE_SPECTATORS_FULL":     19,
+		"ERROR_CODE_UNKNOWN_GAME":        20,
+		"ERROR_CODE_GAME_MISMATCH":       21,
 	}
 )
 
@@ -970,7 +980,15 @@ type Join struct {
 	// them. A spectator may send Ping, ResyncRequest and Leave only
 	// (PROTOCOL.md, "Spectators"). With a lobby it needs a spectator ticket
 	// (POST /v1/rooms/{id}/spectate); with open rooms, a room that exists.
-	Spectate      bool `protobuf:"varint,6,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	Spectate bool `protobuf:"varint,6,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	// Open rooms only (a join without a ticket): the game the room plays, by
+	// the name the server hosts it under ("arena", "connect4", "tanks"). The
+	// join that creates the room picks its game (and its mode, of the same
+	// name); a later join naming another game is refused with GAME_MISMATCH,
+	// a name the server does not host with UNKNOWN_GAME. Empty: create a room
+	// of the server's open game, or join the room whatever it plays. Ignored
+	// with a ticket (the lobby's mode decides), a resume token or spectate.
+	Game          string `protobuf:"bytes,7,opt,name=game,proto3" json:"game,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1045,6 +1063,13 @@ func (x *Join) GetSpectate() bool {
 		return x.Spectate
 	}
 	return false
+}
+
+func (x *Join) GetGame() string {
+	if x != nil {
+		return x.Game
+	}
+	return ""
 }
 
 // Input is one player command. seq increases by one or more with every input a
@@ -2593,14 +2618,15 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\tmatch_end\x18\x05 \x01(\v2\x15.tickwire.v1.MatchEndH\x00R\bmatchEnd\x123\n" +
 	"\bsnapshot\x18\x06 \x01(\v2\x15.tickwire.v1.SnapshotH\x00R\bsnapshot\x121\n" +
 	"\x06events\x18\a \x01(\v2\x17.tickwire.v1.GameEventsH\x00R\x06eventsB\x06\n" +
-	"\x04body\"\xb5\x01\n" +
+	"\x04body\"\xc9\x01\n" +
 	"\x04Join\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
 	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12!\n" +
 	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\x12\x1a\n" +
-	"\bspectate\x18\x06 \x01(\bR\bspectate\"T\n" +
+	"\bspectate\x18\x06 \x01(\bR\bspectate\x12\x12\n" +
+	"\x04game\x18\a \x01(\tR\x04game\"T\n" +
 	"\x05Input\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\x04R\x06valuesJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04J\x04\b\x04\x10\x05R\x02dxR\x02dyR\abuttons\",\n" +
@@ -2742,7 +2768,7 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x17MATCH_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13MATCH_PHASE_WAITING\x10\x01\x12\x17\n" +
 	"\x13MATCH_PHASE_RUNNING\x10\x02\x12\x15\n" +
-	"\x11MATCH_PHASE_ENDED\x10\x03*\xd8\x04\n" +
+	"\x11MATCH_PHASE_ENDED\x10\x03*\x93\x05\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_BAD_FRAME\x10\x01\x12\"\n" +
@@ -2764,7 +2790,9 @@ const file_tickwire_v1_tickwire_proto_rawDesc = "" +
 	"\x19ERROR_CODE_ALREADY_SEATED\x10\x10\x12\x1b\n" +
 	"\x17ERROR_CODE_JOIN_REFUSED\x10\x11\x12\x18\n" +
 	"\x14ERROR_CODE_SPECTATOR\x10\x12\x12\x1e\n" +
-	"\x1aERROR_CODE_SPECTATORS_FULL\x10\x13*\xcf\x01\n" +
+	"\x1aERROR_CODE_SPECTATORS_FULL\x10\x13\x12\x1b\n" +
+	"\x17ERROR_CODE_UNKNOWN_GAME\x10\x14\x12\x1c\n" +
+	"\x18ERROR_CODE_GAME_MISMATCH\x10\x15*\xcf\x01\n" +
 	"\x0eMatchEndReason\x12 \n" +
 	"\x1cMATCH_END_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMATCH_END_REASON_TIME_LIMIT\x10\x01\x12 \n" +

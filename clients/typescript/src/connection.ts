@@ -52,6 +52,13 @@ export interface ConnectionOptions<M extends StateMirror = SchemaMirror> {
   name?: string;
   /** A join ticket from the lobby; omit for an open room. */
   ticket?: string;
+  /**
+   * Open rooms only: the game the room plays ("arena", "connect4", "tanks"). The join that
+   * creates the room picks it; a room of another game refuses with GAME_MISMATCH, a game
+   * the server does not host with UNKNOWN_GAME. Omit for the server's open game, or to
+   * join a room whatever it plays.
+   */
+  game?: string;
   /** Join by taking back a held seat (a token saved from an earlier Welcome, e.g. across a page reload). */
   resumeToken?: string;
   /**
@@ -467,14 +474,14 @@ export class Connection<M extends StateMirror = SchemaMirror> extends Emitter<Co
     ws.onopen = () => {
       if (gen !== this.generation) return;
       const resume = this.token;
-      const { roomId, ticket = "", name = "", spectate = false } = this.opts;
+      const { roomId, ticket = "", name = "", spectate = false, game = "" } = this.opts;
       this.send({
         body: {
           case: "join",
           // A spectator never has a token: it joins again as a spectator.
           value: resume
             ? { protocolVersion: PROTOCOL_VERSION, roomId, resumeToken: resume }
-            : { protocolVersion: PROTOCOL_VERSION, roomId, name, ticket, spectate },
+            : { protocolVersion: PROTOCOL_VERSION, roomId, name, ticket, spectate, game },
         },
       });
     };

@@ -9,12 +9,24 @@ export interface Member {
   name?: string;
 }
 
+/**
+ * What a matchmaking request says of one member for the game, carried unread into the
+ * member's join ticket and the game's join hook (PROTOCOL.md, "Ticket metadata"). At most
+ * 16 bytes of team, 8 attributes, keys 1 to 16 of `A-Z a-z 0-9 _ . -`, values at most 24
+ * bytes; over a limit, or a join ticket that would not fit, is a 400 `bad_metadata` or
+ * `metadata_too_large`.
+ */
+export interface TicketMetadata {
+  team?: string;
+  attributes?: Record<string, string>;
+}
+
 /** A party member on the leader's ticket, with the consent the member asked for (Lobby.consent) and handed over. */
-export interface PartyMember extends Member {
+export interface PartyMember extends Member, TicketMetadata {
   consent: string;
 }
 
-export interface QueueRequest extends Member {
+export interface QueueRequest extends Member, TicketMetadata {
   mode: string;
   /** Places the ticket (0 when left out): rate every ticket of a mode on one scale, or none. */
   rating?: number;

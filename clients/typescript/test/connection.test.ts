@@ -598,3 +598,15 @@ test("a game's own refusal and its own end of the match reach the game with the 
     await ending.close();
   }
 });
+
+test("an open room's first join names its game; another game is refused with GAME_MISMATCH, an unknown one with UNKNOWN_GAME", async () => {
+  const room = roomId("named");
+  const first = conn(room, "a", { game: "connect4", reconnect: false });
+  const w = await first.connect();
+  assert.equal(w.match?.mode, "connect4");
+  assert.ok(first.schema!.room.fields.some((f) => f.name === "r0c0"));
+  const other = conn(room, "b", { game: "tanks", reconnect: false });
+  await assert.rejects(other.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "GAME_MISMATCH" && e.message.includes("plays connect4"));
+  const unknown = conn(roomId("chess"), "c", { game: "chess", reconnect: false });
+  await assert.rejects(unknown.connect(), (e: unknown) => e instanceof ServerError && e.codeName === "UNKNOWN_GAME" && e.message.includes("arena, connect4, tanks"));
+});
