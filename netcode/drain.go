@@ -79,3 +79,18 @@ func (s *Server) waitSessions(ctx context.Context) {
 		}
 	}
 }
+
+// EndRoom ends the match of room id now, as Shutdown ends every match: its
+// players and spectators get MatchEnd with reason SHUTDOWN and a "going
+// away" close, and the room is gone once its goroutine has seen the stop
+// (WaitRooms waits for that). It is for a room the node keeps for itself,
+// which a drain must not wait for: the demo room of tickwire serve
+// --demo-bots. It reports false if no such room runs.
+func (s *Server) EndRoom(id string) bool {
+	h := s.rooms.get(id)
+	if h == nil {
+		return false
+	}
+	h.room.Stop(game.EndShutdown)
+	return true
+}
