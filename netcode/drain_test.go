@@ -121,3 +121,34 @@ func (c *rawClient) waitEnd(t *testing.T) (uint16, *pb.MatchEnd) {
 	t.Fatalf("closed with %d and no MatchEnd", code)
 	return 0, nil
 }
+
+// TestEndRoom ends one running match and leaves the others: its player gets
+// MatchEnd SHUTDOWN and "going away", the room is gone, and a room that is
+// not there is reported so.
+func TestEndRoom(t *testing.T) {
+	srv, base := startServer(t, Config{TickRate: 50, OpenRooms: true})
+	players := map[string]*rawClient{}
+	for _, id := range []string{"demo-1", "other"} {
+		if err := srv.CreateRoom(id, &game.Rules{MaxPlayers: 2, MinPlayers: 1}); err != nil {
+			t.Fatal(err)
+		}
+		players[id] = dial(t, base)
+		players[id].join(t, id)
+		players[id].firstWelcome(t)
+	}
+	if !srv.EndRoom("demo-1") {
+		t.Fatal("EndRoom of a running room reported none")
+	}
+	if code, end := players["demo-1"].waitEnd(t); code != closeGoingAway || end.Reason != pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN {
+		t.Fatalf("ended room: close %d, match end %v; want going away and SHUTDOWN", code, end)
+	}
+	for len(srv.Rooms()) != 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := srv.Rooms()[0]; r.ID != "other" {
+		t.Fatalf("room %s left; want other", r.ID)
+	}
+	if srv.EndRoom("demo-1") || srv.EndRoom("nope") {
+		t.Fatal("EndRoom of no running room reported one")
+	}
+}
