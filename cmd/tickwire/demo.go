@@ -175,15 +175,31 @@ const demoStopWait = 3 * time.Second
 func (d *demo) stop() {
 	d.stopOnce.Do(func() {
 		d.cancel()
-		if id := d.current(); id != "" {
-			d.game.EndRoom(id)
-		}
+		d.end(d.current())
 		select {
 		case <-d.done:
 		case <-time.After(demoStopWait):
 			d.log.Warn().Dur("waited", demoStopWait).Msg("demo bots still closing; going on")
 		}
 	})
+}
+
+// demoEndWait bounds how long ending a demo match waits for its room to
+// have told its clients.
+const demoEndWait = 2 * time.Second
+
+// end ends the demo match in room id if it runs, and waits until its clients
+// have their MatchEnd queued: a shutdown right after then cannot close them
+// first.
+func (d *demo) end(id string) {
+	if id == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), demoEndWait)
+	defer cancel()
+	if _, err := d.game.EndRoom(ctx, id); err != nil {
+		d.log.Warn().Err(err).Str("room", id).Msg("demo match not over in time; going on")
+	}
 }
 
 // run plays demo matches one after the other until ctx ends.
@@ -212,9 +228,11 @@ func (d *demo) run(ctx context.Context) {
 			d.log.Debug().Str("room", id).Msg("next demo match")
 		}
 		d.match(ctx, id)
-		if ctx.Err() != nil {
-			d.game.EndRoom(id) // one a bot's late join started after stop looked
-		}
+		// The match is over, so a room of this id still running is a stray:
+		// started by a join that came just after the end (a ticket's join
+		// creates its room), or after stop looked. It ends now rather than
+		// sit unlisted until it is empty, or hold a drain up.
+		d.end(id)
 		d.room.Store(nil)
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := d.lobby.CloseHouseRoom(cctx, id); err != nil {

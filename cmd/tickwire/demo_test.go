@@ -220,6 +220,12 @@ func TestDemoRoomPlaysOn(t *testing.T) {
 	if _, err := lob.Queue(qctx, demoMode, "bob", "Bob", 0); err == nil || !strings.Contains(err.Error(), "unknown_mode") {
 		t.Fatalf("queueing for the demo mode: %v; want unknown_mode", err)
 	}
+	// A clean exit after two demo matches: under -race the server is built
+	// with the race detector, and a race would make it exit 66.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p, 30*time.Second)
 }
 
 // TestDemoBotsDoNotHoldTheSIGTERMDrain runs a demo room (TICKWIRE_DEMO_BOTS,
