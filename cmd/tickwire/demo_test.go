@@ -4,13 +4,20 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tickwire/tickwire/bots"
+	"github.com/tickwire/tickwire/netcode"
 	pb "github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -306,4 +313,116 @@ func TestDemoBotsFlagErrors(t *testing.T) {
 			t.Fatalf("TICKWIRE_DEMO_BOTS=99: exit %d, %q; want a usage error naming --demo-bots", code, stderr.String())
 		}
 	})
+}
+
+// cutProxy forwards loopback TCP connections to a target and can cut them
+// all at once, as a network failure would: no close frame, no Leave.
+type cutProxy struct {
+	ln       net.Listener
+	mu       sync.Mutex // guards conns and accepted
+	conns    []net.Conn
+	accepted int
+}
+
+func startCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	t.Cleanup(func() { _ = ln.Close(); p.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.accepted++
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	return p
+}
+
+// cut closes every connection forwarded so far.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *cutProxy) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
+}
+
+// TestDemoBotsComeBackAfterADrop cuts the demo bots' connections (through a
+// proxy in front of the node): each bot reconnects and takes its held seat
+// back, so the room keeps the same 3 players, and none is added.
+func TestDemoBotsComeBackAfterADrop(t *testing.T) {
+	tn := startNode(t, "arena:6:10m", netcode.Config{})
+	cfg, err := newDemoConfig(3, "arena:6:10m", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startCutProxy(t, strings.TrimPrefix(tn.url, "ws://"))
+	tn.startDemo(cfg, proxy.ln.Addr().String(), zerolog.Nop())
+	waitFor(t, 20*time.Second, "3 demo bots in demo-1", func() bool {
+		rs := tn.game.Rooms()
+		return len(rs) == 1 && rs[0].ID == "demo-1" && rs[0].Players == 3 && tn.game.Stats().Connections == 3
+	})
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lob.CloseIdleConnections()
+	watch, err := lob.Spectate(t.Context(), "demo-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := dialBot(t, bots.Config{URL: watch.URL, RoomID: watch.RoomID, Name: "watcher", Ticket: watch.Ticket, Spectate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seats := func() []uint32 {
+		var ids []uint32
+		for _, p := range spec.State().Players {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+	before := seats()
+	if len(before) != 3 {
+		t.Fatalf("spectator sees players %v; want the 3 bots", before)
+	}
+
+	proxy.cut()
+	waitFor(t, 20*time.Second, "the 3 bots back in their held seats", func() bool {
+		st := tn.game.Stats()
+		return proxy.count() == 6 && st.SeatsHeld == 3 && st.Rejoins == 3 && st.Connections == 4
+	})
+	if after := seats(); !slices.Equal(after, before) {
+		t.Fatalf("players after the drop %v; want the same seats %v", after, before)
+	}
+	waitAllMove(t, spec, []string{"demo bot 1", "demo bot 2", "demo bot 3"})
+	if rs := tn.game.Rooms(); len(rs) != 1 || rs[0].ID != "demo-1" || rs[0].Players != 3 {
+		t.Fatalf("rooms after the drop: %+v; want demo-1 with its 3 bots", rs)
+	}
+	if d := spec.Stats().Desyncs; d != 0 {
+		t.Fatalf("spectator: %d desyncs", d)
+	}
 }
