@@ -115,6 +115,7 @@ type Lobby struct {
 	waits    sync.Map      // mode -> *timing.Histogram of matched tickets' waits
 	draining atomic.Bool   // set by SetDraining
 	kick     chan struct{} // asks the heartbeat to report now
+	house    houseModes    // the modes of this node's house rooms (house.go)
 }
 
 // result is one finished match to credit to leaderboards.
@@ -394,9 +395,11 @@ func (l *Lobby) Admit(token, roomID string) (Claims, game.Rules, error) {
 	if c.Node != l.cfg.NodeID {
 		return Claims{}, game.Rules{}, fmt.Errorf("%w: %s", ErrWrongNode, c.Node)
 	}
-	m, ok := l.modes[c.Mode]
-	if !ok {
-		return Claims{}, game.Rules{}, fmt.Errorf("join ticket names unknown mode %q", c.Mode)
+	if m, ok := l.modes[c.Mode]; ok {
+		return c, m.Rules(l.cfg.TickRate), nil
 	}
-	return c, m.Rules(l.cfg.TickRate), nil
+	if r, ok := l.house.get(c.Mode); ok {
+		return c, r, nil
+	}
+	return Claims{}, game.Rules{}, fmt.Errorf("join ticket names unknown mode %q", c.Mode)
 }

@@ -79,3 +79,24 @@ func (s *Server) waitSessions(ctx context.Context) {
 		}
 	}
 }
+
+// EndRoom ends the match of room id now, as Shutdown ends every match: its
+// players and spectators get MatchEnd with reason SHUTDOWN and a "going
+// away" close. It waits until the room's goroutine is done, or ctx ends:
+// then every client has its MatchEnd queued ahead of the close, and a
+// Shutdown right after cannot close them first. It is for a room the node
+// keeps for itself, which a drain must not wait for: the demo room of
+// tickwire serve --demo-bots. It reports whether such a room was running.
+func (s *Server) EndRoom(ctx context.Context, id string) (bool, error) {
+	h := s.rooms.get(id)
+	if h == nil {
+		return false, nil
+	}
+	h.room.Stop(game.EndShutdown)
+	select {
+	case <-h.room.Done():
+		return true, nil
+	case <-ctx.Done():
+		return true, fmt.Errorf("end room %s: %w", id, ctx.Err())
+	}
+}

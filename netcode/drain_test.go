@@ -121,3 +121,36 @@ func (c *rawClient) waitEnd(t *testing.T) (uint16, *pb.MatchEnd) {
 	t.Fatalf("closed with %d and no MatchEnd", code)
 	return 0, nil
 }
+
+// TestEndRoom ends one running match and leaves the others: once it returns
+// the room is gone, its player gets MatchEnd SHUTDOWN and "going away", and
+// a room that is not there is reported so.
+func TestEndRoom(t *testing.T) {
+	srv, base := startServer(t, Config{TickRate: 50, OpenRooms: true})
+	players := map[string]*rawClient{}
+	for _, id := range []string{"demo-1", "other"} {
+		if err := srv.CreateRoom(id, &game.Rules{MaxPlayers: 2, MinPlayers: 1}); err != nil {
+			t.Fatal(err)
+		}
+		players[id] = dial(t, base)
+		players[id].join(t, id)
+		players[id].firstWelcome(t)
+	}
+	if ended, err := srv.EndRoom(t.Context(), "demo-1"); !ended || err != nil {
+		t.Fatalf("EndRoom of a running room: %v, %v", ended, err)
+	}
+	if n := len(srv.Rooms()); n != 1 {
+		t.Fatalf("%d rooms once EndRoom returned; want 1", n)
+	}
+	if code, end := players["demo-1"].waitEnd(t); code != closeGoingAway || end.Reason != pb.MatchEndReason_MATCH_END_REASON_SHUTDOWN {
+		t.Fatalf("ended room: close %d, match end %v; want going away and SHUTDOWN", code, end)
+	}
+	if r := srv.Rooms()[0]; r.ID != "other" {
+		t.Fatalf("room %s left; want other", r.ID)
+	}
+	for _, id := range []string{"demo-1", "nope"} {
+		if ended, err := srv.EndRoom(t.Context(), id); ended || err != nil {
+			t.Fatalf("EndRoom(%s), not running: %v, %v", id, ended, err)
+		}
+	}
+}

@@ -24,6 +24,9 @@ func drainReserve(timeout time.Duration) time.Duration { return min(5*time.Secon
 // arrives on interrupt), then shuts it down in what is left.
 func (n *node) stop(timeout time.Duration, interrupt <-chan os.Signal, log zerolog.Logger) error {
 	deadline := time.Now().Add(timeout)
+	// The demo room is no one's match: it ends now rather than hold the
+	// drain up, and its bots, stopped first, do not try to come back.
+	n.stopDemo()
 	n.drain(timeout-drainReserve(timeout), interrupt, log)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,8 @@ type serveConfig struct {
 	openGame        string
 	allowedOrigins  string
 	web             bool
+	demoBots        int
+	demo            demoConfig // from demoBots and the modes, by validate
 	net             netcode.Config
 	lobby           lobbyConfig
 }
@@ -77,6 +80,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated web origins whose pages may open a game socket and call the lobby API from a browser (CORS): https://game.example.com, https://*.example.com, *.example.com; others get HTTP 403 on the socket and no CORS headers from the API; empty: any; clients that send no Origin always may")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the whole time to stop: running matches play on for it less min(5s, a quarter), then the rest are ended and the stores flushed; a second signal ends the drain early")
 	fs.BoolVar(&c.web, "web", true, "serve the page at / (rooms, quick play, leaderboards, a monitor, watch and play in the browser); its own origin may open game sockets whatever --allowed-origins says")
+	fs.IntVar(&c.demoBots, "demo-bots", 0, fmt.Sprintf("keep a demo room, listed as demo-<n> (mode demo), in which this many of the server's own bots play %s, for people to watch and join; its seats, duration and score limit are those of the first --modes mode that plays %s, less the bots' seats; its scores go to no leaderboard; 0: none; at most %d", defaultGame, defaultGame, maxDemoBots))
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
 	configFlag(fs)
@@ -98,6 +102,10 @@ func (c *serveConfig) validate() error {
 		return errors.New("--empty-room-timeout and --unjoined-room-timeout must be positive")
 	case c.net.RejoinGrace < 0:
 		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
+	}
+	var err error
+	if c.demo, err = newDemoConfig(c.demoBots, c.lobby.modes, c.net.TickRate); err != nil {
+		return err
 	}
 	if games[c.openGame] == nil {
 		return fmt.Errorf("--open-game %q: want one of %s", c.openGame, gameNames())
@@ -185,9 +193,12 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info().Str("addr", ln.Addr().String()).Str("ws", n.address+netcode.Path).
 		Str("node", n.lobby.NodeID()).Str("store", c.lobby.store).
 		Int("tick_rate", c.net.TickRate).Int("room_size", c.roomSize).Bool("deflate", c.deflate).
-		Bool("open_rooms", c.net.OpenRooms).Msg("tickwire serving")
+		Bool("open_rooms", c.net.OpenRooms).Int("demo_bots", c.demo.bots).Msg("tickwire serving")
 	errc := make(chan error, 1)
 	go func() { errc <- n.http.Serve(ln) }()
+	if c.demo.bots > 0 {
+		n.startDemo(c.demo, ln.Addr().String(), log)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -211,6 +222,7 @@ type node struct {
 	stores    *stores
 	http      *http.Server
 	stopLobby context.CancelFunc
+	demo      atomic.Pointer[demo] // the demo room's keeper (--demo-bots), set once serving
 }
 
 // newNode wires a game server and a lobby for a listener at addr.
@@ -292,7 +304,7 @@ func newNode(ctx context.Context, addr string, nc netcode.Config, lc *lobbyConfi
 	mux.Handle("GET /v1/stats", n.lobby.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeStats(w, n.game) })))
 	mux.Handle("/v1/", n.lobby.Handler())
 	if nc.AllowSameOrigin {
-		mux.Handle("/", web.Handler(web.Config{Node: n.lobby.NodeID()}))
+		mux.Handle("/", web.Handler(web.Config{Node: n.lobby.NodeID(), DemoRoom: n.demoRoom}))
 	}
 	// Game sockets are hijacked, so IdleTimeout only closes idle keep-alive
 	// lobby connections; lobby bodies have their own deadline (BodyTimeout).
@@ -317,6 +329,7 @@ func (n *node) servePprof() {
 // shutdown stops accepting, ends every match (crediting the results), closes
 // the clients and the stores.
 func (n *node) shutdown(ctx context.Context) error {
+	n.stopDemo()
 	// Stop the listener; game sockets are hijacked and stay. A long-poll
 	// must not hold up the rest, so it gets a second, then is cut.
 	hctx, cancel := context.WithTimeout(ctx, time.Second)
