@@ -367,3 +367,45 @@ func roomPlayers(tn *testNode, id string) int {
 	}
 	return -1
 }
+
+// TestPageNewcomerPlaysTheDemoRoom is the quick start as a newcomer lives
+// it: `tickwire serve --demo-bots 4`, the page at /, the demo room first in
+// the list with its bots, and Play: the bots' avatars move on the page and
+// the newcomer plays beside them with 0 checksum mismatches.
+func TestPageNewcomerPlaysTheDemoRoom(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no browser at %s (scripts/test.sh installs Debian's chromium): %v", chromium, err)
+	}
+	p := startProcess(t, freeAddr(t), "--demo-bots", "4", "--data-dir", t.TempDir())
+	demo := waitDemoRoom(t, p, "", 4)
+	tab, closeTab := chromedp.NewContext(startChromium(t))
+	defer closeTab()
+	first := chromedp.CSS("main tbody tr:first-child")
+	if err := chromedp.Do(tab, chromedp.Navigate("http://"+p.addr+"/"), chromedp.WaitVisible(first)); err != nil {
+		t.Fatalf("the page: %v", err)
+	}
+	var row string
+	waitFor(t, 10*time.Second, "the demo room first in the room list", func() bool {
+		var err error
+		row, err = chromedp.Run(tab, chromedp.Text(first))
+		return err == nil && strings.Contains(row, demo.ID) && strings.Contains(row, "demo") && strings.Contains(row, "4/")
+	})
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`main tbody tr:first-child a[href^="#/play/"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(t, tab, "playing the demo room", func(d roomDebug) bool {
+		return d.Connected && d.Room == demo.ID && len(d.Players) == 5 && d.Stats["framesVerified"] >= 20
+	})
+	// The bots move: the room's state, and so its checksum, keeps changing
+	// over the ticks the page verified (nobody else moves in it).
+	time.Sleep(time.Second)
+	after := readRoom(t, tab)
+	changed := map[uint32]bool{}
+	for _, c := range after.Checksums {
+		changed[c] = true
+	}
+	if len(changed) < 5 || after.Stats["checksumMismatches"] != 0 || after.Drawn < 5 {
+		t.Fatalf("the demo room on the page: %d distinct states in %d ticks, %v mismatches, %d drawn; want a moving room, 0 mismatches and every avatar drawn",
+			len(changed), len(after.Checksums), after.Stats["checksumMismatches"], after.Drawn)
+	}
+}
