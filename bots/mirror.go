@@ -214,6 +214,14 @@ func (m *Mirror) State() State {
 
 // ApplySnapshot replaces the whole state with s and verifies its checksum.
 func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
+	return m.applySnapshotFrom(s, nil)
+}
+
+// applySnapshotFrom is ApplySnapshot of a snapshot decoded from a shared
+// frame, or from none: when another mirror decoding by the same schema
+// already loaded and verified these bytes, the result is the same state
+// and its checksum is not computed again.
+func (m *Mirror) applySnapshotFrom(s *tickwirev1.Snapshot, shared *cachedFrame) error {
 	m.synced = false
 	if s == nil {
 		return fmt.Errorf("missing snapshot: %w", ErrMalformed)
@@ -226,7 +234,7 @@ func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
 	}
 	m.tick, m.phase, m.endTick = s.GetTick(), s.GetPhase(), s.GetEndTick()
 	m.lastInputSeq = s.GetLastInputSeq()
-	if err := m.verify(s.GetChecksum()); err != nil {
+	if err := m.verifyShared(s.GetChecksum(), shared, verifiedFrom{schema: m.schema.fingerprint, snapshot: true}); err != nil {
 		return fmt.Errorf("snapshot at tick %d: %w", s.GetTick(), err)
 	}
 	return nil
@@ -344,6 +352,16 @@ func (m *Mirror) playerFrom(p *tickwirev1.Player) (Player, error) {
 // Hot path: runs once per bot per tick and allocates nothing unless entities
 // or players are created or the delta is refused.
 func (m *Mirror) ApplyDelta(d *tickwirev1.Delta) error {
+	return m.applyDeltaFrom(d, nil)
+}
+
+// applyDeltaFrom is ApplyDelta of a delta decoded from a shared frame, or
+// from none. The delta is applied to this mirror's own state in any case;
+// when another mirror at the same tick with the same verified checksum
+// (decoding by the same schema) already applied these bytes and verified the
+// result, the result is the same state and its checksum is not computed
+// again. Any other mirror verifies in full, and records it in shared.
+func (m *Mirror) applyDeltaFrom(d *tickwirev1.Delta, shared *cachedFrame) error {
 	if !m.synced {
 		return ErrNotSynced
 	}
@@ -352,11 +370,12 @@ func (m *Mirror) ApplyDelta(d *tickwirev1.Delta) error {
 		return fmt.Errorf("delta %d: base tick %d, mirror at %d: %w", d.GetTick(), d.GetBaseTick(), m.tick, ErrBaseTick)
 	}
 	m.synced = false // until the delta is applied and verified
+	from := verifiedFrom{schema: m.schema.fingerprint, tick: m.tick, checksum: m.checksum}
 	if err := m.applyDelta(d); err != nil {
 		return fmt.Errorf("delta %d (base %d): %w", d.GetTick(), d.GetBaseTick(), err)
 	}
 	m.tick = d.GetTick()
-	if err := m.verify(d.GetChecksum()); err != nil {
+	if err := m.verifyShared(d.GetChecksum(), shared, from); err != nil {
 		return fmt.Errorf("delta %d (base %d): %w", d.GetTick(), d.GetBaseTick(), err)
 	}
 	return nil
@@ -425,6 +444,21 @@ func (sh *Shape) applyRow(r *Record, f *tickwirev1.FieldValues) error {
 	if len(vals) != 0 || len(texts) != 0 {
 		return fmt.Errorf("values longer than the mask uses: %w", ErrMalformed)
 	}
+	return nil
+}
+
+// verifyShared verifies the state against want unless shared records that a
+// mirror in the prior state from applied the same frame and verified it; a
+// full verification is recorded there.
+func (m *Mirror) verifyShared(want uint32, shared *cachedFrame, from verifiedFrom) error {
+	if shared.wasVerified(from) {
+		m.checksum, m.synced = want, true
+		return nil
+	}
+	if err := m.verify(want); err != nil {
+		return err
+	}
+	shared.markVerified(from)
 	return nil
 }
 
