@@ -82,22 +82,39 @@ type cachedFrame struct {
 	frame      *tickwirev1.ServerFrame // read only; nil if the bytes did not decode
 	decodeErr  error
 
-	mu       sync.Mutex      // guards verified
-	verified [4]verifiedFrom // a small ring: one room shares one prior state
+	mu       sync.Mutex        // guards verified
+	verified [4]verifiedResult // a small ring: one room shares one prior state
 	nv       int
 }
 
-// verifiedFrom is a prior state from which a mirror applied the frame and
-// verified the result against the frame's checksum in full: the schema it
-// decoded by, and for a delta the tick and verified checksum it was at (a
-// snapshot replaces the whole state, so only the schema counts). Applying the
-// same bytes to a mirror in the same state is deterministic, so another
-// mirror in that state may take the frame's checksum as verified.
+// verifiedResult is a prior state from which a mirror applied the frame and
+// verified the result in full, and that result, which any mirror in the
+// same prior state may take as its own.
+type verifiedResult struct {
+	from  verifiedFrom
+	state *sharedState
+}
+
+// verifiedFrom is a mirror's state before applying a frame, as far as the
+// result depends on it: the schema it decoded by, and for a delta the tick
+// and the verified checksum it was at (a snapshot replaces the whole state,
+// so only the schema counts). Applying the same bytes to a mirror in the
+// same state is deterministic.
 type verifiedFrom struct {
 	schema   uint64
 	tick     uint64
 	checksum uint32
 	snapshot bool
+}
+
+// sharedState is a mirror's verified entities, players and room, given
+// away to every mirror of the process that reaches the same state from the
+// same frame. Nobody modifies it: a mirror holding it copies it before it
+// applies the next frame itself (see Mirror.detach).
+type sharedState struct {
+	entities []Entity
+	players  []Player
+	room     Record
 }
 
 // lookup returns the cached entry whose compressed bytes equal msg, or nil.
@@ -179,30 +196,30 @@ func (e *cachedFrame) decoded() (*tickwirev1.ServerFrame, error) {
 	return e.frame, e.decodeErr
 }
 
-// wasVerified reports whether a mirror already applied this frame from the
-// prior state v and verified the result.
-func (e *cachedFrame) wasVerified(v verifiedFrom) bool {
+// result returns the verified result of applying this frame to a mirror in
+// the prior state v, if a mirror did.
+func (e *cachedFrame) result(v verifiedFrom) (*sharedState, bool) {
 	if e == nil || v.schema == 0 {
-		return false
+		return nil, false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, w := range e.verified[:min(e.nv, len(e.verified))] {
-		if w == v {
-			return true
+		if w.from == v {
+			return w.state, true
 		}
 	}
-	return false
+	return nil, false
 }
 
-// markVerified records that a mirror applied this frame from v and verified
-// the result in full.
-func (e *cachedFrame) markVerified(v verifiedFrom) {
+// publish records that a mirror applied this frame from v and verified the
+// result, st, in full.
+func (e *cachedFrame) publish(v verifiedFrom, st *sharedState) {
 	if e == nil || v.schema == 0 {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.verified[e.nv%len(e.verified)] = v
+	e.verified[e.nv%len(e.verified)] = verifiedResult{v, st}
 	e.nv++
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ func TestSharedVerification(t *testing.T) {
 		t.Fatal("the first bot's frame is not cached")
 	}
 	from := verifiedFrom{schema: first.c.mirror.schema.fingerprint, tick: 1, checksum: Checksum(testSchema, state.Entities, state.Players, state.Room)}
-	if !e.wasVerified(from) {
+	if _, ok := e.result(from); !ok {
 		t.Fatal("the first bot's full verification is not recorded")
 	}
 	second.next(t)
@@ -145,6 +146,26 @@ func TestSharedVerification(t *testing.T) {
 	var fresh tickwirev1.ServerFrame
 	if err := proto.Unmarshal(e.inflated, &fresh); err != nil || !proto.Equal(f, &fresh) {
 		t.Fatalf("the shared frame changed while bots applied it: %v", err)
+	}
+
+	// The second bot's next frame, applied by itself, leaves the first bot's
+	// state (which it took) alone.
+	_, frames := benchFrames(t)
+	var next tickwirev1.ServerFrame
+	if err := proto.Unmarshal(frames[1], &next); err != nil {
+		t.Fatal(err)
+	}
+	second.c.mu.Lock()
+	err := second.c.mirror.ApplyDelta(next.GetDelta())
+	second.c.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := first.c.State(); !reflect.DeepEqual(after, a) {
+		t.Fatalf("the first bot's state changed when the second applied a frame:\n%+v\nwant\n%+v", after, a)
+	}
+	if s := second.c.State(); s.Tick != 3 || s.Checksum == a.Checksum {
+		t.Fatalf("second bot at tick %d checksum %#x after its own frame", s.Tick, s.Checksum)
 	}
 
 	other := state
