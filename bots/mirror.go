@@ -174,7 +174,9 @@ func (m *Mirror) EntityID() uint32 {
 }
 
 // Entities returns the entities in ascending id order. The slice belongs to
-// the mirror: callers must not modify it or keep it past the next Apply.
+// the mirror, and may be shared with other mirrors of the process that are in
+// the same state (see the package doc, Cost): callers must not modify it or
+// keep it past the next Apply.
 func (m *Mirror) Entities() []Entity { return m.entities }
 
 // Players returns the players in ascending id order, under the same terms as
