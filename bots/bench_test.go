@@ -14,7 +14,7 @@ import (
 // and two encoded deltas: every entity steps one way (tick 2) and back (tick
 // 3), with every player's input acknowledged, so the mirror can be wound back
 // to tick 1 and the same bytes applied again.
-func benchFrames(b *testing.B) (State, [2][]byte) {
+func benchFrames(b testing.TB) (State, [2][]byte) {
 	s := State{Tick: 1, Phase: running, Room: room(0)}
 	for i := range 64 {
 		if i < 16 {

@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -265,6 +266,7 @@ type Client struct {
 
 	conn      wsConn       // set by Dial before the read loop starts
 	raw       net.Conn     // the TCP connection under conn, for Drop; set with conn
+	inflate   *inflateConn // the inflater under conn, or nil; set with conn, used by the read loop
 	wire      atomic.Int64 // bytes read from the TCP connection
 	pending   atomic.Int32 // frames queued for writing
 	onWritten func(error)
@@ -436,7 +438,8 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 		conn = tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
 	}
 	if !c.cfg.DisableCompression {
-		conn = newInflateConn(conn, maxFrameSize)
+		c.inflate = newInflateConn(conn, maxFrameSize)
+		conn = c.inflate
 	}
 	ws, resp, err := gws.NewClientFromConn((*events)(c), c.clientOption(), conn)
 	if err != nil {
@@ -845,28 +848,52 @@ func (c *Client) handleMessage(op gws.Opcode, data []byte, now time.Time) {
 		c.badFrame("text frame")
 		return
 	}
-	var f tickwirev1.ServerFrame
-	if err := proto.Unmarshal(data, &f); err != nil {
+	// A message the inflater took from the frame cache is decoded once for
+	// every bot of the process that received the same bytes.
+	var shared *cachedFrame
+	if c.inflate != nil {
+		shared = c.inflate.takeShared(data)
+	}
+	f, err := decodeFrame(data, shared)
+	if err != nil {
 		c.badFrame(err.Error())
 		return
 	}
-	c.handleFrame(&f, now)
+	c.handleFrame(f, now, shared)
 }
 
-// handleFrame applies one server frame; c.mu must be held.
-func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time) {
+// decodeFrame decodes data, or returns the frame shared (whose inflated
+// bytes are data) decoded to.
+func decodeFrame(data []byte, shared *cachedFrame) (*tickwirev1.ServerFrame, error) {
+	if shared != nil {
+		return shared.decoded()
+	}
+	var f tickwirev1.ServerFrame
+	if err := proto.Unmarshal(data, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// handleFrame applies one server frame, which is shared's decoded frame
+// (read only) unless shared is nil; c.mu must be held.
+func (c *Client) handleFrame(f *tickwirev1.ServerFrame, now time.Time, shared *cachedFrame) {
 	switch body := f.GetBody().(type) {
 	case *tickwirev1.ServerFrame_Welcome:
 		c.onWelcome(body.Welcome, now)
 	case *tickwirev1.ServerFrame_Delta:
-		c.onDelta(body.Delta, now)
+		c.onDelta(body.Delta, now, shared)
 	case *tickwirev1.ServerFrame_Snapshot:
-		c.onSnapshot(body.Snapshot, now)
+		c.onSnapshot(body.Snapshot, now, shared)
 	case *tickwirev1.ServerFrame_Events:
 		for _, m := range body.Events.GetMessages() {
 			c.stats.Events++
 			if c.cfg.OnEvent != nil {
-				c.cfg.OnEvent(body.Events.GetTick(), m.GetOp(), m.GetData())
+				data := m.GetData()
+				if shared != nil { // the callback may keep or change its own copy
+					data = bytes.Clone(data)
+				}
+				c.cfg.OnEvent(body.Events.GetTick(), m.GetOp(), data)
 			}
 		}
 		for _, l := range body.Events.GetChat() {
@@ -941,7 +968,7 @@ func (c *Client) onWelcome(w *tickwirev1.Welcome, now time.Time) {
 	}
 }
 
-func (c *Client) onDelta(d *tickwirev1.Delta, now time.Time) {
+func (c *Client) onDelta(d *tickwirev1.Delta, now time.Time, shared *cachedFrame) {
 	if !c.welcomed {
 		c.badFrame("delta before welcome")
 		return
@@ -957,7 +984,7 @@ func (c *Client) onDelta(d *tickwirev1.Delta, now time.Time) {
 		}
 		return
 	}
-	if err := c.mirror.ApplyDelta(d); err != nil {
+	if err := c.mirror.applyDeltaFrom(d, shared); err != nil {
 		c.desync(err)
 		return
 	}
@@ -965,13 +992,13 @@ func (c *Client) onDelta(d *tickwirev1.Delta, now time.Time) {
 	c.applied(d.GetTick())
 }
 
-func (c *Client) onSnapshot(s *tickwirev1.Snapshot, now time.Time) {
+func (c *Client) onSnapshot(s *tickwirev1.Snapshot, now time.Time, shared *cachedFrame) {
 	if !c.welcomed {
 		c.badFrame("snapshot before welcome")
 		return
 	}
 	c.recordLatency(s.GetTick(), now)
-	if err := c.mirror.ApplySnapshot(s); err != nil {
+	if err := c.mirror.applySnapshotFrom(s, shared); err != nil {
 		c.desync(err)
 		return
 	}

@@ -2,6 +2,7 @@ package bots
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -64,13 +65,21 @@ type inflateConn struct {
 	inHandshake bool // still reading the HTTP response
 	atLineStart bool // in the handshake, the next byte starts a line
 
-	out    []byte  // bytes for gws not yet read: a header or a whole frame
-	outBuf *[]byte // pooled backing of out, or nil when out is in header
-	header [maxFrameHeader]byte
-	plain  uint64 // payload bytes of a passed-through frame not yet read
+	out     []byte  // bytes for gws not yet read: a header or a whole frame
+	outBuf  *[]byte // pooled backing of out, or nil when out is in header
+	outRest []byte  // a shared payload to hand gws after the header in out
+	header  [maxFrameHeader]byte
+	plain   uint64 // payload bytes of a passed-through frame not yet read
 
 	msg   *[]byte // compressed payload of a fragmented message so far
 	msgOp byte    // its opcode
+
+	// cache, if set, is where compressed messages other bots already
+	// inflated are found (see frameCache); last is the entry of the latest
+	// message queued from it, for the Client to reuse its decoded frame.
+	// Both belong to gws's read loop, which also runs the Client's handler.
+	cache *frameCache
+	last  *cachedFrame
 }
 
 func newInflateConn(conn net.Conn, limit int) *inflateConn {
@@ -80,11 +89,26 @@ func newInflateConn(conn net.Conn, limit int) *inflateConn {
 		limit:       limit,
 		inHandshake: true,
 		atLineStart: true,
+		cache:       sharedFrames,
 	}
+}
+
+// takeShared returns the cache entry of the latest inflated message if data,
+// the payload gws delivered, is exactly its inflated bytes, and forgets it.
+func (c *inflateConn) takeShared(data []byte) *cachedFrame {
+	e := c.last
+	c.last = nil
+	if e != nil && bytes.Equal(e.inflated, data) {
+		return e
+	}
+	return nil
 }
 
 func (c *inflateConn) Read(p []byte) (int, error) {
 	for {
+		if len(c.out) == 0 && len(c.outRest) > 0 {
+			c.out, c.outRest = c.outRest, nil
+		}
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
 			c.out = c.out[n:]
@@ -173,11 +197,28 @@ func (c *inflateConn) nextFrame() error {
 	return c.inflate()
 }
 
-// inflate queues the message collected in c.msg as one plain frame.
+// inflate queues the message collected in c.msg as one plain frame. With a
+// cache, a message whose compressed bytes another bot already received is
+// not inflated again: its inflated bytes are handed gws from the cache, and
+// a new one is added to it.
+//
+// Hot path: once per compressed message per bot.
 func (c *inflateConn) inflate() error {
 	msg, op := c.msg, c.msgOp
 	c.msg = nil
 	defer putBuffer(msg)
+	c.last = nil
+	var hash uint64
+	if c.cache != nil {
+		var e *cachedFrame
+		if e, hash = c.cache.lookup(*msg); e != nil {
+			if len(e.inflated) > c.limit {
+				return fmt.Errorf("inflate: %w of %d bytes", errInflatedTooLarge, c.limit)
+			}
+			c.queueShared(e, op)
+			return nil
+		}
+	}
 	out := getBuffer()
 	buf, err := wsframe.Inflate((*out)[:maxFrameHeader], *msg, c.limit)
 	if err != nil {
@@ -185,6 +226,13 @@ func (c *inflateConn) inflate() error {
 		return fmt.Errorf("inflate: %w", err)
 	}
 	*out = buf
+	if c.cache != nil {
+		if e := c.cache.add(hash, *msg, buf[maxFrameHeader:]); e != nil {
+			putBuffer(out)
+			c.queueShared(e, op)
+			return nil
+		}
+	}
 	size := len(buf) - maxFrameHeader
 	var h [maxFrameHeader]byte
 	hdr := wsframe.AppendHeader(h[:0], wsframe.Header{Fin: true, Op: op, Length: uint64(size)})
@@ -192,4 +240,11 @@ func (c *inflateConn) inflate() error {
 	copy(buf[start:], hdr)
 	c.out, c.outBuf = buf[start:], out
 	return nil
+}
+
+// queueShared queues a plain frame of e's inflated bytes, which gws reads
+// from the cache entry itself.
+func (c *inflateConn) queueShared(e *cachedFrame, op byte) {
+	c.out = wsframe.AppendHeader(c.header[:0], wsframe.Header{Fin: true, Op: op, Length: uint64(len(e.inflated))})
+	c.outRest, c.last = e.inflated, e
 }

@@ -109,6 +109,11 @@ type Mirror struct {
 	playerID uint32
 	entityID uint32
 
+	// borrowed: entities, players and room are a verified state shared with
+	// other mirrors of the process (sharedState), read only; detach copies
+	// them before a frame changes them.
+	borrowed bool
+
 	// Scratch for applying updates, reused so a delta allocates nothing.
 	recs   []*Record
 	shapes []*Shape
@@ -118,6 +123,7 @@ type Mirror struct {
 // and empties the mirror.
 func (m *Mirror) SetSchema(s *Schema) {
 	m.schema, m.synced = s, false
+	m.disown()
 	m.entities, m.players, m.room = m.entities[:0], m.players[:0], Record{}
 }
 
@@ -168,7 +174,9 @@ func (m *Mirror) EntityID() uint32 {
 }
 
 // Entities returns the entities in ascending id order. The slice belongs to
-// the mirror: callers must not modify it or keep it past the next Apply.
+// the mirror, and may be shared with other mirrors of the process that are in
+// the same state (see the package doc, Cost): callers must not modify it or
+// keep it past the next Apply.
 func (m *Mirror) Entities() []Entity { return m.entities }
 
 // Players returns the players in ascending id order, under the same terms as
@@ -214,6 +222,16 @@ func (m *Mirror) State() State {
 
 // ApplySnapshot replaces the whole state with s and verifies its checksum.
 func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
+	return m.applySnapshotFrom(s, nil)
+}
+
+// applySnapshotFrom is ApplySnapshot of a snapshot decoded from a shared
+// frame, or from none: when another mirror decoding by the same schema
+// already loaded and verified these bytes, the result is the same state, so
+// this mirror takes that mirror's verified state (read only, see
+// sharedState) instead of loading and verifying it again. Otherwise it loads
+// and verifies in full, and gives its result to shared.
+func (m *Mirror) applySnapshotFrom(s *tickwirev1.Snapshot, shared *cachedFrame) error {
 	m.synced = false
 	if s == nil {
 		return fmt.Errorf("missing snapshot: %w", ErrMalformed)
@@ -221,14 +239,25 @@ func (m *Mirror) ApplySnapshot(s *tickwirev1.Snapshot) error {
 	if m.schema == nil {
 		return fmt.Errorf("snapshot before the schema: %w", ErrNotSynced)
 	}
-	if err := m.loadSnapshot(s); err != nil {
-		return fmt.Errorf("snapshot at tick %d: %w", s.GetTick(), err)
+	from := verifiedFrom{schema: m.schema.fingerprint, snapshot: true}
+	if st, ok := shared.result(from); ok {
+		m.borrow(st)
+	} else {
+		m.disown()
+		if err := m.loadSnapshot(s); err != nil {
+			return fmt.Errorf("snapshot at tick %d: %w", s.GetTick(), err)
+		}
 	}
 	m.tick, m.phase, m.endTick = s.GetTick(), s.GetPhase(), s.GetEndTick()
 	m.lastInputSeq = s.GetLastInputSeq()
+	if m.borrowed {
+		m.checksum, m.synced = s.GetChecksum(), true
+		return nil
+	}
 	if err := m.verify(s.GetChecksum()); err != nil {
 		return fmt.Errorf("snapshot at tick %d: %w", s.GetTick(), err)
 	}
+	m.give(shared, from)
 	return nil
 }
 
@@ -344,6 +373,19 @@ func (m *Mirror) playerFrom(p *tickwirev1.Player) (Player, error) {
 // Hot path: runs once per bot per tick and allocates nothing unless entities
 // or players are created or the delta is refused.
 func (m *Mirror) ApplyDelta(d *tickwirev1.Delta) error {
+	return m.applyDeltaFrom(d, nil)
+}
+
+// applyDeltaFrom is ApplyDelta of a delta decoded from a shared frame, or
+// from none. When another mirror at the same tick with the same verified
+// checksum (decoding by the same schema) already applied these bytes and
+// verified the result, the result is the same state, so this mirror takes
+// that mirror's verified state (read only, see sharedState) and applies
+// only what is its own (its acknowledged input seq, and the phase). Any
+// other mirror applies and verifies in full, and gives its result to shared.
+//
+// Hot path: once per bot per tick.
+func (m *Mirror) applyDeltaFrom(d *tickwirev1.Delta, shared *cachedFrame) error {
 	if !m.synced {
 		return ErrNotSynced
 	}
@@ -352,6 +394,21 @@ func (m *Mirror) ApplyDelta(d *tickwirev1.Delta) error {
 		return fmt.Errorf("delta %d: base tick %d, mirror at %d: %w", d.GetTick(), d.GetBaseTick(), m.tick, ErrBaseTick)
 	}
 	m.synced = false // until the delta is applied and verified
+	from := verifiedFrom{schema: m.schema.fingerprint, tick: m.tick, checksum: m.checksum}
+	if st, ok := shared.result(from); ok {
+		// The same bytes applied cleanly to the same state: nothing in them
+		// can fail here.
+		if err := m.setAcks(d.GetAckPlayers(), d.GetAckSeqs()); err != nil {
+			return fmt.Errorf("delta %d (base %d): %w", d.GetTick(), d.GetBaseTick(), err)
+		}
+		if d.GetPhase() != tickwirev1.MatchPhase_MATCH_PHASE_UNSPECIFIED {
+			m.phase, m.endTick = d.GetPhase(), d.GetEndTick()
+		}
+		m.borrow(st)
+		m.tick, m.checksum, m.synced = d.GetTick(), d.GetChecksum(), true
+		return nil
+	}
+	m.detach()
 	if err := m.applyDelta(d); err != nil {
 		return fmt.Errorf("delta %d (base %d): %w", d.GetTick(), d.GetBaseTick(), err)
 	}
@@ -359,6 +416,7 @@ func (m *Mirror) ApplyDelta(d *tickwirev1.Delta) error {
 	if err := m.verify(d.GetChecksum()); err != nil {
 		return fmt.Errorf("delta %d (base %d): %w", d.GetTick(), d.GetBaseTick(), err)
 	}
+	m.give(shared, from)
 	return nil
 }
 
@@ -426,6 +484,72 @@ func (sh *Shape) applyRow(r *Record, f *tickwirev1.FieldValues) error {
 		return fmt.Errorf("values longer than the mask uses: %w", ErrMalformed)
 	}
 	return nil
+}
+
+// borrow makes st the mirror's state; it is read only from now on.
+func (m *Mirror) borrow(st *sharedState) {
+	m.entities, m.players, m.room, m.borrowed = st.entities, st.players, st.room, true
+}
+
+// give hands the mirror's state, just verified after applying shared from
+// the prior state from, to shared for other mirrors in that prior state;
+// it is read only from now on.
+func (m *Mirror) give(shared *cachedFrame, from verifiedFrom) {
+	if shared == nil || from.schema == 0 {
+		return
+	}
+	shared.publish(from, &sharedState{entities: m.entities, players: m.players, room: m.room})
+	m.borrowed = true
+}
+
+// detach makes a borrowed state the mirror's own by copying it, before a
+// frame changes it in place.
+func (m *Mirror) detach() {
+	if !m.borrowed {
+		return
+	}
+	m.borrowed = false
+	n, tn := len(m.room.Values), len(m.room.Texts)
+	for i := range m.entities {
+		n, tn = n+len(m.entities[i].Values), tn+len(m.entities[i].Texts)
+	}
+	for i := range m.players {
+		n, tn = n+len(m.players[i].Values), tn+len(m.players[i].Texts)
+	}
+	// One array for every record's values and one for its texts.
+	vals, texts := make([]int64, 0, n), make([]string, 0, tn)
+	copyRecord := func(r Record) Record {
+		var c Record
+		if r.Values != nil {
+			start := len(vals)
+			vals = append(vals, r.Values...)
+			c.Values = vals[start:len(vals):len(vals)]
+		}
+		if r.Texts != nil {
+			start := len(texts)
+			texts = append(texts, r.Texts...)
+			c.Texts = texts[start:len(texts):len(texts)]
+		}
+		return c
+	}
+	ents := make([]Entity, len(m.entities), cap(m.entities))
+	for i, e := range m.entities {
+		ents[i] = Entity{ID: e.ID, Kind: e.Kind, Record: copyRecord(e.Record)}
+	}
+	players := make([]Player, len(m.players), cap(m.players))
+	for i, p := range m.players {
+		p.Record = copyRecord(p.Record)
+		players[i] = p
+	}
+	m.entities, m.players, m.room = ents, players, copyRecord(m.room)
+}
+
+// disown drops a borrowed state before the mirror loads a new one in its
+// place.
+func (m *Mirror) disown() {
+	if m.borrowed {
+		m.entities, m.players, m.room, m.borrowed = nil, nil, Record{}, false
+	}
 }
 
 func (m *Mirror) verify(want uint32) error {

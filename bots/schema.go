@@ -2,6 +2,9 @@ package bots
 
 import (
 	"fmt"
+	"hash/maphash"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
@@ -68,7 +71,15 @@ type Schema struct {
 	Player Shape
 	Room   Shape
 	Input  Shape
+
+	// fingerprint identifies the wire schema it was made from (never 0), so
+	// that mirrors of the process decoding by equal schemas can share
+	// verified frames (see verifiedFrom); 0 for a Schema built by hand,
+	// which shares nothing.
+	fingerprint uint64
 }
+
+var schemaSeed = maphash.MakeSeed()
 
 // NewSchema checks and converts a Welcome's schema. A nil schema is an
 // error: every server sends one.
@@ -93,6 +104,9 @@ func NewSchema(s *tickwirev1.Schema) (*Schema, error) {
 	}
 	if out.Input, err = newShape("input", s.GetInputFields()); err != nil {
 		return nil, err
+	}
+	if b, err := (proto.MarshalOptions{Deterministic: true}).Marshal(s); err == nil {
+		out.fingerprint = maphash.Bytes(schemaSeed, b) | 1
 	}
 	return out, nil
 }
