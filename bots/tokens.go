@@ -41,7 +41,7 @@ func HS256Tokens(cfg TokenConfig) (func(player string) (string, error), error) {
 		token string
 		renew time.Time
 	}
-	var mu sync.Mutex // guards cache
+	var mu sync.Mutex            // guards cache
 	cache := map[string]minted{} // one per player: as many as the run has bots
 	return func(player string) (string, error) {
 		if player == "" {
