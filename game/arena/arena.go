@@ -34,6 +34,14 @@ type Arena struct {
 	size    int64                 // in steps
 	steps   [8][2]int64           // step per direction, from +x turning toward +y
 	heading map[game.PlayerID]int // latest direction index per player, -1 when still
+	orbs    []orbAt               // this tick's orbs, for touch; rebuilt by Step
+}
+
+// orbAt is an orb's place in the world's entities and its position, so that
+// touch, which every avatar runs over every orb, reads plain numbers.
+type orbAt struct {
+	i    int
+	x, y int64
 }
 
 // Handles are the arena's schema and its field handles: avatars with a
@@ -143,9 +151,12 @@ func (a *Arena) ApplyInput(w *game.World, p *game.Player, in game.Input) {
 // still (its neutral input stopped it) and collects nothing.
 func (a *Arena) Step(w *game.World) {
 	ents := w.Entities()
+	a.orbs = a.orbs[:0]
 	for i := range ents {
 		if ents[i].Kind() == schema.Orb {
 			a.move(&ents[i], schema.OrbPos, w.Rand().IntN(8))
+			x, y := ents[i].Pos2(schema.OrbPos)
+			a.orbs = append(a.orbs, orbAt{i: i, x: x, y: y})
 		}
 	}
 	for _, p := range w.Players() {
@@ -171,17 +182,13 @@ func (a *Arena) touch(w *game.World, p *game.Player, e *game.Entity) {
 	r := int64(a.cfg.TouchRadius) * Unit
 	ex, ey := e.Pos2(schema.AvatarPos) // e may point into the slice touched below
 	ents := w.Entities()
-	for i := range ents {
-		o := &ents[i]
-		if o.Kind() != schema.Orb {
-			continue
-		}
-		ox, oy := o.Pos2(schema.OrbPos)
-		dx, dy := ox-ex, oy-ey
+	for k := range a.orbs {
+		o := &a.orbs[k]
+		dx, dy := o.x-ex, o.y-ey
 		if dx*dx+dy*dy <= r*r {
 			w.AddScore(p.ID, 1)
-			x, y := a.randomPoint(w)
-			o.SetPos2(schema.OrbPos, x, y)
+			o.x, o.y = a.randomPoint(w)
+			ents[o.i].SetPos2(schema.OrbPos, o.x, o.y)
 		}
 	}
 }
