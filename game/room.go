@@ -64,7 +64,7 @@ type Room struct {
 	// spareMessages is the last tick's message slice, reused; owned by the
 	// room goroutine.
 	spareMessages []PlayerMessage
-	queued        map[PlayerID]int // inputs queued per player since the last tick
+	queued        []share // the players that queued since the last tick, with their counts
 	calls         []func(*Sim)
 	stopReason    EndReason
 	droppedInput  uint64
@@ -103,7 +103,6 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 		cfg:      cfg,
 		interval: time.Second / time.Duration(cfg.TickRate),
 		sim:      sim,
-		queued:   map[PlayerID]int{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}, nil
@@ -167,13 +166,28 @@ func (r *Room) Input(p PlayerID, in Input) bool {
 
 // takeShare takes one item of the player's share of the queue, or counts a
 // drop when the share is used up; inboxMu must be held.
+// Hot path: once per input. A room's players are few, so a list searched
+// from the front beats a map, and is emptied per tick for nothing.
 func (r *Room) takeShare(p PlayerID) bool {
-	if r.queued[p] >= r.cfg.MaxQueuedInputs {
+	i := 0
+	for i < len(r.queued) && r.queued[i].player != p {
+		i++
+	}
+	if i == len(r.queued) {
+		r.queued = append(r.queued, share{player: p})
+	}
+	if r.queued[i].n >= r.cfg.MaxQueuedInputs {
 		r.droppedInput++
 		return false
 	}
-	r.queued[p]++
+	r.queued[i].n++
 	return true
+}
+
+// share is how much of its queue share a player used since the last tick.
+type share struct {
+	player PlayerID
+	n      int
 }
 
 // Chat queues a chat line (cleaned by the caller) for the next tick, from
@@ -241,7 +255,7 @@ func (r *Room) tick(n uint64, inputs []PlayerInput, calls []func(*Sim)) ([]Playe
 	r.messages = r.spareMessages[:0]
 	lines := r.lines
 	r.lines = nil
-	clear(r.queued)
+	r.queued = r.queued[:0]
 	calls, r.calls = r.calls, calls[:0]
 	reason := r.stopReason
 	r.inboxMu.Unlock()

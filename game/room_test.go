@@ -195,3 +195,23 @@ func TestInputShareIsPerPlayer(t *testing.T) {
 		t.Fatal("inputs refused after the tick emptied the queue")
 	}
 }
+
+// BenchmarkRoomInput queues one input for each of 16 players, as their
+// connections do between two ticks, and empties the shares as a tick does:
+// the per-input hot path of the room's inbox.
+func BenchmarkRoomInput(b *testing.B) {
+	r, err := NewRoom(RoomConfig{ID: "b", Game: newDots()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for p := PlayerID(1); p <= 16; p++ {
+			r.Input(p, Input{Seq: 1})
+		}
+		r.inboxMu.Lock()
+		r.inputs = r.inputs[:0]
+		r.queued = r.queued[:0]
+		r.inboxMu.Unlock()
+	}
+}
