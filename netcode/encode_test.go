@@ -16,7 +16,8 @@ import (
 
 // arenaStates runs the reference arena (16 players, 48 orbs) and returns the
 // states at two consecutive ticks.
-func arenaStates(tb testing.TB) (*codec, *roomState, *roomState) {
+// arenaSim is the reference arena room: 16 players, each joined and moving.
+func arenaSim(tb testing.TB) *game.Sim {
 	sim := newSim(arena.New(arena.Config{}), game.Rules{}, 1)
 	for i := range 16 {
 		p, err := sim.AddPlayer("p")
@@ -25,6 +26,11 @@ func arenaStates(tb testing.TB) (*codec, *roomState, *roomState) {
 		}
 		sim.Advance(uint64(i+1), []game.PlayerInput{{Player: p.ID, Input: arena.Move(1, int64(i%3)-1, 1)}})
 	}
+	return sim
+}
+
+func arenaStates(tb testing.TB) (*codec, *roomState, *roomState) {
+	sim := arenaSim(tb)
 	var a, b roomState
 	a.capture(sim)
 	sim.Advance(100, nil)

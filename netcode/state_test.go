@@ -24,14 +24,7 @@ func (s *roomState) footprint() int {
 // historyLen of them, so bytes/state x historyLen / 16 is the history's
 // share of each client's memory.
 func BenchmarkCapture(b *testing.B) {
-	sim := newSim(arena.New(arena.Config{}), game.Rules{}, 1)
-	for i := range 16 {
-		p, err := sim.AddPlayer("p")
-		if err != nil {
-			b.Fatal(err)
-		}
-		sim.Advance(uint64(i+1), []game.PlayerInput{{Player: p.ID, Input: arena.Move(1, int64(i%3)-1, 1)}})
-	}
+	sim := arenaSim(b)
 	var h history
 	for range historyLen {
 		h.next().capture(sim)
