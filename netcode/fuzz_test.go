@@ -190,7 +190,7 @@ func FuzzDispatch(f *testing.F) {
 		case fast:
 		case perr != nil:
 			want = pb.ErrorCode_ERROR_CODE_BAD_FRAME
-		case cf.GetInput() != nil, cf.GetMessage() != nil: // ignored before the join
+		case cf.GetInput() != nil, cf.GetMessage() != nil, cf.GetChat() != nil: // ignored before the join
 		case cf.GetPing() != nil:
 			var sf pb.ServerFrame
 			if len(frames) != 1 || frames[0].op != opBinary || proto.Unmarshal(frames[0].payload, &sf) != nil ||
