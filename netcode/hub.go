@@ -266,6 +266,7 @@ func (h *hub) tickTook(_ uint64, took time.Duration) { h.tickHist.Observe(took) 
 // Ended tells every session the final scores and closes it.
 func (h *hub) Ended(sim *game.Sim, r game.Result) {
 	h.rooms.remove(h)
+	defer h.rooms.told(h)
 	if h.env.cfg.OnMatchEnd != nil {
 		h.env.cfg.OnMatchEnd(finalState(h.room.ID(), sim, r))
 	}

@@ -18,9 +18,12 @@ import (
 type registry struct {
 	env *env
 
-	// mu guards rooms, closed and retired.
-	mu      sync.Mutex
-	rooms   map[string]*hub
+	// mu guards rooms, ending, closed and retired.
+	mu    sync.Mutex
+	rooms map[string]*hub
+	// ending are the rooms that have left rooms (their match ended) but
+	// whose players have not been told yet, so Shutdown waits for them too.
+	ending  map[*hub]struct{}
 	closed  bool // set by Shutdown: no new rooms
 	retired retiredTicks
 	// draining is set by Drain and Shutdown: no new joins (rejoins aside) or rooms.
@@ -28,7 +31,7 @@ type registry struct {
 }
 
 func newRegistry(e *env) *registry {
-	return &registry{env: e, rooms: map[string]*hub{}}
+	return &registry{env: e, rooms: map[string]*hub{}, ending: map[*hub]struct{}{}}
 }
 
 // ErrRoomElsewhere is what Config.Admit returns for a valid ticket to a room
@@ -111,8 +114,16 @@ func (g *registry) remove(h *hub) {
 	g.mu.Lock()
 	if g.rooms[h.room.ID()] == h {
 		delete(g.rooms, h.room.ID())
+		g.ending[h] = struct{}{}
 		g.retired.retire(st, hs)
 	}
+	g.mu.Unlock()
+}
+
+// told forgets an ended room once its players have had the match's end.
+func (g *registry) told(h *hub) {
+	g.mu.Lock()
+	delete(g.ending, h)
 	g.mu.Unlock()
 }
 
@@ -134,13 +145,21 @@ func (g *registry) count() int {
 	return len(g.rooms)
 }
 
-// close refuses new rooms from now on and returns the running ones.
+// close refuses new rooms from now on and returns the running ones and
+// those still telling their players that their match ended.
 func (g *registry) close() []*hub {
 	g.draining.Store(true)
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.closed = true
-	g.mu.Unlock()
-	return g.list()
+	out := make([]*hub, 0, len(g.rooms)+len(g.ending))
+	for _, h := range g.rooms {
+		out = append(out, h)
+	}
+	for h := range g.ending {
+		out = append(out, h)
+	}
+	return out
 }
 
 // retiredTicks are the tick counts of the rooms that have ended, so the
