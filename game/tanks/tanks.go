@@ -212,10 +212,10 @@ func (*Game) Schema() *game.Schema { return schema.Schema }
 // Setup does nothing: tanks come with their players, shells with shots.
 func (*Game) Setup(*game.World) {}
 
-// AddPlayer puts the player on its party's team (the lobby's matchmaking
-// party, from its join ticket) if a member is seated, else on the smaller
-// team (red on a tie), and gives it a tank at its team's side. A tank
-// joining a round under way plays in it.
+// AddPlayer puts the player on the team its join ticket names ("red" or
+// "blue": the team of its matchmaking request), else on its party's team if
+// a member is seated, else on the smaller team (red on a tie), and gives it
+// a tank at its team's side. A tank joining a round under way plays in it.
 func (g *Game) AddPlayer(w *game.World, p *game.Player) game.EntityID {
 	reds, blues := teamSizes(w, p.ID)
 	team := Red
@@ -227,6 +227,12 @@ func (g *Game) AddPlayer(w *game.World, p *game.Player) game.EntityID {
 			team = o.Enum(schema.Team)
 			break
 		}
+	}
+	switch p.Team {
+	case "red":
+		team = Red
+	case "blue":
+		team = Blue
 	}
 	p.SetEnum(schema.Team, team)
 	g.tanks[p.ID] = &tank{}

@@ -1,6 +1,7 @@
 package tanks_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tickwire/tickwire/game"
@@ -72,6 +73,27 @@ func TestTanksParties(t *testing.T) {
 	}
 	if teams[0] != teams[3] || teams[1] != teams[2] || teams[0] == teams[1] {
 		t.Fatalf("teams %v: want a and d (one party) together, b and c (another) on the other team", teams)
+	}
+}
+
+// TestTanksTicketTeams: a team named in the join ticket (the matchmaking
+// request's) wins over the party and over balancing; any other name is
+// ignored.
+func TestTanksTicketTeams(t *testing.T) {
+	s, err := game.NewSim(tanks.New(tanks.Config{}), game.Rules{MaxPlayers: 4, MinPlayers: 4}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var teams []int
+	for _, j := range []game.JoinRequest{{Name: "a", Team: "blue"}, {Name: "b", Team: "blue"}, {Name: "c", Party: "p", Team: "red"}, {Name: "d", Party: "p", Team: "green"}} {
+		p, err := s.Join(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		teams = append(teams, p.Enum(tanks.Fields().Team))
+	}
+	if want := []int{tanks.Blue, tanks.Blue, tanks.Red, tanks.Red}; !slices.Equal(teams, want) {
+		t.Fatalf("teams %v, want %v: a and b as their tickets say, c as its ticket says, d with its party (green is no team)", teams, want)
 	}
 }
 
