@@ -76,11 +76,14 @@ func TestPageInChromium(t *testing.T) {
 	if err := chromedp.Do(player, chromedp.EmulateViewport(1280, 980), chromedp.Navigate(base+"/#/rooms"), chromedp.WaitVisible(playLink)); err != nil {
 		t.Fatalf("the room list: %v", err)
 	}
-	listed, err := chromedp.Run(player, chromedp.Text(chromedp.CSS("main")))
-	if err != nil {
-		t.Fatalf("the room list: %v", err)
-	}
-	if !strings.Contains(listed, room.RoomID) || !strings.Contains(listed, "2/16") {
+	// The directory learns the room's players from the node's next report,
+	// and the page redraws the list every 2 s.
+	var listed string
+	if !eventually(15*time.Second, func() bool {
+		var err error
+		listed, err = chromedp.Run(player, chromedp.Text(chromedp.CSS("main")))
+		return err == nil && strings.Contains(listed, room.RoomID) && strings.Contains(listed, "2/16")
+	}) {
 		t.Fatalf("the room list reads %q; want room %s with 2/16 players", listed, room.RoomID)
 	}
 
