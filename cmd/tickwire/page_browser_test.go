@@ -289,16 +289,22 @@ func TestPageQuickPlayAndLeaderboards(t *testing.T) {
 // until the test ends; it returns the first.
 func playBots(t *testing.T, lob *bots.Lobby, roomID string, n int) *bots.Client {
 	t.Helper()
+	return playGame(t, lob, roomID, 0, n, func(i int) bots.Behaviour { return bots.NewRandom(uint64(i + 1)) })
+}
+
+// playGame is playBots for bots from..to-1, each with behaviour(i).
+func playGame(t *testing.T, lob *bots.Lobby, roomID string, from, to int, behaviour func(i int) bots.Behaviour) *bots.Client {
+	t.Helper()
 	var first *bots.Client
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for i := range n {
+	for i := from; i < to; i++ {
 		id := fmt.Sprintf("bot%d", i)
 		seat, err := lob.JoinRoom(t.Context(), roomID, id, "Bot "+fmt.Sprint(i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := dialBot(t, bots.Config{URL: seat.URL, RoomID: seat.RoomID, Name: "Bot " + fmt.Sprint(i), Ticket: seat.Ticket, Account: id, Behaviour: bots.NewRandom(uint64(i + 1))})
+		c, err := dialBot(t, bots.Config{URL: seat.URL, RoomID: seat.RoomID, Name: "Bot " + fmt.Sprint(i), Ticket: seat.Ticket, Account: id, Behaviour: behaviour(i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,5 +416,59 @@ func TestPageNewcomerPlaysTheDemoRoom(t *testing.T) {
 	if len(changed) < 5 || after.Stats["checksumMismatches"] != 0 || after.Drawn < 5 {
 		t.Fatalf("the demo room on the page: %d distinct states in %d ticks, %v mismatches, %d drawn; want a moving room, 0 mismatches and every avatar drawn",
 			len(changed), len(after.Checksums), after.Stats["checksumMismatches"], after.Drawn)
+	}
+}
+
+// TestPageWatchesAnyGame: the page draws a room from its schema alone. A
+// connect4 room two bots play, watched: its board is drawn from the room's
+// fields (the discs played so far), with every frame verified.
+func TestPageWatchesAnyGame(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no browser at %s (scripts/test.sh installs Debian's chromium): %v", chromium, err)
+	}
+	tn := startNode(t, "c4:2:2m:connect4", netcode.Config{AllowSameOrigin: true})
+	lob, err := bots.NewLobby(tn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lob.CloseIdleConnections()
+	room, err := lob.CreateRoom(t.Context(), "c4", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, closeTab := chromedp.NewContext(startChromium(t))
+	defer closeTab()
+	// Before anyone joins, the room list offers to play the room, not to
+	// watch it: it runs from its first join.
+	base := "http" + strings.TrimPrefix(tn.url, "ws")
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/#/rooms"), chromedp.WaitVisible(chromedp.CSS(`a[href="#/play/`+room.RoomID+`"]`))); err != nil {
+		t.Fatalf("the room list: %v", err)
+	}
+	if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="#/watch/"]').length`)); err != nil || n != 0 {
+		t.Fatalf("the room list offers %d watch links (%v) for a room nobody joined", n, err)
+	}
+	// One bot sits down (a room runs from its first join), the page
+	// watches, then the second bot comes and they play: a game of connect4
+	// takes them seconds.
+	c4 := func(i int) bots.Behaviour {
+		b, err := bots.BehaviourFor("connect4", "", uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	playGame(t, lob, room.RoomID, 0, 1, c4)
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/#/watch/"+room.RoomID)); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(t, tab, "watching the room", func(d roomDebug) bool { return d.Connected })
+	playGame(t, lob, room.RoomID, 1, 2, c4)
+	// The match may be over by the time the page is read: the last board stays drawn.
+	d := waitRoom(t, tab, "discs on the board", func(d roomDebug) bool { return d.Drawn >= 3 })
+	if !d.Spectator || len(d.Players) != 2 || d.Stats["checksumMismatches"] != 0 || d.Stats["resyncs"] != 0 {
+		t.Fatalf("watching connect4: %+v; want a spectator of 2 players with 0 mismatches", d)
+	}
+	if ink, err := chromedp.Run(tab, chromedp.Evaluate[int](`window.tickwire.ink()`)); err != nil || ink < 1000 {
+		t.Fatalf("the board has %d non-background pixels (%v); want it drawn", ink, err)
 	}
 }

@@ -96,7 +96,8 @@ async function showRooms(): Promise<void> {
           h("span", {}, r.room_id, r.room_id === config.demo_room ? h("span", { class: "badge" }, "demo") : null),
           r.mode, state(r), r.node,
           h("span", { class: "actions" },
-            h("a", { href: `#/watch/${r.room_id}`, class: "button" }, "Watch"),
+            // A room runs from its first join; before that there is nothing to watch.
+            r.players > 0 ? h("a", { href: `#/watch/${r.room_id}`, class: "button" }, "Watch") : null,
             r.state !== "ended" && r.players < r.capacity ? h("a", { href: `#/play/${r.room_id}`, class: "button" }, "Play") : null),
         ])));
     } catch (e) {
