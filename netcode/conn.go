@@ -196,9 +196,53 @@ func (s *session) panicked(where string, v any) {
 type events struct{ srv *Server }
 
 func sessionOf(c *gws.Conn) *session {
+	if slot, ok := c.Session().(*sessionSlot); ok {
+		return slot.sess.Load()
+	}
 	v, _ := c.Session().Load(sessionKey)
 	s, _ := v.(*session)
 	return s
+}
+
+// sessionSlot is gws's per-connection session storage, cut down to the one
+// value netcode keeps there: every client frame looks its session up
+// (sessionOf), and gws's default, a map behind a mutex, cost a lock and a
+// string hash per frame. Hot path: one atomic load per client frame. Other
+// keys are not kept.
+type sessionSlot struct{ sess atomic.Pointer[session] }
+
+func newSessionSlot() gws.SessionStorage { return new(sessionSlot) }
+
+func (s *sessionSlot) Len() int {
+	if s.sess.Load() == nil {
+		return 0
+	}
+	return 1
+}
+
+func (s *sessionSlot) Load(key string) (any, bool) {
+	if v := s.sess.Load(); key == sessionKey && v != nil {
+		return v, true
+	}
+	return nil, false
+}
+
+func (s *sessionSlot) Delete(key string) {
+	if key == sessionKey {
+		s.sess.Store(nil)
+	}
+}
+
+func (s *sessionSlot) Store(key string, value any) {
+	if v, ok := value.(*session); ok && key == sessionKey {
+		s.sess.Store(v)
+	}
+}
+
+func (s *sessionSlot) Range(f func(key string, value any) bool) {
+	if v := s.sess.Load(); v != nil {
+		f(sessionKey, v)
+	}
 }
 
 func (e *events) OnOpen(c *gws.Conn) {}

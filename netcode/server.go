@@ -77,6 +77,7 @@ func NewServer(cfg Config) (*Server, error) {
 		ReadBufferSize:     readBufferSize,
 		HandshakeTimeout:   cfg.HandshakeTimeout,
 		Logger:             gwsLogger{cfg.Logger},
+		NewSession:         newSessionSlot,
 	}, cfg.DeflateLevel)
 	go s.janitor()
 	return s, nil

@@ -112,8 +112,12 @@ func (s *roomState) player(id game.PlayerID) *playerState {
 }
 
 // historyLen is how many past ticks a hub keeps to catch a lagging client up with
-// a delta; a client further behind gets a full snapshot.
-const historyLen = 64
+// a delta; a client further behind gets a full snapshot. 32 ticks (1.6 s at
+// 20 Hz) covers a full queue (Config.MaxPending, 8 by default) and a stall of
+// a second and more; the history is the largest part of a room's memory (a
+// sixteen-player arena state is about 3.7 KB, so 32 of them are 7 KiB a
+// client), and a client further behind costs one snapshot, not a desync.
+const historyLen = 32
 
 // history is a ring of the most recent states, newest last. It is owned by the
 // hub's room goroutine.
