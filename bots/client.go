@@ -91,7 +91,8 @@ type Config struct {
 	// DisableCompression turns permessage-deflate off: the server then sends
 	// this client uncompressed frames. With it on, compressed frames are
 	// inflated by inflaters shared by every client of the process, so it
-	// costs a client only about 1 KiB of read buffer.
+	// costs a client no memory of its own but a fragmented message's bytes
+	// while they arrive.
 	DisableCompression bool
 	// Logger receives the client's events, with room and bot fields added.
 	// The zero value logs nothing.
@@ -256,9 +257,9 @@ type Stats struct {
 //
 // A Client costs one goroutine (its read loop, which also applies frames);
 // it starts none to send inputs: whoever drives it (the [Runner]'s single
-// ticker) calls Act. In memory it costs about 15 KiB, or 22 KiB with
-// permessage-deflate (see [Config.DisableCompression]). Its methods are safe
-// for concurrent use.
+// ticker) calls Act. In memory it costs about 24 KiB of heap and stack, with
+// or without permessage-deflate (see [Config.DisableCompression]), and holds
+// a read buffer only while it reads. Its methods are safe for concurrent use.
 type Client struct {
 	cfg   Config
 	addr  string
