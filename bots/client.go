@@ -463,6 +463,7 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	if rc := socketOf(raw); rc != nil && u.Scheme != "wss" {
 		c.reader.raw, c.reader.count = rc, c.countRead
 		c.reader.preload(rest) // read through countingConn: counted
+		hs.br = nil            // gws reads no more, and the reader has its bytes
 	} else {
 		c.reader.src = br
 	}

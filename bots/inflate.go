@@ -44,10 +44,10 @@ const handshakeReadBuffer = 1024
 // handshake, never reads from it again.
 type handshakeConn struct {
 	net.Conn
-	br          *bufio.Reader
-	out         []byte // the rest of the line gws has not read yet
-	line        []byte // out's backing
-	done        bool   // the empty line was handed over
+	br          *bufio.Reader // nil once a raw reader took what it held
+	out         []byte        // the rest of the line gws has not read yet
+	line        []byte        // out's backing
+	done        bool          // the empty line was handed over
 	atLineStart bool
 }
 
@@ -60,7 +60,7 @@ var errAfterHandshake = errors.New("bots: read after the handshake")
 
 func (c *handshakeConn) Read(p []byte) (int, error) {
 	if len(c.out) == 0 {
-		if c.done {
+		if c.done || c.br == nil {
 			return 0, errAfterHandshake
 		}
 		line, err := c.br.ReadSlice('\n')
