@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tickwire/tickwire/internal/wsframe"
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
@@ -32,9 +33,9 @@ const (
 	// maxPendingWrites bounds a bot's queued outgoing frames: a server that
 	// stops reading costs inputs (counted as dropped), not memory.
 	maxPendingWrites = 8
-	// readBufferSize is gws's per-connection read buffer. Frames of the arena
-	// workload are a few hundred bytes; larger ones are read in several goes.
-	readBufferSize = 2048
+	// handshakeBufferSize is gws's read buffer, which reads only the
+	// handshake's response (see handshakeConn).
+	handshakeBufferSize = 512
 	// maxFrameSize is the largest frame (after inflating) a bot accepts.
 	maxFrameSize = 4 << 20
 )
@@ -90,7 +91,8 @@ type Config struct {
 	// DisableCompression turns permessage-deflate off: the server then sends
 	// this client uncompressed frames. With it on, compressed frames are
 	// inflated by inflaters shared by every client of the process, so it
-	// costs a client only about 1 KiB of read buffer.
+	// costs a client no memory of its own but a fragmented message's bytes
+	// while they arrive.
 	DisableCompression bool
 	// Logger receives the client's events, with room and bot fields added.
 	// The zero value logs nothing.
@@ -253,20 +255,20 @@ type Stats struct {
 // verified [Mirror] of the room's state, sends its [Behaviour]'s inputs when
 // [Client.Act] is called and records [Stats].
 //
-// A Client costs one goroutine (gws's read loop, which also applies frames);
+// A Client costs one goroutine (its read loop, which also applies frames);
 // it starts none to send inputs: whoever drives it (the [Runner]'s single
-// ticker) calls Act. In memory it costs about 15 KiB, or 22 KiB with
-// permessage-deflate (see [Config.DisableCompression]). Its methods are safe
-// for concurrent use.
+// ticker) calls Act. In memory it costs about 24 KiB of heap and stack, with
+// or without permessage-deflate (see [Config.DisableCompression]), and holds
+// a read buffer only while it reads. Its methods are safe for concurrent use.
 type Client struct {
 	cfg   Config
 	addr  string
 	meter *meter         // the runner's live counters, or nil
 	log   zerolog.Logger // set once in newClient: write callbacks read it unlocked
 
-	conn      wsConn       // set by Dial before the read loop starts
+	conn      wsConn       // set by Dial before the read loop starts; writes only
 	raw       net.Conn     // the TCP connection under conn, for Drop; set with conn
-	inflate   *inflateConn // the inflater under conn, or nil; set with conn, used by the read loop
+	reader    *wsReader    // the read side; set with conn, used by the read loop only
 	wire      atomic.Int64 // bytes read from the TCP connection
 	pending   atomic.Int32 // frames queued for writing
 	onWritten func(error)
@@ -390,7 +392,7 @@ func (c *Client) join(ctx context.Context) error {
 		return fmt.Errorf("connect %s: %w", c.addr, err)
 	}
 	c.conn = conn
-	go conn.ReadLoop()
+	go c.readLoop()
 
 	join, err := proto.Marshal(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Join{Join: &tickwirev1.Join{
 		ProtocolVersion: ProtocolVersion,
@@ -411,9 +413,9 @@ func (c *Client) join(ctx context.Context) error {
 	return c.awaitWelcome(ctx)
 }
 
-// connect dials the server, counting the bytes read, and does the WebSocket
-// handshake. With compression on, the bot offers permessage-deflate itself
-// and reads through an inflateConn (see deflateOffer).
+// connect dials the server, counting the bytes read, does the WebSocket
+// handshake and sets up the bot's own read side (c.reader). With compression
+// on, the bot offers permessage-deflate itself (see deflateOffer).
 func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	u, err := url.Parse(c.addr)
 	if err != nil {
@@ -437,40 +439,54 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	if u.Scheme == "wss" {
 		conn = tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
 	}
-	if !c.cfg.DisableCompression {
-		c.inflate = newInflateConn(conn, maxFrameSize)
-		conn = c.inflate
-	}
-	ws, resp, err := gws.NewClientFromConn((*events)(c), c.clientOption(), conn)
+	hs := newHandshakeConn(conn)
+	ws, resp, err := gws.NewClientFromConn(&gws.BuiltinEventHandler{}, c.clientOption(), hs)
 	if err != nil {
 		return nil, err
 	}
+	deflate := false
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") {
-		if !strings.Contains(ext, "server_no_context_takeover") {
+		if c.cfg.DisableCompression || !strings.Contains(ext, "server_no_context_takeover") {
 			_ = raw.Close()
-			return nil, fmt.Errorf("server wants permessage-deflate with context takeover (%q), which bots do not keep", ext)
+			return nil, fmt.Errorf("server wants permessage-deflate with context takeover or unasked (%q), which bots do not keep", ext)
 		}
+		deflate = true
 		c.mu.Lock()
 		c.stats.Deflate = true
 		c.mu.Unlock()
 	}
+	c.reader = &wsReader{sink: (*clientSink)(c), limit: maxFrameSize, deflate: deflate}
+	if deflate {
+		c.reader.cache = sharedFrames
+	}
+	rest, br := hs.rest()
+	if rc := socketOf(raw); rc != nil && u.Scheme != "wss" {
+		c.reader.raw, c.reader.count = rc, c.countRead
+		c.reader.preload(rest) // read through countingConn: counted
+		hs.br = nil            // gws reads no more, and the reader has its bytes
+	} else {
+		c.reader.src = br
+	}
 	return ws, nil
+}
+
+// countRead counts n bytes the read loop read from the socket itself.
+func (c *Client) countRead(n int) {
+	c.wire.Add(int64(n))
+	if c.meter != nil {
+		c.meter.wire.Add(int64(n))
+	}
 }
 
 func (c *Client) clientOption() *gws.ClientOption {
 	opt := &gws.ClientOption{
 		Addr:               c.addr,
-		ReadBufferSize:     readBufferSize,
+		ReadBufferSize:     handshakeBufferSize,
 		ReadMaxPayloadSize: maxFrameSize,
 		HandshakeTimeout:   c.cfg.JoinTimeout,
 		// gws is told nothing of permessage-deflate: see deflateOffer.
 		RequestHeader: http.Header{},
 		Logger:        gwsLogger{c.log},
-		Recovery: func(gws.Logger) {
-			if r := recover(); r != nil {
-				c.recovered(r)
-			}
-		},
 	}
 	if !c.cfg.DisableCompression {
 		opt.RequestHeader.Set("Sec-WebSocket-Extensions", deflateOffer)
@@ -786,23 +802,41 @@ func (c *Client) recovered(r any) {
 	c.desync(fmt.Errorf("panic: %v", r))
 }
 
-// events adapts a Client to gws.Event without adding its methods to Client's
-// API. The read loop calls them.
-type events Client
+// clientSink adapts a Client to frameSink without adding its methods to
+// Client's API. The read loop calls them.
+type clientSink Client
 
-func (e *events) OnOpen(*gws.Conn) {}
-
-func (e *events) OnClose(_ *gws.Conn, err error) {
-	(*Client)(e).closedWith(err, time.Now())
+func (s *clientSink) message(op byte, data []byte, shared *cachedFrame) {
+	c := (*Client)(s)
+	defer func() {
+		if r := recover(); r != nil {
+			c.recovered(r)
+		}
+	}()
+	c.receive(gws.Opcode(op), data, time.Now(), shared)
 }
 
-func (e *events) OnPing(socket *gws.Conn, payload []byte) { _ = socket.WritePong(payload) }
+func (s *clientSink) ping(payload []byte) {
+	_ = (*Client)(s).conn.WriteMessage(gws.OpcodePong, payload)
+}
 
-func (e *events) OnPong(*gws.Conn, []byte) {}
-
-func (e *events) OnMessage(_ *gws.Conn, msg *gws.Message) {
-	defer func() { _ = msg.Close() }()
-	(*Client)(e).handleMessage(msg.Opcode, msg.Bytes(), time.Now())
+// readLoop is the client's read goroutine: it reads and handles frames
+// until the connection ends, answers the server's close or closes with the
+// reason it stopped, and records the end.
+func (c *Client) readLoop() {
+	err := c.reader.run()
+	code := uint16(wsframe.CloseNormal)
+	var pc *peerClose
+	var we *wsError
+	switch {
+	case errors.As(err, &pc):
+		code = pc.reply()
+	case errors.As(err, &we):
+		code = we.code
+		c.log.Warn().Err(err).Msg("refusing the server's frames")
+	}
+	_ = c.conn.WriteClose(code, nil) // closes the socket; a no-op if it was
+	c.closedWith(err, time.Now())
 }
 
 func (c *Client) closedWith(err error, now time.Time) {
@@ -818,11 +852,11 @@ func (c *Client) markClosed(err error, now time.Time) {
 		c.meter.connected.Add(-1)
 	}
 	c.stopPlaying()
-	var ce *gws.CloseError
+	var ce *peerClose
 	if errors.As(err, &ce) {
-		c.stats.CloseCode = ce.Code
+		c.stats.CloseCode = ce.code
 		if c.stats.ServerError != nil && c.stats.ServerError.CloseCode == 0 {
-			c.stats.ServerError.CloseCode = ce.Code
+			c.stats.ServerError.CloseCode = ce.code
 		}
 	}
 	c.endWindow(now)
@@ -838,6 +872,15 @@ func (c *Client) markClosed(err error, now time.Time) {
 }
 
 func (c *Client) handleMessage(op gws.Opcode, data []byte, now time.Time) {
+	c.receive(op, data, now, nil)
+}
+
+// receive handles one message from the server; shared, if not nil, is its
+// frame-cache entry, data being its inflated bytes, decoded once for every
+// bot of the process that received the same bytes.
+//
+// Hot path: every message of every bot.
+func (c *Client) receive(op gws.Opcode, data []byte, now time.Time, shared *cachedFrame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stats.FramesReceived++
@@ -847,12 +890,6 @@ func (c *Client) handleMessage(op gws.Opcode, data []byte, now time.Time) {
 	if op != gws.OpcodeBinary {
 		c.badFrame("text frame")
 		return
-	}
-	// A message the inflater took from the frame cache is decoded once for
-	// every bot of the process that received the same bytes.
-	var shared *cachedFrame
-	if c.inflate != nil {
-		shared = c.inflate.takeShared(data)
 	}
 	f, err := decodeFrame(data, shared)
 	if err != nil {

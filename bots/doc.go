@@ -35,14 +35,18 @@
 //
 // # Cost
 //
-// Thousands of bots share one process. Each costs gws's read-loop goroutine
-// (which also applies frames: there is no goroutine per bot beyond it), a
-// small read buffer, a mirror and a latency [Histogram]: about 15 KiB of heap
-// and stack, and about 22 KiB with permessage-deflate, which a bot negotiates
-// itself rather than through gws (gws would build a flate writer and reader
-// per connection, about 380 KiB): compressed frames are inflated under gws by
-// inflaters the whole process shares, as the bot asks for no server context
-// takeover; its own frames are tiny and always sent plain.
+// Thousands of bots share one process. Each costs one goroutine, its read
+// loop, which also applies frames (there is no goroutine per bot beyond it),
+// a mirror and a latency [Histogram]. gws does the WebSocket handshake and
+// the writes; a bot reads its socket itself (bots/wsread.go): on a plain TCP
+// socket by system calls from a single RawConn.Read, each read taking every
+// frame the socket holds, into a pooled buffer that goes back to the pool
+// whenever the bot waits, so an idle bot holds no read buffer. A bot
+// negotiates permessage-deflate itself rather than through gws (gws would
+// build a flate writer and reader per connection, about 380 KiB):
+// compressed frames are inflated by inflaters the whole process shares, as
+// the bot asks for no server context takeover; its own frames are tiny and
+// always sent plain.
 //
 // A server sends every client of a room the same bytes for a tick's frame,
 // so with compression on the bots of a process inflate, decode and verify

@@ -18,18 +18,14 @@ import (
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-// readAllFrames reads what an inflateConn over stream hands gws, through the
+// readAllFrames reads the messages of stream as a bot does, through the
 // given cache.
 func readAllFrames(t *testing.T, cache *frameCache, stream []byte) []plainFrame {
 	t.Helper()
-	c := newInflateConn(&rawConn{r: bytes.NewReader(stream), chunk: 4096}, maxFrameSize)
-	c.inHandshake = false
-	c.cache = cache
-	got, err := io.ReadAll(c)
-	if err != nil {
+	frames, err := readAll(&rawConn{r: bytes.NewReader(stream), chunk: 4096}, cache, maxFrameSize)
+	if err != io.EOF {
 		t.Fatal(err)
 	}
-	_, frames := readFrames(t, io.MultiReader(bytes.NewReader([]byte("\r\n")), bytes.NewReader(got)))
 	return frames
 }
 
@@ -61,9 +57,7 @@ func TestFrameCacheRefusesPastTheLimit(t *testing.T) {
 	}
 	// A bot with a smaller limit refuses the cached message as it would
 	// refuse to inflate it.
-	c := newInflateConn(&rawConn{r: bytes.NewReader(frame(wsFIN|wsRSV1|0x2, z)), chunk: 4096}, 4096)
-	c.inHandshake, c.cache = false, cache
-	if _, err := io.ReadAll(c); !errors.Is(err, errInflatedTooLarge) {
+	if _, err := readAll(bytes.NewReader(frame(wsFIN|wsRSV1|0x2, z)), cache, 4096); !errors.Is(err, errInflatedTooLarge) {
 		t.Fatalf("error %v, want errInflatedTooLarge", err)
 	}
 }
@@ -119,7 +113,7 @@ func TestSharedVerification(t *testing.T) {
 	state, wire := compressedBenchFrames(t)
 	cache := newFrameCache(1<<20, 16, time.Hour)
 	bot := func(s State) *receiver {
-		r := newReceiver(t, s, &loopReader{b: wire})
+		r := newReceiver(t, s, wire)
 		r.in.cache = cache
 		return r
 	}
@@ -196,7 +190,7 @@ func TestSharedFrameConcurrent(t *testing.T) {
 	results := make([]Stats, bots)
 	failed := make(chan string, bots)
 	for i := range bots {
-		r := newReceiver(t, state, &loopReader{b: wire})
+		r := newReceiver(t, state, wire)
 		r.in.cache = cache
 		wg.Go(func() {
 			defer func() {
@@ -239,7 +233,7 @@ func TestSharedEventsAreCopied(t *testing.T) {
 	cache := newFrameCache(1<<20, 16, time.Hour)
 	var seen []string
 	for range 3 {
-		r := newReceiver(t, state, &loopReader{b: wire})
+		r := newReceiver(t, state, wire)
 		r.in.cache = cache
 		r.c.cfg.OnEvent = func(_ uint64, _ uint32, data []byte) {
 			seen = append(seen, string(data))

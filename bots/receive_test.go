@@ -1,7 +1,6 @@
 package bots
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -13,18 +12,17 @@ import (
 	"github.com/tickwire/tickwire/proto/tickwirev1"
 )
 
-// receiver is one bot's receive path without gws's framing: compressed
-// server frames read from a "socket" through the bot's inflateConn, the
-// plain frame handed to the Client's frame handler.
+// receiver is one bot's receive path over a "socket" that yields one
+// compressed server frame per read: the bot's wsReader and the Client's
+// frame handler.
 type receiver struct {
-	c   *Client
-	in  *inflateConn
-	buf []byte
+	c  *Client
+	in *wsReader
 }
 
 // newReceiver welcomes a client into state and reads the compressed frames
-// from src, as the server sends them.
-func newReceiver(tb testing.TB, state State, src *loopReader) *receiver {
+// of wire from its socket, as the server sends them, over and over.
+func newReceiver(tb testing.TB, state State, wire []byte) *receiver {
 	tb.Helper()
 	c, err := newClient(Config{URL: "ws://127.0.0.1:1", RoomID: "r", Name: "n", meter: newMeter()})
 	if err != nil {
@@ -36,35 +34,40 @@ func newReceiver(tb testing.TB, state State, src *loopReader) *receiver {
 		Schema: testWireSchema(),
 	}}})
 	c.handleMessage(gws.OpcodeBinary, welcome, time.Now())
-	in := newInflateConn(&rawConn{r: src, chunk: 1 << 20}, maxFrameSize)
-	in.inHandshake = false
-	in.cache = newFrameCache(1<<20, 16, time.Hour) // this receiver's own, for the benchmark to empty
-	c.inflate = in
-	return &receiver{c: c, in: in, buf: make([]byte, 64<<10)}
-}
-
-// next reads one message, as gws does (header and payload may come in
-// several reads), and hands it to the client.
-func (r *receiver) next(tb testing.TB) {
-	n := 0
-	for {
-		m, err := r.in.Read(r.buf[n:])
+	src := &frameReader{}
+	for len(wire) > 0 {
+		h, n, err := wsframe.ParseHeader(wire)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		n += m
-		h, hlen, err := wsframe.ParseHeader(r.buf[:n])
-		if err != nil && !errors.Is(err, wsframe.ErrShort) {
-			tb.Fatal(err)
-		}
-		if err != nil || uint64(n-hlen) < h.Length {
-			continue // the header or the payload is not all there yet
-		}
-		if uint64(n-hlen) != h.Length {
-			tb.Fatalf("read %d bytes for a frame of %d", n, hlen+int(h.Length))
-		}
-		r.c.handleMessage(gws.OpcodeBinary, r.buf[hlen:n], time.Now())
-		return
+		src.frames = append(src.frames, wire[:n+int(h.Length)])
+		wire = wire[n+int(h.Length):]
+	}
+	in := &wsReader{src: src, sink: (*clientSink)(c), deflate: true, limit: maxFrameSize,
+		cache: newFrameCache(1<<20, 16, time.Hour)} // this receiver's own, for the benchmark to empty
+	c.reader = in
+	return &receiver{c: c, in: in}
+}
+
+// frameReader yields its frames one per read, round and round.
+type frameReader struct {
+	frames [][]byte
+	i      int
+}
+
+func (f *frameReader) Read(p []byte) (int, error) {
+	n := copy(p, f.frames[f.i])
+	f.i = (f.i + 1) % len(f.frames)
+	return n, nil
+}
+
+// next reads one frame and hands its message to the client.
+func (r *receiver) next(tb testing.TB) {
+	if err := r.in.readOnce(); err != nil {
+		tb.Fatal(err)
+	}
+	if r.in.n != 0 {
+		tb.Fatalf("%d bytes of a frame left", r.in.n)
 	}
 }
 
@@ -111,7 +114,7 @@ func compressedBenchFrames(b testing.TB) (State, []byte) {
 func BenchmarkReceive(b *testing.B) {
 	state, wire := compressedBenchFrames(b)
 	b.Run("miss", func(b *testing.B) {
-		r := newReceiver(b, state, &loopReader{b: wire})
+		r := newReceiver(b, state, wire)
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			r.in.cache.reset()
@@ -123,7 +126,7 @@ func BenchmarkReceive(b *testing.B) {
 		r.check(b)
 	})
 	b.Run("hit", func(b *testing.B) {
-		r := newReceiver(b, state, &loopReader{b: wire})
+		r := newReceiver(b, state, wire)
 		r.next(b)
 		r.next(b)
 		r.rewind()
