@@ -22,12 +22,41 @@ func (s *Server) dispatch(sess *session, b []byte) {
 			return
 		}
 	}
+	if sess.hub.Load() == nil {
+		// Before the join: the join's work runs on a stack of its own.
+		onFreshStack(func() { s.decodeAndHandle(sess, b) })
+		return
+	}
+	s.decodeAndHandle(sess, b)
+}
+
+func (s *Server) decodeAndHandle(sess *session, b []byte) {
 	var f pb.ClientFrame
 	if err := proto.Unmarshal(b, &f); err != nil {
 		sess.fail(pb.ErrorCode_ERROR_CODE_BAD_FRAME, "frame is not a ClientFrame: "+err.Error())
 		return
 	}
 	s.handle(sess, &f)
+}
+
+// onFreshStack runs f on a goroutine of its own and waits for it, passing
+// on its panic. A join (the protobuf decoding, the ticket's check, the room
+// lookup) needs a deep stack once; run on the connection's read goroutine it
+// would grow that goroutine's stack for the connection's life, since a stack
+// shrinks only at a GC, which a server in steady state seldom runs: about
+// 4 KiB a client joined through the lobby.
+func onFreshStack(f func()) {
+	var panicked any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		f()
+	}()
+	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
 }
 
 func (s *Server) handle(sess *session, f *pb.ClientFrame) {

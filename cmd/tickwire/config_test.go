@@ -216,3 +216,46 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestGCPercent(t *testing.T) {
+	cases := []struct {
+		name, gogc string
+		args       []string
+		want       int
+		set        bool
+		err        string
+	}{
+		{"default", "", nil, defaultGCPercent, true, ""},
+		{"flag", "", []string{"--gc-percent", "200"}, 200, true, ""},
+		{"GOGC wins over the default", "80", nil, 0, false, ""},
+		{"the flag wins over GOGC", "80", []string{"--gc-percent", "30"}, 30, true, ""},
+		{"never", "", []string{"--gc-percent", "-1"}, -1, true, ""},
+		{"too low", "", []string{"--gc-percent", "5"}, 0, false, "--gc-percent 5: want 10 to 1000"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOGC", tc.gogc)
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			var c serveConfig
+			serveFlags(fs, &c)
+			if err := parseFlags(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.validate()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("validate: %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, set := gcPercent(fs, &c)
+			if got != tc.want || set != tc.set {
+				t.Errorf("gcPercent = %d, %v; want %d, %v", got, set, tc.want, tc.set)
+			}
+		})
+	}
+}

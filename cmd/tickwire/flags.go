@@ -67,3 +67,11 @@ func usageWithEnv(fs *flag.FlagSet, synopsis string) func() {
 		})
 	}
 }
+
+// flagSet reports whether the flag was given anywhere: on the command line,
+// in the environment or in the config file.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type serveConfig struct {
 	scoreLimit      int64
 	shutdownTimeout time.Duration
 	pprof           bool
+	gcPercent       int
 	openGame        string
 	allowedOrigins  string
 	web             bool
@@ -46,6 +48,12 @@ type serveConfig struct {
 	net             netcode.Config
 	lobby           lobbyConfig
 }
+
+// defaultGCPercent is --gc-percent's default. A ticking room allocates next
+// to nothing, so the collector runs mostly after bursts of joins; at Go's
+// 100 the heap a burst of 3,200 joins leaves behind stays resident, at 50 it
+// is collected sooner (BENCHMARKS.md, memory per client).
+const defaultGCPercent = 50
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:7350", "listen address (host:port)")
@@ -81,9 +89,20 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the whole time to stop: running matches play on for it less min(5s, a quarter), then the rest are ended and the stores flushed; a second signal ends the drain early")
 	fs.BoolVar(&c.web, "web", true, "serve the page at / (rooms, quick play, leaderboards, a monitor, watch and play in the browser); its own origin may open game sockets whatever --allowed-origins says")
 	fs.IntVar(&c.demoBots, "demo-bots", 0, fmt.Sprintf("keep a demo room, listed as demo-<n> (mode demo), in which this many of the server's own bots play %s, for people to watch and join; its seats, duration and score limit are those of the first --modes mode that plays %s, less the bots' seats; its scores go to no leaderboard; 0: none; at most %d", defaultGame, defaultGame, maxDemoBots))
+	fs.IntVar(&c.gcPercent, "gc-percent", defaultGCPercent, "the Go collector's GOGC: the heap may grow this many percent over what the last collection kept before the next one; rooms allocate next to nothing while they tick, so a low value costs little CPU and keeps the memory a burst of joins leaves behind small; -1: never collect (not advised); unset, a GOGC in the environment wins")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for measuring; do not expose publicly)")
 	lobbyFlags(fs, &c.lobby)
 	configFlag(fs)
+}
+
+// gcPercent is the GOGC serve sets, if any: --gc-percent when given (on the
+// command line, in the environment or the config file), else GOGC from the
+// environment if there is one (the Go runtime has read it), else the default.
+func gcPercent(fs *flag.FlagSet, c *serveConfig) (int, bool) {
+	if flagSet(fs, "gc-percent") || os.Getenv("GOGC") == "" {
+		return c.gcPercent, true
+	}
+	return 0, false
 }
 
 func (c *serveConfig) validate() error {
@@ -102,6 +121,8 @@ func (c *serveConfig) validate() error {
 		return errors.New("--empty-room-timeout and --unjoined-room-timeout must be positive")
 	case c.net.RejoinGrace < 0:
 		return fmt.Errorf("--rejoin-grace %v: must not be negative", c.net.RejoinGrace)
+	case c.gcPercent != -1 && (c.gcPercent < 10 || c.gcPercent > 1000):
+		return fmt.Errorf("--gc-percent %d: want 10 to 1000, or -1 for never", c.gcPercent)
 	}
 	var err error
 	if c.demo, err = newDemoConfig(c.demoBots, c.lobby.modes, c.net.TickRate); err != nil {
@@ -169,6 +190,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if err := c.validate(); err != nil {
 		return usageError{err}
+	}
+	if pct, ok := gcPercent(fs, &c); ok {
+		debug.SetGCPercent(pct)
 	}
 	log, err := newLogger(c.logLevel, c.logFormat, stderr)
 	if err != nil {
