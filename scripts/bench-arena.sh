@@ -16,7 +16,9 @@
 # number of connections and the arena run's mean frame size. Every run's
 # JSON lands in bench-out/; the table of medians, with the server's CPU per
 # update as a ratio to the floor and the join figures, is printed at the
-# end. Loopback only; every run is bounded.
+# end, with the floor's readers beside the bots: the CPU per update of the
+# simplest client, a goroutine per connection reading and discarding, in a
+# process of its own. Loopback only; every run is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -90,16 +92,17 @@ for f in glob.glob(f"{out}/arena-{path}-*.json"):
 if not rows:
     sys.exit(f"no runs in {out} for the {path} path")
 print(f"joins: {'through the lobby' if path == 'lobby' else 'open rooms, no lobby'}")
-print("| R x P | deflate | clients | CPU µs/update | floor µs/write | ratio to floor | bytes/client/s | delivered | tick p50/p99 ms | latency p50/p99 ms | RSS/client KiB | joins/s | join p50/p99 ms | all joined s | bots µs/update |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| R x P | deflate | clients | CPU µs/update | floor µs/write | ratio to floor | bytes/client/s | delivered | tick p50/p99 ms | latency p50/p99 ms | RSS/client KiB | joins/s | join p50/p99 ms | all joined s | bots µs/update | reader floor µs/update |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (r, deflate) in sorted(rows, key=lambda k: (not k[1], k[0])):
     rs = rows[(r, deflate)]
     g = lambda k: med([d.get(k, float('nan')) for d, _ in rs])
     cpu = g('server_cpu_us_per_client_update')
     floor = med([fl['sender_cpu_us_per_write'] for _, fl in rs])
+    rfloor = med([fl.get('reader_cpu_us_per_write', float('nan')) for _, fl in rs])
     print(f"| {r} x 16 | {'on' if deflate else 'off'} | {r*16} | {cpu:.1f} | {floor:.1f} | {cpu/floor:.2f} | "
           f"{g('bytes_per_client_per_s'):.0f} | {100*g('delivery_ratio'):.2f}% | {g('tick_p50_ms'):.2f} / {g('tick_p99_ms'):.2f} | "
           f"{g('latency_p50_ms'):.1f} / {g('latency_p99_ms'):.1f} | {g('server_rss_bytes_per_client')/1024:.1f} | "
-          f"{g('joins_per_s'):.0f} | {g('join_p50_ms'):.0f} / {g('join_p99_ms'):.0f} | {g('join_phase_s'):.1f} | {g('bots_cpu_us_per_client_update'):.1f} |")
+          f"{g('joins_per_s'):.0f} | {g('join_p50_ms'):.0f} / {g('join_p99_ms'):.0f} | {g('join_phase_s'):.1f} | {g('bots_cpu_us_per_client_update'):.1f} | {rfloor:.1f} |")
 print(f"\nmedians of {len(next(iter(rows.values())))} runs each")
 PY

@@ -137,6 +137,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if rerr := readers.wait(rctx, cancel); err == nil && rerr != nil {
 			err = fmt.Errorf("readers: %w", rerr)
 		}
+		if c, ok := cfg.Readers.(interface{ CPU() (time.Duration, bool) }); ok && err == nil {
+			if cpu, ok := c.CPU(); ok {
+				res.addReaderCPU(cpu)
+			}
+		}
 		return res, err
 	}
 	closeAll(conns)

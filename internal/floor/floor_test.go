@@ -72,6 +72,15 @@ func TestRunProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResult(t, r, cfg)
+	// The child read every write, so it used some CPU; a figure of 0 would
+	// mean its time went unmeasured.
+	if !(r.ReaderCPUS > 0) || !(r.ReaderCPUUsPerWrite > 0) || math.IsInf(r.ReaderCPUUsPerWrite, 0) {
+		t.Errorf("reader CPU %v s, %v µs per write: want positive and finite", r.ReaderCPUS, r.ReaderCPUUsPerWrite)
+	}
+	var sb strings.Builder
+	if err := r.Print(&sb); err != nil || !strings.Contains(sb.String(), "per write received") {
+		t.Errorf("Print = %v, %q: want the readers' line", err, sb.String())
+	}
 }
 
 // deadReaders never connect and stop at once.

@@ -89,6 +89,16 @@ func (p *Process) Wait() error {
 	return nil
 }
 
+// CPU returns the child's user+system CPU time once it has exited, and
+// false before or where the system does not report it.
+func (p *Process) CPU() (time.Duration, bool) {
+	if p.cmd == nil || p.cmd.ProcessState == nil {
+		return 0, false
+	}
+	st := p.cmd.ProcessState
+	return st.UserTime() + st.SystemTime(), true
+}
+
 // ReaderMain is the body of a reader process started by [Process]: spec is
 // the value of [ReaderEnv]. It dials the sender, reads until the sender
 // closes every connection, and returns nil; or an error if that does not

@@ -53,6 +53,22 @@ type Result struct {
 	SenderSysS          float64 `json:"sender_sys_s"`
 	SenderCPUUsPerWrite float64 `json:"sender_cpu_us_per_write"`
 	SenderCPUPct        float64 `json:"sender_cpu_pct"`
+
+	// ReaderCPUS is the reader process's user+system CPU time over its
+	// whole life (its dials included), when the readers ran in a process of
+	// their own ([Process]); ReaderCPUUsPerWrite is that over Writes: what
+	// the simplest client, one goroutine per connection reading and
+	// discarding, costs per update it receives. Both 0 otherwise.
+	ReaderCPUS          float64 `json:"reader_cpu_s,omitempty"`
+	ReaderCPUUsPerWrite float64 `json:"reader_cpu_us_per_write,omitempty"`
+}
+
+// addReaderCPU fills in the reader figures from the readers' CPU time.
+func (r *Result) addReaderCPU(cpu time.Duration) {
+	r.ReaderCPUS = cpu.Seconds()
+	if r.Writes > 0 {
+		r.ReaderCPUUsPerWrite = 1e6 * r.ReaderCPUS / float64(r.Writes)
+	}
 }
 
 func (s *sender) result(cfg *Config, w window) Result {
@@ -110,6 +126,10 @@ func (r Result) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "sender CPU\t%.3f s (user %.3f, sys %.3f), %.2f%% of one core\n",
 		r.SenderCPUS, r.SenderUserS, r.SenderSysS, r.SenderCPUPct)
 	fmt.Fprintf(tw, "per write\t%.3f µs of sender CPU (kernel send plus loopback receive)\n", r.SenderCPUUsPerWrite)
+	if r.ReaderCPUS > 0 {
+		fmt.Fprintf(tw, "readers\t%.3f s of CPU in their process, %.3f µs per write received (one goroutine per connection, read and discard)\n",
+			r.ReaderCPUS, r.ReaderCPUUsPerWrite)
+	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print result: %w", err)
 	}
