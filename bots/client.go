@@ -257,7 +257,9 @@ type Stats struct {
 //
 // A Client costs one goroutine (its read loop, which also applies frames);
 // it starts none to send inputs: whoever drives it (the [Runner]'s single
-// ticker) calls Act. In memory it costs about 24 KiB of heap and stack, with
+// ticker) calls Act, which writes the input to the socket there and then
+// (a second goroutine runs only while the server leaves the socket full).
+// In memory it costs about 24 KiB of heap and stack, with
 // or without permessage-deflate (see [Config.DisableCompression]), and holds
 // a read buffer only while it reads. Its methods are safe for concurrent use.
 type Client struct {
@@ -266,12 +268,10 @@ type Client struct {
 	meter *meter         // the runner's live counters, or nil
 	log   zerolog.Logger // set once in newClient: write callbacks read it unlocked
 
-	conn      wsConn       // set by Dial before the read loop starts; writes only
-	raw       net.Conn     // the TCP connection under conn, for Drop; set with conn
-	reader    *wsReader    // the read side; set with conn, used by the read loop only
-	wire      atomic.Int64 // bytes read from the TCP connection
-	pending   atomic.Int32 // frames queued for writing
-	onWritten func(error)
+	writer frameWriter  // the write side; set by Dial before the read loop starts
+	raw    net.Conn     // the TCP connection, for Drop; set with writer
+	reader *wsReader    // the read side; set with writer, used by the read loop only
+	wire   atomic.Int64 // bytes read from the TCP connection
 
 	joinDone chan struct{} // closed on Welcome, or on close before it
 	errFrame chan struct{} // closed on an Error frame before Welcome
@@ -282,6 +282,7 @@ type Client struct {
 	mu               sync.Mutex
 	mirror           Mirror
 	inputVals        []uint64 // reused to encode inputs
+	inputFrame       inputFrame
 	behaviour        Behaviour
 	session          Session
 	tick0Us          int64
@@ -306,11 +307,20 @@ type Client struct {
 	stats            Stats
 }
 
-// wsConn is the part of *gws.Conn a Client uses; tests replace it.
-type wsConn interface {
-	WriteMessage(opcode gws.Opcode, payload []byte) error
-	WriteAsync(opcode gws.Opcode, payload []byte, callback func(error))
-	WriteClose(code uint16, reason []byte) error
+// inputFrame is the ClientFrame an input is sent in, reused so that sending
+// one allocates nothing.
+type inputFrame struct {
+	frame tickwirev1.ClientFrame
+	body  tickwirev1.ClientFrame_Input
+	input tickwirev1.Input
+}
+
+// set makes f.frame the input seq with vals, and returns it.
+func (f *inputFrame) set(seq uint32, vals []uint64) *tickwirev1.ClientFrame {
+	f.input.Seq, f.input.Values = seq, vals
+	f.body.Input = &f.input
+	f.frame.Body = &f.body
+	return &f.frame
 }
 
 // Dial connects to the server, joins cfg.RoomID and waits for the Welcome. It
@@ -352,7 +362,6 @@ func newClient(cfg Config) (*Client, error) {
 		done:      make(chan struct{}),
 	}
 	c.stats.RoomID, c.stats.Name, c.stats.Account = cfg.RoomID, cfg.Name, cfg.Account
-	c.onWritten = c.written
 	return c, nil
 }
 
@@ -387,14 +396,12 @@ func (c *Client) join(ctx context.Context) error {
 	c.joinStart = time.Now()
 	c.mu.Unlock()
 
-	conn, err := c.connect(ctx)
-	if err != nil {
+	if err := c.connect(ctx); err != nil {
 		return fmt.Errorf("connect %s: %w", c.addr, err)
 	}
-	c.conn = conn
 	go c.readLoop()
 
-	join, err := proto.Marshal(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Join{Join: &tickwirev1.Join{
+	err := c.writer.writeMessage(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Join{Join: &tickwirev1.Join{
 		ProtocolVersion: ProtocolVersion,
 		RoomId:          c.cfg.RoomID,
 		Name:            c.cfg.Name,
@@ -403,9 +410,6 @@ func (c *Client) join(ctx context.Context) error {
 		ResumeToken:     c.cfg.ResumeToken,
 		Spectate:        c.cfg.Spectate,
 	}}})
-	if err == nil {
-		err = conn.WriteMessage(gws.OpcodeBinary, join)
-	}
 	if err != nil {
 		_ = c.Close()
 		return fmt.Errorf("send join: %w", err)
@@ -414,12 +418,15 @@ func (c *Client) join(ctx context.Context) error {
 }
 
 // connect dials the server, counting the bytes read, does the WebSocket
-// handshake and sets up the bot's own read side (c.reader). With compression
-// on, the bot offers permessage-deflate itself (see deflateOffer).
-func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
+// handshake through gws and sets up the bot's own read and write sides
+// (c.reader, c.writer), which own the socket from then on: gws's Conn is
+// dropped. With compression on, the bot offers permessage-deflate itself
+// (see deflateOffer); it sends its own frames uncompressed, as gws did,
+// having been told of no extension.
+func (c *Client) connect(ctx context.Context) error {
 	u, err := url.Parse(c.addr)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -432,7 +439,7 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.raw = raw
 	var conn net.Conn = &countingConn{Conn: raw, n: &c.wire, meter: c.meter}
@@ -440,15 +447,15 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 		conn = tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
 	}
 	hs := newHandshakeConn(conn)
-	ws, resp, err := gws.NewClientFromConn(&gws.BuiltinEventHandler{}, c.clientOption(), hs)
+	_, resp, err := gws.NewClientFromConn(&gws.BuiltinEventHandler{}, c.clientOption(), hs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	deflate := false
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") {
 		if c.cfg.DisableCompression || !strings.Contains(ext, "server_no_context_takeover") {
 			_ = raw.Close()
-			return nil, fmt.Errorf("server wants permessage-deflate with context takeover or unasked (%q), which bots do not keep", ext)
+			return fmt.Errorf("server wants permessage-deflate with context takeover or unasked (%q), which bots do not keep", ext)
 		}
 		deflate = true
 		c.mu.Lock()
@@ -464,10 +471,12 @@ func (c *Client) connect(ctx context.Context) (*gws.Conn, error) {
 		c.reader.raw, c.reader.count = rc, c.countRead
 		c.reader.preload(rest) // read through countingConn: counted
 		hs.br = nil            // gws reads no more, and the reader has its bytes
+		c.writer = newWriter(raw, rc, c.log)
 	} else {
 		c.reader.src = br
+		c.writer = newWriter(conn, nil, c.log)
 	}
-	return ws, nil
+	return nil
 }
 
 // countRead counts n bytes the read loop read from the socket itself.
@@ -596,11 +605,10 @@ func (c *Client) sendInputLocked(in Input) error {
 		vals = sch.Input.encodeInput(c.inputVals[:0], &in)
 		c.inputVals = vals
 	}
-	err := c.send(&tickwirev1.ClientFrame{Body: &tickwirev1.ClientFrame_Input{Input: &tickwirev1.Input{
-		Seq: seq, Values: vals,
-	}}})
-	if err != nil {
-		c.stats.InputsDropped++
+	if err := c.send(c.inputFrame.set(seq, vals)); err != nil {
+		if errors.Is(err, ErrBackpressure) {
+			c.stats.InputsDropped++
+		}
 		return fmt.Errorf("send input %d: %w", seq, err)
 	}
 	c.seq = seq
@@ -661,7 +669,8 @@ func (c *Client) Drop() error {
 	return nil
 }
 
-// Close closes the connection at once with close code 1000.
+// Close sends close code 1000, after the frames already queued if the
+// socket is full, and closes the connection.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -670,10 +679,10 @@ func (c *Client) Close() error {
 	}
 	c.closedByClient = true
 	c.mu.Unlock()
-	if c.conn == nil {
+	if c.writer == nil {
 		return nil
 	}
-	if err := c.conn.WriteClose(1000, nil); err != nil && !errors.Is(err, gws.ErrConnClosed) {
+	if err := c.writer.writeClose(wsframe.CloseNormal); err != nil {
 		return fmt.Errorf("close: %w", err)
 	}
 	return nil
@@ -737,30 +746,15 @@ func (c *Client) Stats() Stats {
 	return s
 }
 
-// send queues one frame. It never blocks, so the read loop and the runner's
-// ticker can call it; a frame that would queue behind maxPendingWrites others
-// is refused with ErrBackpressure.
+// send writes one frame, or queues it while the socket is full (see
+// wsWriter). It does not block over a plain TCP socket, so the read loop
+// and the runner's ticker can call it; a frame that would queue behind
+// maxPendingWrites others is refused with ErrBackpressure.
 func (c *Client) send(f *tickwirev1.ClientFrame) error {
-	if c.conn == nil {
+	if c.writer == nil {
 		return net.ErrClosed
 	}
-	b, err := proto.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("encode frame: %w", err)
-	}
-	if c.pending.Add(1) > maxPendingWrites {
-		c.pending.Add(-1)
-		return ErrBackpressure
-	}
-	c.conn.WriteAsync(gws.OpcodeBinary, b, c.onWritten)
-	return nil
-}
-
-func (c *Client) written(err error) {
-	c.pending.Add(-1)
-	if err != nil && !errors.Is(err, gws.ErrConnClosed) {
-		c.log.Debug().Err(err).Msg("write failed")
-	}
+	return c.writer.writeMessage(f)
 }
 
 // startWindow opens the measured window; c.mu must be held.
@@ -817,7 +811,7 @@ func (s *clientSink) message(op byte, data []byte, shared *cachedFrame) {
 }
 
 func (s *clientSink) ping(payload []byte) {
-	_ = (*Client)(s).conn.WriteMessage(gws.OpcodePong, payload)
+	_ = (*Client)(s).writer.writePong(payload)
 }
 
 // readLoop is the client's read goroutine: it reads and handles frames
@@ -835,7 +829,7 @@ func (c *Client) readLoop() {
 		code = we.code
 		c.log.Warn().Err(err).Msg("refusing the server's frames")
 	}
-	_ = c.conn.WriteClose(code, nil) // closes the socket; a no-op if it was
+	_ = c.writer.writeClose(code) // closes the socket; a no-op if it was
 	c.closedWith(err, time.Now())
 }
 

@@ -19,7 +19,11 @@ type fakeConn struct {
 	frames []*tickwirev1.ClientFrame
 }
 
-func (f *fakeConn) WriteMessage(_ gws.Opcode, p []byte) error {
+func (f *fakeConn) writeMessage(m proto.Message) error {
+	p, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
 	var cf tickwirev1.ClientFrame
 	if err := proto.Unmarshal(p, &cf); err != nil {
 		return err
@@ -30,9 +34,9 @@ func (f *fakeConn) WriteMessage(_ gws.Opcode, p []byte) error {
 	return nil
 }
 
-func (f *fakeConn) WriteAsync(op gws.Opcode, p []byte, done func(error)) { done(f.WriteMessage(op, p)) }
+func (f *fakeConn) writePong([]byte) error { return nil }
 
-func (f *fakeConn) WriteClose(uint16, []byte) error { return nil }
+func (f *fakeConn) writeClose(uint16) error { return nil }
 
 func (f *fakeConn) sent() []*tickwirev1.ClientFrame {
 	f.mu.Lock()
@@ -49,7 +53,7 @@ func testClient(t *testing.T, tick0 time.Time) (*Client, *fakeConn) {
 		t.Fatal(err)
 	}
 	fc := &fakeConn{}
-	c.conn = fc
+	c.writer = fc
 	c.joinStart = tick0
 	c.handle(t, &tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{
 		Welcome: &tickwirev1.Welcome{
@@ -211,24 +215,26 @@ func TestClientSendsInputs(t *testing.T) {
 	}
 }
 
+// TestClientBackpressure: once the socket is full and maxPendingWrites
+// frames wait for it, inputs are dropped and counted, not queued.
 func TestClientBackpressure(t *testing.T) {
 	c, _ := testClient(t, time.Unix(1_700_000_000, 0))
-	c.conn = &stuckConn{}
+	conn, _ := stalledPair(t)
+	w := newWriter(conn, socketOf(conn), c.log)
+	c.writer = w
+	fill(t, w) // one frame waits
 	var dropped int
-	for range maxPendingWrites + 3 {
+	for range maxPendingWrites + 2 {
 		if err := c.SendInput(Input{}); errors.Is(err, ErrBackpressure) {
 			dropped++
+		} else if err != nil {
+			t.Fatal(err)
 		}
 	}
-	if s := c.Stats(); dropped != 3 || s.InputsDropped != 3 || s.LastSentSeq != maxPendingWrites {
-		t.Errorf("dropped %d (stats %d), last seq %d; want 3, 3, %d", dropped, s.InputsDropped, s.LastSentSeq, maxPendingWrites)
+	if s := c.Stats(); dropped != 3 || s.InputsDropped != 3 || s.LastSentSeq != maxPendingWrites-1 {
+		t.Errorf("dropped %d (stats %d), last seq %d; want 3, 3, %d", dropped, s.InputsDropped, s.LastSentSeq, maxPendingWrites-1)
 	}
 }
-
-// stuckConn never finishes a write.
-type stuckConn struct{ fakeConn }
-
-func (*stuckConn) WriteAsync(gws.Opcode, []byte, func(error)) {}
 
 func TestClientMatchEnd(t *testing.T) {
 	c, _ := testClient(t, time.Unix(1_700_000_000, 0))
@@ -264,7 +270,7 @@ func TestClientOutOfPlaceFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.conn = &fakeConn{}
+	c.writer = &fakeConn{}
 	now := time.Now()
 	c.handle(t, emptyDelta(11, 10), now)
 	c.handle(t, &tickwirev1.ServerFrame{}, now)

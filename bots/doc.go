@@ -37,11 +37,14 @@
 //
 // Thousands of bots share one process. Each costs one goroutine, its read
 // loop, which also applies frames (there is no goroutine per bot beyond it),
-// a mirror and a latency [Histogram]. gws does the WebSocket handshake and
-// the writes; a bot reads its socket itself (bots/wsread.go): on a plain TCP
-// socket by system calls from a single RawConn.Read, each read taking every
-// frame the socket holds, into a pooled buffer that goes back to the pool
-// whenever the bot waits, so an idle bot holds no read buffer. A bot
+// a mirror and a latency [Histogram]. gws does the WebSocket handshake only;
+// a bot reads its socket itself (bots/wsread.go): on a plain TCP socket by
+// system calls from a single RawConn.Read, each read taking every frame the
+// socket holds, into a pooled buffer that goes back to the pool whenever
+// the bot waits, so an idle bot holds no read buffer. It writes its socket
+// itself too (bots/wswrite.go), every frame from the goroutine that sends
+// it by one non-blocking system call; a goroutine and a bounded queue serve
+// only a socket the server has stopped reading. A bot
 // negotiates permessage-deflate itself rather than through gws (gws would
 // build a flate writer and reader per connection, about 380 KiB):
 // compressed frames are inflated by inflaters the whole process shares, as

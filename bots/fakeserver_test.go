@@ -29,6 +29,24 @@ type fakeServer struct {
 	rooms map[string]*fakeRoom
 	wg    sync.WaitGroup // room goroutines
 	stop  chan struct{}
+	// heard receives what the server read from the bots, for a test that
+	// listens; what does not fit is not kept.
+	heard chan heardFrame
+}
+
+// heardFrame is one frame a fakeServer read: an input's seq, a pong's
+// payload, or a close frame's code.
+type heardFrame struct {
+	seq   uint32
+	pong  string
+	close uint16
+}
+
+func (s *fakeServer) hear(f heardFrame) {
+	select {
+	case s.heard <- f:
+	default:
+	}
 }
 
 type fakeOptions struct {
@@ -75,7 +93,7 @@ type fakeRoom struct {
 }
 
 func newFakeServer(t testing.TB, opts fakeOptions) *fakeServer {
-	s := &fakeServer{t: t, opts: opts, rooms: map[string]*fakeRoom{}, stop: make(chan struct{})}
+	s := &fakeServer{t: t, opts: opts, rooms: map[string]*fakeRoom{}, stop: make(chan struct{}), heard: make(chan heardFrame, 256)}
 	up := gws.NewUpgrader(&fakeHandler{srv: s}, &gws.ServerOption{
 		PermessageDeflate: gws.PermessageDeflate{Enabled: true, Threshold: 64},
 	})
@@ -138,6 +156,7 @@ func (h *fakeHandler) OnMessage(conn *gws.Conn, msg *gws.Message) {
 	defer s.room.mu.Unlock()
 	switch body := f.GetBody().(type) {
 	case *tickwirev1.ClientFrame_Input:
+		h.srv.hear(heardFrame{seq: body.Input.GetSeq()})
 		if body.Input.GetSeq() > s.lastSeq {
 			s.lastSeq = body.Input.GetSeq()
 			if v := body.Input.GetValues(); len(v) == 2 {
@@ -151,7 +170,14 @@ func (h *fakeHandler) OnMessage(conn *gws.Conn, msg *gws.Message) {
 	}
 }
 
-func (h *fakeHandler) OnClose(conn *gws.Conn, _ error) {
+func (h *fakeHandler) OnPong(_ *gws.Conn, payload []byte) {
+	h.srv.hear(heardFrame{pong: string(payload)})
+}
+
+func (h *fakeHandler) OnClose(conn *gws.Conn, err error) {
+	if ce := (*gws.CloseError)(nil); errors.As(err, &ce) {
+		h.srv.hear(heardFrame{close: ce.Code})
+	}
 	if v, ok := h.sessions.Load(conn); ok {
 		s := v.(*fakeSession)
 		s.room.mu.Lock()

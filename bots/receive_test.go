@@ -28,7 +28,7 @@ func newReceiver(tb testing.TB, state State, wire []byte) *receiver {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c.conn = &fakeConn{}
+	c.writer = &fakeConn{}
 	welcome, _ := proto.Marshal(&tickwirev1.ServerFrame{Body: &tickwirev1.ServerFrame_Welcome{Welcome: &tickwirev1.Welcome{
 		PlayerId: 1, EntityId: 1, TickRate: 20, Tick0UnixUs: time.Now().UnixMicro(), Snapshot: snapshotOf(state),
 		Schema: testWireSchema(),

@@ -205,3 +205,54 @@ func (o *oneByte) Read(p []byte) (int, error) {
 	p[0], o.b = o.b[0], o.b[1:]
 	return 1, nil
 }
+
+func TestFrameInPlace(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 65535, 65536} {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(i * 7)
+		}
+		for _, h := range []Header{
+			{Fin: true, Op: OpBinary},
+			{Fin: true, Op: OpBinary, Masked: true, Key: NewMaskKey()},
+			{Fin: true, Op: OpClose, Masked: true, Key: [4]byte{0xff, 0, 0x80, 1}},
+		} {
+			b := append(make([]byte, MaxHeaderLen), payload...)
+			f := FrameInPlace(b, h)
+			if want := AppendFrame(nil, h, payload); !bytes.Equal(f, want) {
+				t.Fatalf("%d bytes, %+v: FrameInPlace differs from AppendFrame", n, h)
+			}
+			got, hlen, err := ParseHeader(f)
+			if err != nil || got.Length != uint64(n) || got.Masked != h.Masked || got.Key != h.Key || got.Op != h.Op || !got.Fin {
+				t.Fatalf("%d bytes, %+v: parses as %+v, %v", n, h, got, err)
+			}
+			p := f[hlen:]
+			if got.Masked {
+				Mask(p, got.Key, 0)
+			}
+			if !bytes.Equal(p, payload) {
+				t.Fatalf("%d bytes, %+v: payload does not come back", n, h)
+			}
+		}
+	}
+}
+
+func TestNewMaskKeyVaries(t *testing.T) {
+	seen := map[[4]byte]bool{}
+	for range 64 {
+		seen[NewMaskKey()] = true
+	}
+	if len(seen) < 60 { // 64 draws of 32 bits: a repeat is a one in a million event
+		t.Fatalf("64 keys, %d distinct", len(seen))
+	}
+}
+
+// BenchmarkFrameInPlace is the framing of one bot input: it must not
+// allocate.
+func BenchmarkFrameInPlace(b *testing.B) {
+	b.ReportAllocs()
+	buf := make([]byte, MaxHeaderLen+20)
+	for b.Loop() {
+		FrameInPlace(buf, Header{Fin: true, Op: OpBinary, Masked: true, Key: NewMaskKey()})
+	}
+}
