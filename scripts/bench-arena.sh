@@ -64,8 +64,9 @@ for deflate in $deflates; do
   for r in $rooms; do
     for i in $(seq 1 "$runs"); do
       name="arena-$path-r$r-deflate-$deflate-$i"
+      # --max-rooms: the default of 256 rooms a node would refuse R=313's last 57.
       bin/tickwire serve --addr "$addr" --open-rooms --deflate="$deflate" --log-level warn \
-        --data-dir "$data" --idle-timeout 60s >"$out/$name.server.log" 2>&1 &
+        --data-dir "$data" --idle-timeout 60s --max-rooms $((r + 16)) >"$out/$name.server.log" 2>&1 &
       server=$!
       for _ in $(seq 50); do curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
       bin/tickwire bots --url "ws://$addr" "${botflags[@]}" --rooms "$r" --players 16 --duration "$duration" \
