@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tickwire/tickwire/game"
@@ -29,7 +28,11 @@ type session struct {
 	chat    chatBucket // touched by the connection's read goroutine only
 	id      string
 	netConn net.Conn
-	raw     syscall.RawConn // nil when the conn has no file descriptor
+	// fd is the socket's descriptor for the non-blocking fast path, or -1
+	// when the conn has none. It stays valid while s.gone is false: end sets
+	// gone under s.mu before it closes the socket, and the fast path writes
+	// with s.mu held, so the number cannot be closed (and reused) under it.
+	fd      int
 	env     *env
 	deflate bool // negotiated permessage-deflate
 	opened  time.Time
@@ -90,13 +93,6 @@ type session struct {
 	batch       []*frame  // frames being written; the writer's
 	deadline    time.Time // current write deadline; the writer's
 
-	// Scratch for the non-blocking write; rawWrite is bound once so a write
-	// allocates nothing.
-	wbuf     []byte
-	wn       int
-	werr     error
-	rawWrite func(fd uintptr) bool
-
 	// Owned by the room goroutine of the session's hub.
 	sentTick uint64    // state tick of the last state frame queued
 	lagging  bool      // frames were dropped; waiting to drain to catch up
@@ -109,6 +105,7 @@ func newSession(e *env, conn net.Conn, deflate bool) *session {
 	s := &session{
 		id:      newID(),
 		netConn: conn,
+		fd:      socketFD(conn),
 		env:     e,
 		deflate: deflate,
 		opened:  e.clock.Now(),
@@ -116,12 +113,6 @@ func newSession(e *env, conn net.Conn, deflate bool) *session {
 		queue:   make([]*frame, e.cfg.MaxPending),
 		batch:   make([]*frame, 0, e.cfg.MaxPending+1),
 	}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			s.raw = raw
-		}
-	}
-	s.rawWrite = s.writeFD
 	s.limit = newRateLimiter(e.cfg)
 	s.lastRead.Store(s.opened.UnixNano())
 	s.lastPing.Store(s.opened.UnixNano())
@@ -145,7 +136,7 @@ func (s *session) send(f *frame) bool {
 		// the client has closeWait to answer it.
 		s.armEndLocked(s.env.cfg.WriteTimeout + closeWait)
 	}
-	if !s.writing && s.raw != nil {
+	if !s.writing && s.fd >= 0 && !s.gone {
 		return s.sendNow(f) // unlocks
 	}
 	if s.n == len(s.queue) {
@@ -168,15 +159,13 @@ func (s *session) send(f *frame) bool {
 }
 
 // sendNow tries a non-blocking write of f with s.mu held (and releases it). A
-// partial write leaves the rest to a writer goroutine.
+// partial write leaves the rest to a writer goroutine. Hot path: it writes the
+// descriptor itself rather than through syscall.RawConn, whose locks and
+// poller checks cost about a tenth of the write at R=200 (BENCHMARKS.md); s.mu
+// already keeps the descriptor open (see fd).
 func (s *session) sendNow(f *frame) bool {
 	b := f.bytesFor(s.deflate)
-	s.wbuf, s.wn, s.werr = b, 0, nil
-	if err := s.raw.Write(s.rawWrite); err != nil {
-		s.werr = err
-	}
-	n, err := s.wn, s.werr
-	s.wbuf = nil
+	n, err := writeNonBlocking(s.fd, b)
 	if err != nil {
 		s.mu.Unlock()
 		s.writeFailed(err)
@@ -195,27 +184,6 @@ func (s *session) sendNow(f *frame) bool {
 	s.startWriterLocked()
 	s.mu.Unlock()
 	return true
-}
-
-// writeFD is the non-blocking write run by RawConn.Write: it never asks to wait
-// for the socket (it returns true even on EAGAIN).
-func (s *session) writeFD(fd uintptr) bool {
-	for {
-		n, err := syscall.Write(int(fd), s.wbuf[s.wn:])
-		if n > 0 {
-			s.wn += n
-		}
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-		case err != nil:
-			s.werr = err
-		case s.wn < len(s.wbuf) && n > 0:
-			continue
-		}
-		return true
-	}
 }
 
 func (s *session) startWriterLocked() {
