@@ -25,6 +25,7 @@ type encoder struct {
 	cols     columns // changed values of updated entities, then of players
 	newCols  columns // values of created entities
 	buf      []byte
+	wire     deltaWire
 	opts     proto.MarshalOptions
 }
 
@@ -165,6 +166,10 @@ func (e *encoder) encodeDelta(base, cur *roomState) []byte {
 	r.Values, r.Texts, r.Mask = e.codec.room.appendChanges(r.Values[:0], r.Texts[:0], base.room, cur.room, base.roomTexts, cur.roomTexts)
 	if r.Mask != 0 {
 		d.Room = r
+	}
+	var ok bool
+	if e.buf, ok = e.wire.appendDeltaFrame(e.buf[:0], d); ok {
+		return e.buf
 	}
 	var err error
 	e.buf, err = e.opts.MarshalAppend(e.buf[:0], &e.frame)
