@@ -2,7 +2,6 @@ package game
 
 import (
 	"math/rand/v2"
-	"sort"
 )
 
 // EntityID names an entity within a room. IDs are assigned in increasing order
@@ -172,9 +171,17 @@ func (w *World) Players() []*Player { return w.players }
 
 // Player returns the player with the given ID, or nil.
 func (w *World) Player(id PlayerID) *Player {
-	i := sort.Search(len(w.players), func(i int) bool { return w.players[i].ID >= id })
-	if i < len(w.players) && w.players[i].ID == id {
-		return w.players[i]
+	lo, hi := 0, len(w.players)
+	for lo < hi { // a binary search sort.Search's closure call would not inline
+		m := int(uint(lo+hi) >> 1)
+		if w.players[m].ID < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(w.players) && w.players[lo].ID == id {
+		return w.players[lo]
 	}
 	return nil
 }
@@ -190,9 +197,20 @@ func (w *World) AddScore(id PlayerID, delta int64) {
 	}
 }
 
+// find is the index id has, or would have, in w.entities. Hot path: games
+// look entities up every tick; a binary search by hand, as sort.Search's
+// closure call would not inline.
 func (w *World) find(id EntityID) (int, bool) {
-	i := sort.Search(len(w.entities), func(i int) bool { return w.entities[i].id >= id })
-	return i, i < len(w.entities) && w.entities[i].id == id
+	lo, hi := 0, len(w.entities)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if w.entities[m].id < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(w.entities) && w.entities[lo].id == id
 }
 
 func (w *World) addPlayer(p *Player) {
