@@ -68,15 +68,15 @@ func (w *deltaWire) appendDeltaFrame(b []byte, d *pb.Delta) ([]byte, bool) {
 	x := w.delta[:0]
 	x = appendUint64Field(x, fieldDeltaTick, d.Tick)
 	x = appendUint64Field(x, fieldDeltaBaseTick, d.BaseTick)
-	x = appendPacked32(x, fieldDeltaRemoved, d.Removed)
+	x = appendPacked(x, fieldDeltaRemoved, d.Removed)
 	if d.Updates != nil {
 		x = w.appendMessage(x, fieldDeltaUpdates, w.updates(d.Updates))
 	}
 	if d.Created != nil {
 		x = w.appendMessage(x, fieldDeltaCreated, w.columns(d.Created))
 	}
-	x = appendPacked32(x, fieldDeltaPlayersLeft, d.PlayersLeft)
-	x = appendPacked32(x, fieldDeltaScorePlayers, d.ScorePlayers)
+	x = appendPacked(x, fieldDeltaPlayersLeft, d.PlayersLeft)
+	x = appendPacked(x, fieldDeltaScorePlayers, d.ScorePlayers)
 	if len(d.Scores) > 0 {
 		n := 0
 		for _, v := range d.Scores {
@@ -88,8 +88,8 @@ func (w *deltaWire) appendDeltaFrame(b []byte, d *pb.Delta) ([]byte, bool) {
 			x = protowire.AppendVarint(x, protowire.EncodeZigZag(v))
 		}
 	}
-	x = appendPacked32(x, fieldDeltaAckPlayers, d.AckPlayers)
-	x = appendPacked32(x, fieldDeltaAckSeqs, d.AckSeqs)
+	x = appendPacked(x, fieldDeltaAckPlayers, d.AckPlayers)
+	x = appendPacked(x, fieldDeltaAckSeqs, d.AckSeqs)
 	x = appendUint64Field(x, fieldDeltaPhase, uint64(d.Phase))
 	x = appendUint64Field(x, fieldDeltaEndTick, d.EndTick)
 	if d.Checksum != 0 {
@@ -141,27 +141,27 @@ func (w *deltaWire) appendMessage(b []byte, num protowire.Number, sub []byte) []
 
 func (w *deltaWire) updates(u *pb.EntityUpdates) []byte {
 	x := w.sub[:0]
-	x = appendPacked32(x, fieldUpdatesIDGaps, u.IdGaps)
+	x = appendPacked(x, fieldUpdatesIDGaps, u.IdGaps)
 	if u.All {
 		x = appendUint64Field(x, fieldUpdatesAll, 1)
 	}
-	x = appendPacked64(x, fieldUpdatesMasks, u.Masks)
-	x = appendPacked64(x, fieldUpdatesValues, u.Values)
+	x = appendPacked(x, fieldUpdatesMasks, u.Masks)
+	x = appendPacked(x, fieldUpdatesValues, u.Values)
 	return appendStrings(x, fieldUpdatesTexts, u.Texts)
 }
 
 func (w *deltaWire) columns(c *pb.EntityColumns) []byte {
 	x := w.sub[:0]
-	x = appendPacked32(x, fieldColumnsIDs, c.Ids)
-	x = appendPacked32(x, fieldColumnsKinds, c.Kinds)
-	x = appendPacked64(x, fieldColumnsValues, c.Values)
+	x = appendPacked(x, fieldColumnsIDs, c.Ids)
+	x = appendPacked(x, fieldColumnsKinds, c.Kinds)
+	x = appendPacked(x, fieldColumnsValues, c.Values)
 	return appendStrings(x, fieldColumnsTexts, c.Texts)
 }
 
 func (w *deltaWire) room(r *pb.FieldValues) []byte {
 	x := w.sub[:0]
 	x = appendUint64Field(x, fieldRoomMask, r.Mask)
-	x = appendPacked64(x, fieldRoomValues, r.Values)
+	x = appendPacked(x, fieldRoomValues, r.Values)
 	return appendStrings(x, fieldRoomTexts, r.Texts)
 }
 
@@ -174,9 +174,8 @@ func appendUint64Field(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-// appendPacked32 and appendPacked64 append a packed repeated varint field
-// unless it is empty.
-func appendPacked32(b []byte, num protowire.Number, vs []uint32) []byte {
+// appendPacked appends a packed repeated varint field unless it is empty.
+func appendPacked[T uint32 | uint64](b []byte, num protowire.Number, vs []T) []byte {
 	if len(vs) == 0 {
 		return b
 	}
@@ -188,22 +187,6 @@ func appendPacked32(b []byte, num protowire.Number, vs []uint32) []byte {
 	b = protowire.AppendVarint(b, uint64(n))
 	for _, v := range vs {
 		b = protowire.AppendVarint(b, uint64(v))
-	}
-	return b
-}
-
-func appendPacked64(b []byte, num protowire.Number, vs []uint64) []byte {
-	if len(vs) == 0 {
-		return b
-	}
-	n := 0
-	for _, v := range vs {
-		n += protowire.SizeVarint(v)
-	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(n))
-	for _, v := range vs {
-		b = protowire.AppendVarint(b, v)
 	}
 	return b
 }
