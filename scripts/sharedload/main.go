@@ -111,7 +111,6 @@ func run(c config, out io.Writer) error {
 	var cnt counters
 	total := c.rooms * c.players
 	clients := make([]*client, 0, total)
-	var mu sync.Mutex // guards clients while joining
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	gap := c.rampUp / time.Duration(total)
@@ -124,9 +123,7 @@ func run(c config, out io.Writer) error {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
 		cl.room = room
-		mu.Lock()
 		clients = append(clients, cl)
-		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
